@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_vae import registry
+from keras_vae import _xla, registry
 from keras_vae._random import INT32_MAX, fresh_seed
 from keras_vae.objectives import KL_METHODS, kl_divergence
 
@@ -393,17 +393,26 @@ class VAE(keras.Model):
             return None
         return tf.reshape(tf.cast(sample_weight, tf.float32), [batch_size])
 
-    def _update_metrics(self, per_example_loss, log_px, kl, weights):
+    def _update_metrics(self, per_example_loss, log_px, kl, weights) -> None:
         self.loss_tracker.update_state(per_example_loss, sample_weight=weights)
         self.elbo_tracker.update_state(log_px - kl, sample_weight=weights)
         self.reconstruction_tracker.update_state(-log_px, sample_weight=weights)
         self.kl_tracker.update_state(kl, sample_weight=weights)
-        return {m.name: m.result() for m in self.metrics}
 
     def train_step(self, data):
         x, _, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        # The checks run here, outside any XLA cluster: XLA compiles asserts into nothing.
         x = self._prepare(x)
         weights = self._weights(sample_weight, tf.shape(x)[0])
+        self._maybe_xla(self._update)(x, weights)
+        return {m.name: m.result() for m in self.metrics}
+
+    def _maybe_xla(self, fn):
+        """``fn`` compiled with XLA when the model trains with ``jit_compile``."""
+        return tf.function(fn, jit_compile=True) if self.jit_compile else fn
+
+    def _update(self, x, weights):
+        """One optimizer step and metric update on a checked batch."""
         seed = self._seed(stream=_TRAIN_STREAM, counter=self.optimizer.iterations)
         with tf.GradientTape() as tape:
             log_px, kl = self._terms(x, seed, training=True)
@@ -419,7 +428,7 @@ class VAE(keras.Model):
         # unless the batch passed them.
         with tf.control_dependencies([x]):
             self.optimizer.apply(gradients, self.trainable_variables)
-        return self._update_metrics(per_example + regularization, log_px, kl, weights)
+        self._update_metrics(per_example + regularization, log_px, kl, weights)
 
     def _regularization(self) -> tf.Tensor:
         """Sum of the layers' regularization losses (0 when there are none)."""
@@ -430,18 +439,29 @@ class VAE(keras.Model):
     def test_step(self, data):
         x, _, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         x = self._prepare(x)
-        weights = self._weights(sample_weight, tf.shape(x)[0])
+        self._maybe_xla(self._evaluate)(x, self._weights(sample_weight, tf.shape(x)[0]))
+        return {m.name: m.result() for m in self.metrics}
+
+    def _evaluate(self, x, weights):
         log_px, kl = self._terms(x, self._seed(stream=_EVAL_STREAM, counter=0), training=False)
         loss = self.objective(log_px, kl) + self._regularization()
-        return self._update_metrics(loss, log_px, kl, weights)
+        self._update_metrics(loss, log_px, kl, weights)
 
     @property
     def metrics(self):
         return [self.loss_tracker, self.elbo_tracker, self.reconstruction_tracker, self.kl_tracker]
 
-    def compile(self, optimizer="adam", loss=None, metrics=None, **kwargs):
-        """Configure training. Only the optimizer (and Keras run options) apply: the
-        VAE computes its own loss and metrics, so ``loss`` and ``metrics`` must be None."""
+    def compile(self, optimizer="adam", loss=None, metrics=None, jit_compile="auto", **kwargs):
+        """Configure training. Only the optimizer and Keras' run options apply: the
+        VAE computes its own loss and metrics, so ``loss`` and ``metrics`` must be None.
+
+        ``jit_compile="auto"`` compiles the training step with XLA where that is
+        faster: always on a GPU, and on a CPU for models without convolutions that are
+        built from Keras and keras_vae layers only (see ``keras_vae._xla.resolve``;
+        ``benchmarks/throughput.py`` measures it). ``vae.jit_compile`` tells what was
+        chosen; pass ``True`` or ``False`` to decide yourself. Either way the input
+        checks run outside the compiled step, so bad batches are still refused.
+        """
         if loss is not None:
             raise ValueError(
                 "VAE computes its own loss (the negative ELBO); do not pass loss=. To "
@@ -452,8 +472,28 @@ class VAE(keras.Model):
                 "VAE reports loss, elbo, reconstruction_loss and kl itself; do not pass "
                 "metrics=. Use a callback for other quantities."
             )
-        super().compile(optimizer=optimizer, **kwargs)
+        jit_compile = _xla.resolve(self, jit_compile, kwargs.get("run_eagerly", False))
+        super().compile(optimizer=optimizer, jit_compile=jit_compile, **kwargs)
         self._build_optimizer()
+
+    # Keras would compile the whole step, data checks included, with XLA, which drops
+    # the checks; the VAE compiles only the update inside the step (_maybe_xla).
+    def _without_outer_xla(self, make, force):
+        jit_compile = self.jit_compile
+        self.jit_compile = False
+        try:
+            return make(force=force)
+        finally:
+            self.jit_compile = jit_compile
+
+    def make_train_function(self, force=False):
+        return self._without_outer_xla(super().make_train_function, force)
+
+    def make_test_function(self, force=False):
+        return self._without_outer_xla(super().make_test_function, force)
+
+    def make_predict_function(self, force=False):
+        return self._without_outer_xla(super().make_predict_function, force)
 
     def _build_optimizer(self) -> None:
         """Create optimizer slots now, outside any traced step: an XLA-compiled step

@@ -1,0 +1,76 @@
+"""When a VAE's training step is compiled with XLA, and how.
+
+Keras' ``jit_compile="auto"`` never uses XLA on a CPU-only machine. For a VAE that
+leaves speed on the table: a dense VAE step at batch 128 is dominated by dozens of
+small element-wise ops (the Adam update, the likelihood, the KL), which XLA fuses;
+``benchmarks/throughput.py`` measures the difference. Convolutions are the exception:
+XLA's CPU convolutions are slower than TensorFlow's oneDNN kernels, so a model that
+contains any keeps the plain graph.
+
+XLA compiles ``tf.debugging.assert_*`` into nothing, so the VAE compiles only the
+update (forward, gradients, optimizer) and runs its data checks outside the
+compiled cluster; ``resolve`` is the rule for ``"auto"``.
+"""
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from keras_vae._random import _op_determinism_enabled
+
+# Layers whose XLA CPU kernels we measured slower than TensorFlow's own.
+_SLOW_ON_XLA_CPU = (
+    keras.layers.Conv1D,
+    keras.layers.Conv2D,
+    keras.layers.Conv3D,
+    keras.layers.Conv1DTranspose,
+    keras.layers.Conv2DTranspose,
+    keras.layers.Conv3DTranspose,
+    keras.layers.SeparableConv1D,
+    keras.layers.SeparableConv2D,
+    keras.layers.DepthwiseConv1D,
+    keras.layers.DepthwiseConv2D,
+    keras.layers.MaxPooling2D,
+    keras.layers.AveragePooling2D,
+)
+# Code we know compiles: Keras' own layers and keras_vae's built-in components.
+_KNOWN_PACKAGES = ("keras.", "keras_vae.")
+
+
+def _known(layer: keras.layers.Layer) -> bool:
+    module = type(layer).__module__ + "."
+    return module.startswith(_KNOWN_PACKAGES) and not module.startswith("keras_vae.testing.")
+
+
+def _has_accelerator() -> bool:
+    return any(d.device_type != "CPU" for d in tf.config.list_physical_devices())
+
+
+def resolve(model: keras.Model, jit_compile, run_eagerly: bool = False) -> bool:
+    """The ``jit_compile`` a VAE trains with, given what ``compile`` was passed.
+
+    ``True`` / ``False`` are kept (Keras still refuses ``True`` for layers that set
+    ``supports_jit = False``). ``"auto"`` means XLA when all of these hold:
+
+    * the step runs as a graph (not ``run_eagerly``), outside a ``tf.distribute``
+      strategy and without op determinism (as Keras' own rule);
+    * every layer reports ``supports_jit``;
+    * on a CPU-only machine, in addition: float32 compute, every layer comes from
+      Keras or keras_vae (third-party code may use ops XLA cannot compile; pass
+      ``jit_compile=True`` to opt in), and none is a convolution or pooling layer.
+    """
+    if jit_compile != "auto":
+        return bool(jit_compile)
+    in_strategy = tf.distribute.has_strategy() or getattr(model, "_distribute_strategy", None)
+    if run_eagerly or in_strategy or _op_determinism_enabled():
+        return False
+    layers = list(model._flatten_layers(include_self=False))
+    if not all(getattr(layer, "supports_jit", True) for layer in layers):
+        return False
+    if _has_accelerator():
+        return True
+    return (
+        model.dtype_policy.compute_dtype == "float32"
+        and all(_known(layer) for layer in layers)
+        and not any(isinstance(layer, _SLOW_ON_XLA_CPU) for layer in layers)
+    )
