@@ -13,6 +13,8 @@ compiled cluster; ``resolve`` is the rule for ``"auto"``.
 """
 from __future__ import annotations
 
+import warnings
+
 import keras
 import tensorflow as tf
 
@@ -49,7 +51,8 @@ def _has_accelerator() -> bool:
 def resolve(model: keras.Model, jit_compile, run_eagerly: bool = False) -> bool:
     """The ``jit_compile`` a VAE trains with, given what ``compile`` was passed.
 
-    ``True`` / ``False`` are kept (Keras still refuses ``True`` for layers that set
+    ``True`` / ``False`` are kept, except that ``True`` under a ``tf.distribute``
+    strategy warns and gives ``False`` (Keras also refuses ``True`` for layers that set
     ``supports_jit = False``). ``"auto"`` means XLA when all of these hold:
 
     * the step runs as a graph (not ``run_eagerly``), outside a ``tf.distribute``
@@ -59,9 +62,17 @@ def resolve(model: keras.Model, jit_compile, run_eagerly: bool = False) -> bool:
       Keras or keras_vae (third-party code may use ops XLA cannot compile; pass
       ``jit_compile=True`` to opt in), and none is a convolution or pooling layer.
     """
-    if jit_compile != "auto":
-        return bool(jit_compile)
     in_strategy = tf.distribute.has_strategy() or getattr(model, "_distribute_strategy", None)
+    if jit_compile != "auto":
+        if jit_compile and in_strategy:
+            # The optimizer's cross-replica update (merge_call) cannot run inside XLA.
+            warnings.warn(
+                "jit_compile=True is not supported for a VAE under a tf.distribute "
+                "strategy; training without XLA.",
+                stacklevel=3,
+            )
+            return False
+        return bool(jit_compile)
     if run_eagerly or in_strategy or _op_determinism_enabled():
         return False
     layers = list(model._flatten_layers(include_self=False))

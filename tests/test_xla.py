@@ -62,6 +62,16 @@ def test_auto_is_off_when_eager_or_distributed_and_explicit_choices_are_kept():
         assert _compiled(small_vae(SHAPE)).jit_compile is False
 
 
+def test_explicit_xla_under_a_strategy_warns_and_trains_without_it():
+    with tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]).scope():
+        vae = small_vae(SHAPE)
+        with pytest.warns(UserWarning, match="not supported .* tf.distribute"):
+            _compiled(vae, jit_compile=True)
+    assert vae.jit_compile is False
+    history = vae.fit(example_data(SHAPE), epochs=1, batch_size=16, verbose=0).history
+    assert np.isfinite(history["loss"][0])
+
+
 def _noise_free_vae(jit_compile: bool):
     """A VAE whose posterior scale is ~1e-7: z is the posterior mean to float32
     precision, so the result does not depend on the noise stream (XLA's stateless
