@@ -20,28 +20,35 @@ import tensorflow as tf
 
 from keras_vae._random import _op_determinism_enabled
 
-# Layers whose XLA CPU kernels we measured slower than TensorFlow's own.
-_SLOW_ON_XLA_CPU = (
-    keras.layers.Conv1D,
-    keras.layers.Conv2D,
-    keras.layers.Conv3D,
-    keras.layers.Conv1DTranspose,
-    keras.layers.Conv2DTranspose,
-    keras.layers.Conv3DTranspose,
-    keras.layers.SeparableConv1D,
-    keras.layers.SeparableConv2D,
-    keras.layers.DepthwiseConv1D,
-    keras.layers.DepthwiseConv2D,
-    keras.layers.MaxPooling2D,
-    keras.layers.AveragePooling2D,
+def _layer_classes(*names: str) -> tuple:
+    return tuple(getattr(keras.layers, n) for n in names if hasattr(keras.layers, n))
+
+
+# Layers whose XLA CPU kernels are slower than TensorFlow's own (convolutions measured;
+# pooling, up-sampling and convolutional RNNs are built from the same kernels).
+_SLOW_ON_XLA_CPU = _layer_classes(
+    "Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose",
+    "SeparableConv1D", "SeparableConv2D", "DepthwiseConv1D", "DepthwiseConv2D",
+    "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D",
+    "MaxPooling1D", "MaxPooling2D", "MaxPooling3D",
+    "AveragePooling1D", "AveragePooling2D", "AveragePooling3D",
+    "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D",
+    "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAveragePooling3D",
+    "UpSampling1D", "UpSampling2D", "UpSampling3D",
 )
+# Keras layers that run the user's own code, which may use ops XLA cannot compile.
+_RUNS_USER_CODE = _layer_classes("Lambda", "TFSMLayer")
 # Code we know compiles: Keras' own layers and keras_vae's built-in components.
 _KNOWN_PACKAGES = ("keras.", "keras_vae.")
 
 
-def _known(layer: keras.layers.Layer) -> bool:
-    module = type(layer).__module__ + "."
-    return module.startswith(_KNOWN_PACKAGES) and not module.startswith("keras_vae.testing.")
+def _known(obj) -> bool:
+    module = type(obj).__module__ + "."
+    return (
+        module.startswith(_KNOWN_PACKAGES)
+        and not module.startswith("keras_vae.testing.")
+        and not isinstance(obj, _RUNS_USER_CODE)
+    )
 
 
 def _has_accelerator() -> bool:
@@ -58,9 +65,14 @@ def resolve(model: keras.Model, jit_compile, run_eagerly: bool = False) -> bool:
     * the step runs as a graph (not ``run_eagerly``), outside a ``tf.distribute``
       strategy and without op determinism (as Keras' own rule);
     * every layer reports ``supports_jit``;
-    * on a CPU-only machine, in addition: float32 compute, every layer comes from
-      Keras or keras_vae (third-party code may use ops XLA cannot compile; pass
-      ``jit_compile=True`` to opt in), and none is a convolution or pooling layer.
+    * on a CPU-only machine, in addition: float32 compute in every layer; every layer
+      and the objective come from Keras or keras_vae, and no ``Lambda`` layer runs
+      user code (third-party code may use ops XLA cannot compile; pass
+      ``jit_compile=True`` to opt in); and no layer is a convolution, pooling or
+      up-sampling layer.
+
+    A model that is not built yet has no layers to judge; the VAE decides again when
+    it makes its training function.
     """
     in_strategy = tf.distribute.has_strategy() or getattr(model, "_distribute_strategy", None)
     if jit_compile != "auto":
@@ -81,7 +93,13 @@ def resolve(model: keras.Model, jit_compile, run_eagerly: bool = False) -> bool:
     if _has_accelerator():
         return True
     return (
-        model.dtype_policy.compute_dtype == "float32"
+        all(_compute_dtype(layer) == "float32" for layer in [model, *layers])
         and all(_known(layer) for layer in layers)
+        and _known(getattr(model, "objective", None))
         and not any(isinstance(layer, _SLOW_ON_XLA_CPU) for layer in layers)
     )
+
+
+def _compute_dtype(layer) -> str:
+    policy = getattr(layer, "dtype_policy", None)
+    return getattr(policy, "compute_dtype", "float32")

@@ -146,7 +146,12 @@ class VAE(keras.Model):
             {**self.objective.get_config(), "beta": value}
         )
         # beta is a Python constant in the traced step: retrace with the new value.
+        # fit() calls self.train_function on every step, so a callback's change
+        # takes effect at the next step; evaluate() remakes its function itself.
+        retrace = getattr(self, "train_function", None) is not None
         self.train_function = self.test_function = None
+        if retrace:
+            self.make_train_function()
 
     def build(self, input_shape):
         """Create every weight by one forward pass on a dummy example (idempotent).
@@ -409,7 +414,7 @@ class VAE(keras.Model):
 
     def _maybe_xla(self, fn):
         """``fn`` compiled with XLA when the model trains with ``jit_compile``."""
-        return tf.function(fn, jit_compile=True) if self.jit_compile else fn
+        return tf.function(fn, jit_compile=True) if self.jit_compile and not self.run_eagerly else fn
 
     def _update(self, x, weights):
         """One optimizer step and metric update on a checked batch."""
@@ -472,13 +477,23 @@ class VAE(keras.Model):
                 "VAE reports loss, elbo, reconstruction_loss and kl itself; do not pass "
                 "metrics=. Use a callback for other quantities."
             )
+        requested = jit_compile
         jit_compile = _xla.resolve(self, jit_compile, kwargs.get("run_eagerly", False))
         super().compile(optimizer=optimizer, jit_compile=jit_compile, **kwargs)
+        # Save what was asked for, so "auto" is decided again where the file is loaded.
+        self._jit_compile_request = requested
+        self._compile_config.config["jit_compile"] = requested
         self._build_optimizer()
 
     # Keras would compile the whole step, data checks included, with XLA, which drops
     # the checks; the VAE compiles only the update inside the step (_maybe_xla).
     def _without_outer_xla(self, make, force):
+        if getattr(self, "_jit_compile_request", None) == "auto":
+            # Decided again now that the model is built (a generator builds it only
+            # while tracing: no XLA then, as the optimizer must create its slots).
+            self.jit_compile = self.data_shape is not None and _xla.resolve(
+                self, "auto", self.run_eagerly
+            )
         jit_compile = self.jit_compile
         self.jit_compile = False
         try:
@@ -487,12 +502,18 @@ class VAE(keras.Model):
             self.jit_compile = jit_compile
 
     def make_train_function(self, force=False):
+        if self.train_function is not None and not force:
+            return self.train_function
         return self._without_outer_xla(super().make_train_function, force)
 
     def make_test_function(self, force=False):
+        if self.test_function is not None and not force:
+            return self.test_function
         return self._without_outer_xla(super().make_test_function, force)
 
     def make_predict_function(self, force=False):
+        if self.predict_function is not None and not force:
+            return self.predict_function
         return self._without_outer_xla(super().make_predict_function, force)
 
     def _build_optimizer(self) -> None:

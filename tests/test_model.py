@@ -144,6 +144,20 @@ def test_beta_can_change_between_fits(x):
         vae.beta = -1.0
 
 
+def test_beta_set_by_a_callback_takes_effect_at_the_next_step(x):
+    class Anneal(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 1:
+                self.model.beta = 0.0
+
+    vae = small_vae(SHAPE)
+    vae.compile(optimizer="adam")
+    history = vae.fit(x, epochs=2, batch_size=32, verbose=0, callbacks=[Anneal()]).history
+    np.testing.assert_allclose(history["loss"][0], history["reconstruction_loss"][0] + history["kl"][0], rtol=1e-5)
+    np.testing.assert_allclose(history["loss"][1], history["reconstruction_loss"][1], rtol=1e-5)
+    assert history["kl"][1] > 0
+
+
 def test_unseeded_sampling_works_under_op_determinism():
     import subprocess
     import sys

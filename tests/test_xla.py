@@ -1,4 +1,6 @@
 """jit_compile="auto": XLA where it is faster, and the same training either way."""
+import warnings
+
 import keras
 import numpy as np
 import pytest
@@ -23,6 +25,18 @@ class ThirdPartyDense(keras.layers.Layer):
         return self.dense(x)
 
 
+class UserObjective:
+    """A user's objective: code the auto rule does not know."""
+
+    beta = 1.0
+
+    def __call__(self, log_likelihood, kl):
+        return kl - log_likelihood
+
+    def get_config(self):
+        return {}
+
+
 def _compiled(model, **kwargs):
     model.compile(optimizer=keras.optimizers.Adam(1e-2), **kwargs)
     return model
@@ -40,8 +54,12 @@ def test_auto_uses_xla_for_a_dense_vae():
         {"decoder": keras.Sequential([keras.layers.Dense(16), keras.layers.Reshape((4, 4, 1)),
                                       keras.layers.Conv2DTranspose(4, 3, padding="same")])},
         {"encoder": keras.Sequential([keras.layers.Flatten(), ThirdPartyDense()])},
+        {"encoder": keras.Sequential([keras.layers.Flatten(), keras.layers.Lambda(tf.math.tanh)])},
+        {"encoder": keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(8, dtype="mixed_float16")])},
+        {"objective": UserObjective()},
     ],
-    ids=["conv-encoder", "conv-in-a-user-model", "third-party-layer"],
+    ids=["conv-encoder", "conv-in-a-user-model", "third-party-layer", "lambda-layer",
+         "mixed-precision-layer", "third-party-objective"],
 )
 def test_auto_keeps_the_plain_graph_on_cpu_for_convolutions_and_unknown_code(components):
     assert _compiled(small_vae(SHAPE, **components)).jit_compile is False
@@ -53,8 +71,7 @@ def test_auto_keeps_the_plain_graph_for_mixed_precision():
     assert _compiled(small_vae(SHAPE)).jit_compile is False
 
 
-def test_auto_is_off_when_eager_or_distributed_and_explicit_choices_are_kept():
-    assert _compiled(small_vae(SHAPE), run_eagerly=True).jit_compile is False
+def test_auto_is_off_when_distributed_and_explicit_choices_are_kept():
     assert _compiled(small_vae(SHAPE), jit_compile=False).jit_compile is False
     assert _compiled(small_vae(SHAPE, encoder={"name": "conv", "filters": [4]}),
                      jit_compile=True).jit_compile is True
@@ -102,7 +119,79 @@ def test_xla_and_the_plain_graph_compute_the_same_training():
         np.testing.assert_allclose(graph_history[name], xla_history[name], rtol=1e-4, err_msg=name)
 
 
-def test_the_choice_travels_with_the_saved_file(tmp_path):
+def _spy_on_tf_function(monkeypatch):
+    """Record the jit_compile of every tf.function the VAE's step makes."""
+    requested, real = [], tf.function
+
+    def spy(fn=None, **kwargs):
+        requested.append((getattr(fn, "__name__", fn), kwargs.get("jit_compile")))
+        return real(fn, **kwargs)
+
+    monkeypatch.setattr(tf, "function", spy)
+    return requested
+
+
+@pytest.mark.parametrize("jit_compile", [True, False])
+def test_the_update_is_compiled_with_xla_exactly_when_chosen(monkeypatch, jit_compile):
+    vae = _compiled(small_vae(SHAPE), jit_compile=jit_compile)
+    requested = _spy_on_tf_function(monkeypatch)
+    vae.fit(example_data(SHAPE), epochs=1, batch_size=16, verbose=0)
+    vae.evaluate(example_data(SHAPE), verbose=0)
+    xla = {name for name, jit in requested if jit}
+    assert xla == ({"_update", "_evaluate"} if jit_compile else set())
+
+
+@pytest.mark.parametrize("jit_compile", [True, False])
+def test_logs_are_read_after_the_update(jit_compile):
+    vae = _compiled(small_vae(SHAPE), jit_compile=jit_compile)
+    logs = vae.train_on_batch(example_data(SHAPE), return_dict=True)
+    trackers = {m.name: float(m.result()) for m in vae.metrics}
+    assert logs == pytest.approx(trackers) and logs["loss"] > 0
+
+
+def test_run_eagerly_set_after_compile_runs_the_update_eagerly(monkeypatch):
+    vae = _compiled(small_vae(SHAPE))
+    assert vae.jit_compile is True
+    vae.run_eagerly = True
+    eager, terms = [], vae._terms
+
+    def recording_terms(*args, **kwargs):
+        eager.append(tf.executing_eagerly())
+        return terms(*args, **kwargs)
+
+    monkeypatch.setattr(vae, "_terms", recording_terms)
+    vae.fit(example_data(SHAPE), epochs=1, batch_size=16, verbose=0)
+    assert eager == [True, True]
+
+
+def test_an_unbuilt_vae_trains_from_a_generator():
+    vae = _compiled(kv.VAE("mlp", "mlp", latent_dim=2))
+
+    def batches():
+        for i in range(3):
+            yield (example_data((4,), n=8, seed=i),)
+
+    history = vae.fit(batches(), epochs=1, verbose=0).history
+    assert np.isfinite(history["loss"][0]) and int(vae.optimizer.iterations) == 3
+    assert vae.jit_compile is False  # built while tracing: the slots had to be made there
+    vae.fit(batches(), epochs=1, verbose=0)  # the same function, still reported as such
+    assert vae.jit_compile is False and int(vae.optimizer.iterations) == 6
+    vae.compile(optimizer="adam")  # built now: decided afresh
+    assert vae.jit_compile is True
+
+
+def test_auto_is_saved_as_auto_and_decided_again_on_load(tmp_path):
+    vae = _compiled(small_vae(SHAPE))
+    vae.save(tmp_path / "auto.keras")
+    loaded = kv.load_model(tmp_path / "auto.keras")
+    assert loaded.get_compile_config()["jit_compile"] == "auto" and loaded.jit_compile is True
+    with tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]).scope():
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no "jit_compile=True is not supported" here
+            assert kv.load_model(tmp_path / "auto.keras").jit_compile is False
+
+
+def test_explicit_choices_travel_with_the_saved_file(tmp_path):
     for jit_compile in (True, False):
         vae = _compiled(small_vae(SHAPE), jit_compile=jit_compile)
         vae.save(tmp_path / "m.keras")
