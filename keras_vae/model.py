@@ -464,7 +464,8 @@ class VAE(keras.Model):
         faster: always on a GPU, and on a CPU for models without convolutions that are
         built from Keras and keras_vae layers only (see ``keras_vae._xla.resolve``;
         ``benchmarks/throughput.py`` measures it). ``vae.jit_compile`` tells what was
-        chosen; pass ``True`` or ``False`` to decide yourself. Either way the input
+        chosen (for a model built lazily from its first data, once that data has been
+        seen); pass ``True`` or ``False`` to decide yourself. Either way the input
         checks run outside the compiled step, so bad batches are still refused.
         """
         if loss is not None:
@@ -478,7 +479,10 @@ class VAE(keras.Model):
                 "metrics=. Use a callback for other quantities."
             )
         requested = jit_compile
-        jit_compile = _xla.resolve(self, jit_compile, kwargs.get("run_eagerly", False))
+        if requested == "auto" and self.data_shape is None:
+            jit_compile = False  # no layers to judge yet: decided when a step function is made
+        else:
+            jit_compile = _xla.resolve(self, requested, kwargs.get("run_eagerly", False))
         super().compile(optimizer=optimizer, jit_compile=jit_compile, **kwargs)
         # Save what was asked for, so "auto" is decided again where the file is loaded.
         self._jit_compile_request = requested

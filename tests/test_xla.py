@@ -164,6 +164,14 @@ def test_run_eagerly_set_after_compile_runs_the_update_eagerly(monkeypatch):
     assert eager == [True, True]
 
 
+@pytest.mark.parametrize("encoder,expected", [("mlp", True), ({"name": "conv", "filters": [4]}, not ON_CPU_ONLY)])
+def test_auto_is_decided_once_a_lazily_built_vae_has_seen_data(encoder, expected):
+    vae = _compiled(kv.VAE(encoder, "mlp", latent_dim=2))
+    assert vae.jit_compile is False  # nothing to judge yet: a conv encoder has no layers
+    vae.fit(example_data(SHAPE), epochs=1, batch_size=16, verbose=0)
+    assert vae.jit_compile is expected
+
+
 def test_an_unbuilt_vae_trains_from_a_generator():
     vae = _compiled(kv.VAE("mlp", "mlp", latent_dim=2))
 
