@@ -20,6 +20,7 @@ import tensorflow as tf
 
 from keras_vae._random import _op_determinism_enabled
 
+
 def _layer_classes(*names: str) -> tuple:
     return tuple(getattr(keras.layers, n) for n in names if hasattr(keras.layers, n))
 
@@ -71,8 +72,8 @@ def resolve(model: keras.Model, jit_compile, run_eagerly: bool = False) -> bool:
       ``jit_compile=True`` to opt in); and no layer is a convolution, pooling or
       up-sampling layer.
 
-    A model that is not built yet has no layers to judge; the VAE decides again when
-    it makes its training function.
+    A VAE that is not built yet has no layers to judge: ``"auto"`` gives ``False``
+    then, and the VAE asks again when it makes a step function.
     """
     in_strategy = tf.distribute.has_strategy() or getattr(model, "_distribute_strategy", None)
     if jit_compile != "auto":
@@ -85,7 +86,7 @@ def resolve(model: keras.Model, jit_compile, run_eagerly: bool = False) -> bool:
             )
             return False
         return bool(jit_compile)
-    if run_eagerly or in_strategy or _op_determinism_enabled():
+    if model.data_shape is None or run_eagerly or in_strategy or _op_determinism_enabled():
         return False
     layers = list(model._flatten_layers(include_self=False))
     if not all(getattr(layer, "supports_jit", True) for layer in layers):

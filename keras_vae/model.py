@@ -478,26 +478,22 @@ class VAE(keras.Model):
                 "VAE reports loss, elbo, reconstruction_loss and kl itself; do not pass "
                 "metrics=. Use a callback for other quantities."
             )
-        requested = jit_compile
-        if requested == "auto" and self.data_shape is None:
-            jit_compile = False  # no layers to judge yet: decided when a step function is made
-        else:
-            jit_compile = _xla.resolve(self, requested, kwargs.get("run_eagerly", False))
-        super().compile(optimizer=optimizer, jit_compile=jit_compile, **kwargs)
+        resolved = _xla.resolve(self, jit_compile, kwargs.get("run_eagerly", False))
+        super().compile(optimizer=optimizer, jit_compile=resolved, **kwargs)
         # Save what was asked for, so "auto" is decided again where the file is loaded.
-        self._jit_compile_request = requested
-        self._compile_config.config["jit_compile"] = requested
+        self._jit_compile_request = jit_compile
+        self._compile_config.config["jit_compile"] = jit_compile
         self._build_optimizer()
 
     # Keras would compile the whole step, data checks included, with XLA, which drops
     # the checks; the VAE compiles only the update inside the step (_maybe_xla).
-    def _without_outer_xla(self, make, force):
+    def _make_without_outer_xla(self, attribute: str, make, force: bool):
+        if getattr(self, attribute) is not None and not force:
+            return getattr(self, attribute)
         if getattr(self, "_jit_compile_request", None) == "auto":
-            # Decided again now that the model is built (a generator builds it only
+            # Decided again now that the model may be built (a generator builds it only
             # while tracing: no XLA then, as the optimizer must create its slots).
-            self.jit_compile = self.data_shape is not None and _xla.resolve(
-                self, "auto", self.run_eagerly
-            )
+            self.jit_compile = _xla.resolve(self, "auto", self.run_eagerly)
         jit_compile = self.jit_compile
         self.jit_compile = False
         try:
@@ -506,19 +502,13 @@ class VAE(keras.Model):
             self.jit_compile = jit_compile
 
     def make_train_function(self, force=False):
-        if self.train_function is not None and not force:
-            return self.train_function
-        return self._without_outer_xla(super().make_train_function, force)
+        return self._make_without_outer_xla("train_function", super().make_train_function, force)
 
     def make_test_function(self, force=False):
-        if self.test_function is not None and not force:
-            return self.test_function
-        return self._without_outer_xla(super().make_test_function, force)
+        return self._make_without_outer_xla("test_function", super().make_test_function, force)
 
     def make_predict_function(self, force=False):
-        if self.predict_function is not None and not force:
-            return self.predict_function
-        return self._without_outer_xla(super().make_predict_function, force)
+        return self._make_without_outer_xla("predict_function", super().make_predict_function, force)
 
     def _build_optimizer(self) -> None:
         """Create optimizer slots now, outside any traced step: an XLA-compiled step
