@@ -1,0 +1,44 @@
+"""Helpers shared by the evaluation tools: argument checks and batching."""
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+_INT32_MAX = 2**31 - 1
+
+
+def _check_positive(value, name: str, allow_none: bool = True) -> int | None:
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+    return int(value)
+
+
+def _as_array(vae, x, what: str = "x") -> np.ndarray:
+    """Validate eagerly (shape, NaN, support) and return a numpy array."""
+    array = x.numpy() if isinstance(x, tf.Tensor) else np.asarray(x)
+    vae.check_data(array, what)
+    return array
+
+
+def _batches(vae, x, batch_size: int):
+    """Yield batches of x: slices of an array, or the elements of a batched dataset."""
+    if isinstance(x, tf.data.Dataset):
+        vae.check_data(x)
+        for element in x:
+            if isinstance(element, (tuple, list)):
+                element = element[0]
+            yield element
+        return
+    for start in range(0, len(x), batch_size):
+        yield x[start : start + batch_size]
+
+
+def _num_examples(x) -> int | None:
+    if isinstance(x, tf.data.Dataset):
+        n = int(x.cardinality())
+        return None if n < 0 else n
+    return len(x)
+
+

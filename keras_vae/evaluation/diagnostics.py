@@ -1,0 +1,236 @@
+"""KL diagnostics: per-dimension KL, active units and posterior collapse."""
+from __future__ import annotations
+
+import random
+import warnings
+import weakref
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+from keras_vae.evaluation._common import _INT32_MAX, _as_array, _batches, _check_positive
+
+tfd = tfp.distributions
+
+_KL_STREAM = 6
+
+
+class PosteriorCollapseWarning(UserWarning):
+    """The posterior carries (almost) no information about x."""
+
+
+# Traced functions are cached per model. Keys are weak and the functions reach the
+# model only through a weak reference, so a model and its traces can be freed.
+_FUNCTIONS: "weakref.WeakKeyDictionary[Any, dict]" = weakref.WeakKeyDictionary()
+
+
+def _functions(model) -> dict:
+    cached = _FUNCTIONS.get(model)
+    if cached is not None:
+        return cached
+    if model.data_shape is None:
+        raise ValueError("The VAE is not built; give it input_shape= or data first.")
+    model_ref = weakref.ref(model)
+
+    @tf.function(reduce_retracing=True)
+    def posterior_mean(x):
+        vae = model_ref()
+        return tf.cast(vae.posterior(vae._prepare(x), training=False).mean(), tf.float32)
+
+    cached = {"posterior_mean": posterior_mean}
+    _FUNCTIONS[model] = cached
+    return cached
+
+
+def _factorized(distribution, latent_dim: int, what: str):
+    """The per-dimension distribution inside an ``Independent`` over [latent_dim]."""
+    if (
+        isinstance(distribution, tfd.Independent)
+        and distribution.event_shape.rank == 1
+        and tf.compat.dimension_value(distribution.distribution.batch_shape[-1]) == latent_dim
+    ):
+        return distribution.distribution
+    raise ValueError(
+        f"Per-dimension KL needs a factorized {what} (tfd.Independent over a "
+        f"distribution with {latent_dim} independent dimensions), got "
+        f"{type(distribution).__name__}. A correlated or flow posterior has no "
+        "per-dimension KL; use the total KL (vae.evaluate) instead."
+    )
+
+
+def kl_per_dimension(
+    vae,
+    x,
+    batch_size: int = 256,
+    method: str = "auto",
+    num_samples: int = 16,
+    seed: int | None = None,
+) -> np.ndarray:
+    """Mean over the data of KL(q(z_i|x) || p(z_i)) for each latent dimension i.
+
+    For factorized posteriors and priors (``tfd.Independent``) the KL splits into
+    a sum over dimensions. Each term is analytic where TFP registers the pair
+    (e.g. Normal || Normal: ``0.5 (s^2 + m^2 - 1) - log s`` against N(0, 1)) and a
+    Monte Carlo estimate with ``num_samples`` samples otherwise.
+
+    Args:
+        vae: a built VAE.
+        x: data array ``(N, *data_shape)`` or a batched dataset.
+        batch_size: examples per forward pass.
+        method: ``"auto"`` (analytic when registered), ``"analytic"`` or ``"mc"``.
+        num_samples: samples per example for the Monte Carlo estimate.
+        seed: int for a reproducible Monte Carlo estimate.
+
+    Returns:
+        float64 array ``(latent_dim,)`` in nats; its sum is the mean total KL.
+
+    Raises:
+        ValueError: the posterior or prior is not factorized.
+
+    Example:
+        >>> kl = vae.kl_per_dimension(x_test)          # doctest: +SKIP
+        >>> np.argsort(kl)[::-1][:5]                    # most informative dims  # doctest: +SKIP
+    """
+    if method not in ("auto", "analytic", "mc"):
+        raise ValueError(f"method must be 'auto', 'analytic' or 'mc', got {method!r}.")
+    batch_size = _check_positive(batch_size, "batch_size", allow_none=False)
+    num_samples = _check_positive(num_samples, "num_samples", allow_none=False)
+    if not isinstance(x, tf.data.Dataset):
+        x = _as_array(vae, x)
+    latent_dim = vae.latent_dim
+    base = tf.constant(
+        [random.randint(0, _INT32_MAX - 1) if seed is None else int(seed) % _INT32_MAX, _KL_STREAM],
+        tf.int32,
+    )
+    total = np.zeros(latent_dim, np.float64)
+    count = 0
+    for index, batch in enumerate(_batches(vae, x, batch_size)):
+        q = vae.posterior(vae._prepare(batch), training=False)
+        q_dims = _factorized(q, latent_dim, "posterior")
+        p_dims = _factorized(vae.prior(), latent_dim, "prior")
+        kl = None
+        if method != "mc":
+            try:
+                kl = tfd.kl_divergence(q_dims, p_dims)
+            except NotImplementedError:
+                if method == "analytic":
+                    raise ValueError(
+                        f"TFP registers no analytic KL for {type(q_dims).__name__} || "
+                        f"{type(p_dims).__name__}; use method='mc' or 'auto'."
+                    ) from None
+        if kl is None:
+            seed_b = tf.random.experimental.stateless_fold_in(base, index)
+            z = q_dims.sample(num_samples, seed=seed_b)
+            kl = tf.reduce_mean(q_dims.log_prob(z) - p_dims.log_prob(z), axis=0)
+        kl = tf.broadcast_to(tf.cast(kl, tf.float32), [tf.shape(q.mean())[0], latent_dim])
+        total += np.sum(kl.numpy().astype(np.float64), axis=0)
+        count += int(kl.shape[0])
+    if count == 0:
+        raise ValueError("x is empty.")
+    return total / count
+
+
+def _posterior_means(vae, x, batch_size: int) -> np.ndarray:
+    fn = _functions(vae)["posterior_mean"]
+    means = [fn(tf.convert_to_tensor(b)).numpy() for b in _batches(vae, x, batch_size)]
+    if not means:
+        raise ValueError("x is empty.")
+    return np.concatenate(means).astype(np.float64)
+
+
+def active_units(
+    vae,
+    x,
+    threshold: float = 0.01,
+    batch_size: int = 256,
+    return_activity: bool = False,
+):
+    """Number of active latent dimensions (Burda et al., 2015).
+
+    Dimension u is active when its posterior mean varies with the data:
+    ``A_u = Var_x(E_q[z_u | x]) > threshold`` (0.01 in the paper). A dimension whose
+    posterior ignores x is inactive.
+
+    Args:
+        vae: a built VAE.
+        x: data array or batched dataset.
+        threshold: activity above which a unit counts as active.
+        batch_size: examples per forward pass.
+        return_activity: also return the activities ``A_u``, shape ``(latent_dim,)``.
+
+    Returns:
+        int, or ``(int, activity array)``.
+
+    Example:
+        >>> vae.active_units(x_test)   # doctest: +SKIP
+        19
+    """
+    batch_size = _check_positive(batch_size, "batch_size", allow_none=False)
+    if isinstance(x, tf.data.Dataset):
+        vae.check_data(x)
+    else:
+        x = _as_array(vae, x)
+    activity = np.var(_posterior_means(vae, x, batch_size), axis=0)
+    count = int(np.sum(activity > threshold))
+    return (count, activity) if return_activity else count
+
+
+def check_posterior_collapse(
+    vae,
+    x,
+    kl_threshold: float = 0.01,
+    threshold: float = 0.01,
+    batch_size: int = 256,
+    warn: bool = True,
+) -> dict:
+    """Diagnose posterior collapse: the encoder's output no longer depends on x.
+
+    Warns (:class:`PosteriorCollapseWarning`) when the mean total KL is below
+    ``kl_threshold`` nats or when no latent unit is active.
+
+    Args:
+        vae: a built VAE with a factorized posterior and prior.
+        x: data array or batched dataset.
+        kl_threshold: total KL (nats per example) below which the posterior counts
+            as collapsed.
+        threshold: activity threshold of :func:`active_units`.
+        batch_size: examples per forward pass.
+        warn: emit the warning (the dict is returned either way).
+
+    Returns:
+        A dict with ``kl_total`` (float), ``kl_per_dimension`` (array),
+        ``active_units`` (int), ``active_dimensions`` (list of int), ``activity``
+        (array), ``latent_dim`` and ``collapsed`` (bool).
+
+    Example:
+        >>> report = vae.check_posterior_collapse(x_test)   # doctest: +SKIP
+        >>> report["active_units"], report["kl_total"]        # doctest: +SKIP
+    """
+    if not isinstance(x, tf.data.Dataset):
+        x = _as_array(vae, x)
+    kl = kl_per_dimension(vae, x, batch_size=batch_size)
+    units, activity = active_units(vae, x, threshold, batch_size, return_activity=True)
+    kl_total = float(np.sum(kl))
+    collapsed = kl_total < kl_threshold or units == 0
+    report = {
+        "kl_total": kl_total,
+        "kl_per_dimension": kl,
+        "active_units": units,
+        "active_dimensions": [int(i) for i in np.flatnonzero(activity > threshold)],
+        "activity": activity,
+        "latent_dim": vae.latent_dim,
+        "collapsed": bool(collapsed),
+    }
+    if collapsed and warn:
+        warnings.warn(
+            f"Posterior collapse in {vae.name}: the mean KL(q(z|x) || p(z)) is "
+            f"{kl_total:.4g} nats (threshold {kl_threshold:g}) and {units} of "
+            f"{vae.latent_dim} latent units are active (posterior-mean variance > "
+            f"{threshold:g}). The decoder is ignoring z. Remedies: KL annealing (start "
+            "with beta < 1 and raise it), free bits, a weaker decoder, or more training.",
+            PosteriorCollapseWarning,
+            stacklevel=2,
+        )
+    return report
