@@ -457,7 +457,7 @@ def test_warmup_uses_the_given_batch(tmp_path):
 
 def test_warmup_without_serving_api(tmp_path, monkeypatch):
     vae = make_vae(PLAIN)
-    monkeypatch.setattr(export_mod, "_serving_api_available", lambda: False)
+    monkeypatch.setattr(export_mod.warmup, "_serving_api_available", lambda: False)
     with pytest.warns(UserWarning, match="tensorflow-serving-api"):
         first = export_mod.export_vae(vae, tmp_path, warmup=True)
     assert not os.path.exists(os.path.join(first, "assets.extra"))

@@ -64,7 +64,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import shutil
 import tempfile
 import warnings
@@ -75,15 +74,14 @@ import numpy as np
 import tensorflow as tf
 
 from keras_vae._random import fresh_seed
+from keras_vae.export import versions, warmup as _warmup
 from keras_vae.objectives import kl_divergence
 
 __all__ = ["export_vae"]
 
 SIGNATURES = ("encode", "decode", "reconstruct", "sample", "score")
-WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
 
 _SAMPLE_STREAM = 3  # the stream VAE.sample uses for z
-_VERSION_RE = re.compile(r"^\d+$")
 
 
 # ---------------------------------------------------------------- errors
@@ -224,102 +222,6 @@ def _make_endpoints(vae, score_seed: np.ndarray) -> dict:
     }
 
 
-# --------------------------------------------------------------- layout
-def _is_version_name(name: str) -> bool:
-    return bool(_VERSION_RE.match(name))
-
-
-def _existing_versions(base: str) -> list[int]:
-    if not os.path.isdir(base):
-        return []
-    return sorted(
-        int(name)
-        for name in os.listdir(base)
-        if _is_version_name(name) and os.path.isdir(os.path.join(base, name))
-    )
-
-
-def _resolve_target(path, version, overwrite: bool) -> tuple[str, int]:
-    """Return (base directory, version) for the export, or raise ValueError."""
-    path = os.path.abspath(os.fspath(path))
-    if version is None and _is_version_name(os.path.basename(path)):
-        # "models/vae/3" already names a version directory (the quick-start form).
-        base, version = os.path.dirname(path), int(os.path.basename(path))
-    else:
-        base = path
-    if os.path.exists(base) and not os.path.isdir(base):
-        raise ValueError(f"Export path {base!r} exists and is not a directory.")
-    if os.path.isfile(os.path.join(base, "saved_model.pb")):
-        raise ValueError(
-            f"{base!r} is itself a SavedModel (a version directory of another model). "
-            "Pass the model's base directory (e.g. 'models/vae'); versions are written "
-            "to <base>/<integer version>/."
-        )
-    if version is None:
-        existing = _existing_versions(base)
-        version = existing[-1] + 1 if existing else 1
-    elif isinstance(version, bool) or not isinstance(version, (int, np.integer)) or version < 0:
-        raise ValueError(f"version must be a non-negative integer, got {version!r}.")
-    version = int(version)
-    target = os.path.join(base, str(version))
-    if os.path.isdir(target) and os.listdir(target) and not overwrite:
-        raise ValueError(
-            f"{target!r} already holds a model (version {version} of {base!r}). Use "
-            "another version, version=None for the next free one "
-            f"({(_existing_versions(base) or [0])[-1] + 1}), or overwrite=True to replace it."
-        )
-    if os.path.exists(target) and not os.path.isdir(target):
-        raise ValueError(f"{target!r} exists and is not a directory.")
-    return base, version
-
-
-# --------------------------------------------------------------- warm-up
-def _warmup_inputs(vae, warmup_batch) -> dict[str, dict[str, np.ndarray]]:
-    if warmup_batch is None:
-        x = np.zeros((1, *vae.data_shape), np.float32)
-    else:
-        x = np.asarray(warmup_batch, dtype=np.float32)
-        if x.shape == tuple(vae.data_shape):
-            x = x[None]
-        vae.check_data(x, "warmup_batch")
-    n = int(x.shape[0])
-    return {
-        "encode": {"x": x},
-        "decode": {"z": np.zeros((n, vae.latent_dim), np.float32)},
-        "reconstruct": {"x": x},
-        "sample": {"seed": np.arange(n, dtype=np.int64)},
-        "score": {"x": x},
-    }
-
-
-def _serving_api_available() -> bool:
-    try:
-        from tensorflow_serving.apis import predict_pb2, prediction_log_pb2  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def _write_warmup(directory: str, inputs: dict, serving_default: str) -> str:
-    from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
-
-    path = os.path.join(directory, WARMUP_FILE)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    records = dict(inputs)
-    records["serving_default"] = inputs[serving_default]
-    with tf.io.TFRecordWriter(path) as writer:
-        for signature, feeds in records.items():
-            request = predict_pb2.PredictRequest()
-            request.model_spec.signature_name = signature
-            for name, value in feeds.items():
-                request.inputs[name].CopyFrom(tf.make_tensor_proto(value))
-            log = prediction_log_pb2.PredictionLog(
-                predict_log=prediction_log_pb2.PredictLog(request=request)
-            )
-            writer.write(log.SerializeToString())
-    return path
-
-
 # ---------------------------------------------------------------- export
 def export_vae(
     vae,
@@ -379,11 +281,11 @@ def export_vae(
         )
     if warmup not in (True, False, "auto"):
         raise ValueError(f"warmup must be True, False or 'auto', got {warmup!r}.")
-    base, version = _resolve_target(path, version, overwrite)
-    warmup_inputs = _warmup_inputs(vae, warmup_batch) if warmup is not False else None
+    base, version = versions._resolve_target(path, version, overwrite)
+    warmup_inputs = _warmup._warmup_inputs(vae, warmup_batch) if warmup is not False else None
     write_warmup = False
     if warmup is not False:
-        write_warmup = _serving_api_available()
+        write_warmup = _warmup._serving_api_available()
         if not write_warmup and warmup is True:
             warnings.warn(
                 "warmup=True but tensorflow-serving-api is not installed, so no warm-up "
@@ -425,7 +327,7 @@ def export_vae(
     try:
         archive.write_out(staging, verbose=False)
         if write_warmup:
-            _write_warmup(staging, warmup_inputs, serving_default)
+            _warmup._write_warmup(staging, warmup_inputs, serving_default)
         if os.path.isdir(target):
             if os.listdir(target) and not overwrite:
                 raise ValueError(
