@@ -25,6 +25,12 @@ setup(
         "tf-keras>=2.16",
         "keras>=3.0",
         "numpy",
+        # `keras-vae train` draws pictures (matplotlib, pillow) and
+        # `--tensorboard` uses keras.callbacks.TensorBoard, which needs tensorboard
+        # (TensorFlow >= 2.20 no longer installs it).
+        "matplotlib",
+        "pillow",
+        "tensorboard",
     ],
     extras_require={
         "serving": ["tensorflow-serving-api"],

@@ -598,9 +598,7 @@ def _elbo_mean(vae, x: np.ndarray, batch_size: int, seed: int) -> float:
 
 
 def _active_units(vae, x) -> int:
-    from keras_vae import evaluation
-
-    result = evaluation.active_units(vae, x)
+    result = vae.active_units(x)
     if isinstance(result, dict):
         for key in ("active_units", "count", "num_active", "active"):
             if key in result:
@@ -615,14 +613,11 @@ def _active_units(vae, x) -> int:
 
 
 def _score(vae, x: np.ndarray, num_samples: int, batch_size: int, seed: int) -> dict:
-    """ELBO, log-likelihood estimate, bits/dim and active units of ``x`` (nats)."""
-    from keras_vae import evaluation
-
+    """ELBO, log-likelihood estimate, bits/dim, active units and KL per dimension of
+    ``x`` (nats), through the model's public methods."""
     dims = int(np.prod(x.shape[1:]))
     elbo = _elbo_mean(vae, x, batch_size, seed)
-    ll = np.asarray(
-        evaluation.log_likelihood(vae, x, num_samples=num_samples, batch_size=batch_size, seed=seed)
-    )
+    ll = np.asarray(vae.log_likelihood(x, num_samples=num_samples, batch_size=batch_size, seed=seed))
     ll_mean = float(np.mean(ll))
     return {
         "num_examples": int(len(x)),
@@ -632,6 +627,7 @@ def _score(vae, x: np.ndarray, num_samples: int, batch_size: int, seed: int) -> 
         "bits_per_dim": -ll_mean / (dims * math.log(2.0)),
         "active_units": _active_units(vae, x),
         "latent_dim": int(vae.latent_dim),
+        "kl_per_dimension": [float(v) for v in np.asarray(vae.kl_per_dimension(x)).reshape(-1)],
     }
 
 
@@ -652,7 +648,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     import keras
 
     import keras_vae as kv
-    from keras_vae import datasets, plotting
+    from keras_vae import datasets
 
     (x_train, y_train), (x_test, y_test), note = _load_splits(s.dataset, s.limit, s.seed)
     if note:
@@ -695,48 +691,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
     train_time = time.perf_counter() - started
     vae.save(path("model.keras"))
 
-    exit_code = 0
-    serving = None
-    if not s.export:
-        export_note = "skipped (--no-export)"
-    else:
-        try:
-            from keras_vae.export import export_vae
-        except ImportError as exc:
-            export_note = f"skipped: the serving export is unavailable ({exc})"
-        else:
-            try:
-                serving = export_vae(vae, path("serving"))
-                export_note = serving
-            except Exception as exc:  # the trained model is saved; report and go on
-                export_note = f"FAILED: {type(exc).__name__}: {exc}"
-                print(f"{PROG}: error: serving export failed: {exc}", file=sys.stderr)
-                exit_code = 1
-
+    # Scores first, written at once: a later step that fails (export, pictures)
+    # must not lose them. metrics.json is rewritten as each step finishes.
+    failures: list[str] = []
     _say("Evaluating on the test split ...")
     test = vae.evaluate(x_eval, batch_size=s.batch_size, return_dict=True, verbose=0)
     scores = _score(vae, x_eval, s.num_samples, s.batch_size, s.seed)
-
-    figures = {}
-    figures["samples.png"] = plotting.sample_grid(vae, n=64, seed=s.seed, path=path("samples.png"))
-    figures["reconstructions.png"] = plotting.reconstruction_grid(
-        vae, x_eval, n=32, ncols=8, path=path("reconstructions.png")
-    )
-    figures["latent.png"] = plotting.latent_scatter(
-        vae, x_eval[:2000], None if y_test is None else y_test[:2000], path=path("latent.png")
-    )
-    figures["curves.png"] = plotting.training_curves(history, path=path("curves.png"))
-    try:
-        from keras_vae import evaluation
-
-        kl = np.asarray(evaluation.kl_per_dimension(vae, x_eval))
-        figures["kl.png"] = plotting.kl_per_dimension_plot(kl, path=path("kl.png"))
-    except (ImportError, AttributeError):
-        kl = None
-    if s.latent_dim == 2 and plotting.as_images(x_eval[:1]) is not None:
-        figures["manifold.png"] = plotting.manifold(vae, n=20, path=path("manifold.png"))
-
-    wall = time.perf_counter() - started
+    kl = np.asarray(scores.pop("kl_per_dimension"))
     metrics = {
         "dataset": s.dataset,
         "num_train": int(len(x_train)),
@@ -749,11 +710,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
         "test_bits_per_dim": _finite(scores["bits_per_dim"]),
         "active_units": scores["active_units"],
         "latent_dim": s.latent_dim,
-        "kl_per_dimension": None if kl is None else [float(v) for v in kl.reshape(-1)],
+        "kl_per_dimension": [float(v) for v in kl.reshape(-1)],
         "final_train": {k: _finite(v[-1]) for k, v in history.history.items()},
         "train_time_s": round(train_time, 3),
-        "wall_time_s": round(wall, 3),
-        "serving_export": serving,
+        "wall_time_s": None,
+        "serving_export": None,
+        "failed_steps": failures,
         "versions": {
             "keras_vae": kv.__version__,
             "keras": keras.__version__,
@@ -761,8 +723,63 @@ def _cmd_train(args: argparse.Namespace) -> int:
         },
         "config": config,
     }
-    with open(path("metrics.json"), "w", encoding="utf-8") as f:
-        json.dump(metrics, f, indent=2)
+
+    def write_metrics() -> None:
+        metrics["wall_time_s"] = round(time.perf_counter() - started, 3)
+        with open(path("metrics.json"), "w", encoding="utf-8") as f:
+            json.dump(metrics, f, indent=2)
+
+    write_metrics()
+
+    def attempt(step: str, action: Callable[[], Any]) -> Any:
+        """Run one step after training; a failure is reported, recorded and skipped."""
+        try:
+            return action()
+        except Exception as exc:  # the model and metrics are saved: go on
+            message = f"{step} failed: {type(exc).__name__}: {_one_line(exc)}"
+            failures.append(message)
+            print(f"{PROG}: error: {message}", file=sys.stderr, flush=True)
+            return None
+
+    serving = None
+    if not s.export:
+        export_note = "skipped (--no-export)"
+    else:
+        serving = attempt("the serving export (serving/)", lambda: vae.export(path("serving")))
+        export_note = serving if serving is not None else "FAILED (see the error above)"
+    metrics["serving_export"] = serving
+    write_metrics()
+
+    figures = {}
+
+    def figure(name: str, draw: Callable[[], Any]) -> None:
+        if attempt(f"the picture {name}", draw) is not None:
+            figures[name] = path(name)
+
+    try:
+        from keras_vae import plotting
+    except ImportError as exc:  # pragma: no cover - matplotlib is an install requirement
+        plotting = None
+        attempt("the pictures", lambda: (_ for _ in ()).throw(exc))
+    if plotting is not None:
+        figure("samples.png", lambda: plotting.sample_grid(vae, n=64, seed=s.seed, path=path("samples.png")))
+        figure(
+            "reconstructions.png",
+            lambda: plotting.reconstruction_grid(vae, x_eval, n=32, ncols=8, path=path("reconstructions.png")),
+        )
+        figure(
+            "latent.png",
+            lambda: plotting.latent_scatter(
+                vae, x_eval[:2000], None if y_test is None else y_test[:2000], path=path("latent.png")
+            ),
+        )
+        figure("curves.png", lambda: plotting.training_curves(history, path=path("curves.png")))
+        figure("kl.png", lambda: plotting.kl_per_dimension_plot(kl, path=path("kl.png")))
+        if s.latent_dim == 2 and plotting.as_images(x_eval[:1]) is not None:
+            figure("manifold.png", lambda: plotting.manifold(vae, n=20, path=path("manifold.png")))
+    write_metrics()
+    wall = metrics["wall_time_s"]
+    exit_code = 1 if failures else 0
 
     listing = [
         ("model.keras", "trained model (keras_vae.load_model)"),
@@ -781,6 +798,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
         f"{scores['log_likelihood']:.2f} nats | {scores['bits_per_dim']:.4f} bits/dim | "
         f"active units {scores['active_units']}/{s.latent_dim} | {wall:.1f} s",
     )
+    if failures:
+        print(
+            f"{PROG}: error: {len(failures)} step(s) after training failed ({'; '.join(failures)}); "
+            f"the model and metrics are saved in {run}",
+            file=sys.stderr,
+        )
     return exit_code
 
 
