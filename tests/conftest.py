@@ -23,15 +23,18 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 
 
 def data_root() -> pathlib.Path:
-    """The shared IDX data: $KERAS_VAE_TEST_DATA or ../shared/data beside the repo."""
-    return pathlib.Path(os.environ.get("KERAS_VAE_TEST_DATA", REPO.parent / "shared" / "data"))
+    """The data folder, as the library reads it: $KERAS_VAE_DATA (or its old name
+    $KERAS_VAE_TEST_DATA), else ../shared/data beside the repo."""
+    from keras_vae.datasets import data_folder
+
+    return data_folder(default=REPO.parent / "shared" / "data")
 
 
 @pytest.fixture
 def mnist_dir() -> pathlib.Path:
     path = data_root() / "mnist"
     if not (path / "train-images-idx3-ubyte.gz").exists():
-        pytest.skip(f"real MNIST not found under {path} (set KERAS_VAE_TEST_DATA)")
+        pytest.skip(f"real MNIST not found under {path} (set KERAS_VAE_DATA)")
     return path
 
 

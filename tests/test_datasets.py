@@ -11,9 +11,10 @@ import tensorflow as tf
 
 from keras_vae import datasets
 from keras_vae.datasets import DatasetNotFoundError
+from keras_vae.datasets import mnist as mnist_module
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
-DATA = pathlib.Path(os.environ.get("KERAS_VAE_TEST_DATA", REPO.parent / "shared" / "data"))
+DATA = datasets.data_folder(default=REPO.parent / "shared" / "data")
 FILES = (
     "train-images-idx3-ubyte.gz",
     "train-labels-idx1-ubyte.gz",
@@ -25,7 +26,7 @@ FILES = (
 def _real(name: str) -> pathlib.Path:
     path = DATA / name
     if not all((path / f).is_file() for f in FILES):
-        pytest.skip(f"real {name} IDX files not found in {path} (set KERAS_VAE_TEST_DATA)")
+        pytest.skip(f"real {name} IDX files not found in {path} (set KERAS_VAE_DATA)")
     return path
 
 
@@ -43,9 +44,10 @@ def fashion_path():
 def isolated(monkeypatch, tmp_path):
     """No KERAS_VAE_DATA and an empty Keras home: only explicit sources are found."""
     monkeypatch.delenv(datasets.ENV_VAR, raising=False)
+    monkeypatch.delenv(datasets.OLD_ENV_VAR, raising=False)
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
     # /tmp/.keras is get_file's fallback cache; keep a real one on this machine out.
-    monkeypatch.setattr(datasets, "_keras_cache_dirs", lambda s: [tmp_path / "keras_home" / s.cache_subdir])
+    monkeypatch.setattr(mnist_module, "_keras_cache_dirs", lambda s: [tmp_path / "keras_home" / s.cache_subdir])
     return tmp_path
 
 
@@ -413,9 +415,9 @@ def test_load_dataset_dispatch(tmp_path, fashion_path):
     x, y = datasets.load_dataset(tmp_path / "folder", split="test")
     assert x.shape == (1, 10, 12, 1)
 
-    with pytest.raises(ValueError, match="Valid names") as info:
+    with pytest.raises(ValueError, match="Unknown dataset 'cifar10'") as info:
         datasets.load_dataset("cifar10")
-    for name in ("mnist", "fashion_mnist", "sample", ".npz", ".npy", "image folder"):
+    for name in ("mnist", "fashion_mnist", "sample", ".npz", ".npy", ".csv", ".tsv", "folder of images"):
         assert name in str(info.value)
     with pytest.raises(FileNotFoundError):
         datasets.load_dataset(tmp_path / "missing.npz")
