@@ -558,6 +558,30 @@ class VAE(keras.Model):
         self.check_data(x, "x")
         return super().predict(x, *args, **kwargs)
 
+    def save(self, filepath, overwrite=True, zipped=None, **kwargs):
+        """Save to a ``.keras`` file, atomically (``keras_vae.saving.save_model``).
+
+        The archive is written to a temporary file beside ``filepath``, fsynced and
+        renamed over it, so a failed or killed save leaves the previous file intact
+        and a concurrent ``kv.load_model`` reads either the old or the new model.
+        ``overwrite=False`` raises ``FileExistsError`` instead of prompting. Remote
+        paths and ``zipped=False`` use Keras' own (non-atomic) save.
+
+        Example:
+            >>> import os, tempfile, keras_vae as kv
+            >>> vae = kv.VAE("mlp", "mlp", latent_dim=2, input_shape=(4,),
+            ...              likelihood="gaussian")
+            >>> path = os.path.join(tempfile.mkdtemp(), "vae.keras")
+            >>> vae.save(path); kv.load_model(path).latent_dim
+            2
+        """
+        if zipped is False or "://" in str(filepath):
+            return super().save(filepath, overwrite=overwrite, zipped=zipped, **kwargs)
+        from keras_vae.saving import save_model
+
+        keras_save = super().save
+        save_model(filepath, lambda path: keras_save(path, overwrite=True, **kwargs), overwrite=overwrite)
+
     def export(self, path, version=None, **kwargs) -> str:
         """Write a TF Serving SavedModel to ``<path>/<version>/`` and return that directory.
 

@@ -1,14 +1,160 @@
-"""Loading ``.keras`` files with plugins found and damage reported clearly."""
+"""Saving and loading ``.keras`` files: atomic writes, clear errors, plugins found.
+
+``VAE.save`` goes through :func:`save_model`, which never exposes a partly written
+file under the target name: the archive is written to a temporary file in the same
+folder, flushed to disk (``fsync``) and renamed over the target (``os.replace``, an
+atomic rename on POSIX and Windows). A save that fails, or a process killed while
+saving, leaves the previous file untouched; a reader that loads while another
+process saves sees either the old or the new model, never a mix.
+
+:func:`load_model` opens the file once and reads everything through that one handle
+(so a concurrent save cannot switch files under it), tells a truncated or foreign
+file (HDF5, NumPy, another zip) from a ``.keras`` archive, runs Keras' decompression
+bomb guard before inflating anything, verifies every member's checksum, loads the
+installed plugins, and names what is missing. Text taken from the file is shown only
+sanitized, and ``pip install`` is suggested only for packages keras_vae knows.
+"""
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
+import re
+import stat
+import tempfile
 import zipfile
-from typing import Any, Iterator
+import zlib
+from typing import IO, Any, Callable, Iterator
 
 import keras
 
 from keras_vae import registry
+
+_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+_NPY_MAGIC = b"\x93NUMPY"
+_CONFIG = "config.json"
+# Keras' own bomb rule (keras/src/saving/saving_lib.py), used if its guard moves.
+_BOMB_FLOOR_BYTES = 1 << 28
+_BOMB_MAX_EXPANSION = 100
+_CHUNK = 1 << 20
+
+
+# ------------------------------------------------------------------ saving
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _fsync_directory(folder: str) -> None:
+    """Persist the rename itself (best effort: not every OS opens directories)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def save_model(
+    filepath: str | os.PathLike,
+    write: Callable[[str], Any],
+    overwrite: bool = True,
+) -> None:
+    """Write a ``.keras`` file atomically: all of it, or nothing, under ``filepath``.
+
+    ``write(temporary_path)`` produces the archive (``VAE.save`` passes Keras'
+    ``Model.save``). It runs on a hidden temporary file beside ``filepath``
+    (``.<name>.<random>.tmp.keras``, same file system), which is then flushed and
+    fsynced and renamed over ``filepath``. On any error, including
+    ``KeyboardInterrupt``, the temporary file is removed and ``filepath`` is left as
+    it was. A process killed mid-save may leave the hidden temporary file behind;
+    ``filepath`` itself is always either the old or the new model. The new file gets
+    the permissions of the file it replaces, or ``0666 & ~umask`` (as a plain
+    ``open`` would) when there was none.
+
+    Args:
+        filepath: the target ``.keras`` file; its folder must exist.
+        write: a function that writes a ``.keras`` archive to the path it is given.
+        overwrite: replace an existing file (default, as Keras); ``False`` raises
+            ``FileExistsError`` instead of prompting.
+
+    Raises:
+        ValueError: ``filepath`` does not end in ``.keras`` (the message gives the fix).
+        FileExistsError: the file exists and ``overwrite=False``.
+        FileNotFoundError: the folder does not exist.
+
+    Example:
+        >>> import os, tempfile, keras_vae as kv
+        >>> vae = kv.VAE("mlp", "mlp", latent_dim=2, input_shape=(4,),
+        ...              likelihood="gaussian")
+        >>> path = os.path.join(tempfile.mkdtemp(), "vae.keras")
+        >>> vae.save(path)                       # goes through save_model
+        >>> sorted(os.listdir(os.path.dirname(path)))   # no temporary file left
+        ['vae.keras']
+    """
+    path = os.fspath(filepath)
+    if not isinstance(path, str) or not path.endswith(".keras"):
+        hint = ""
+        if isinstance(path, str) and path.endswith((".h5", ".hdf5")):
+            hint = (
+                " The legacy HDF5 format cannot describe a VAE's components, so such a file "
+                "would not load again."
+            )
+        stem = os.path.splitext(path)[0] if isinstance(path, str) else "model"
+        raise ValueError(
+            f"A VAE is saved as a .keras archive, got filepath={path!r}.{hint} Use a "
+            f"name ending in .keras, e.g. vae.save({stem + '.keras'!r}); for weights only "
+            "use vae.save_weights('name.weights.h5')."
+        )
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(
+            f"Cannot save to {path!r}: the folder {folder!r} does not exist. Create it "
+            "first (os.makedirs(folder, exist_ok=True))."
+        )
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"Cannot save to {path!r}: it is a directory.")
+    if os.path.exists(path) and not overwrite:
+        raise FileExistsError(
+            f"{path!r} exists and overwrite=False. Pass overwrite=True to replace it "
+            "(atomically: the old file stays intact until the new one is complete)."
+        )
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        mode = 0o666 & ~_umask()
+    fd, temporary = tempfile.mkstemp(
+        prefix=f".{os.path.basename(path)}.", suffix=".tmp.keras", dir=folder
+    )
+    os.close(fd)
+    try:
+        write(temporary)
+        with open(temporary, "rb+") as handle:
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        try:
+            os.remove(temporary)
+        except OSError:
+            pass
+        raise
+    _fsync_directory(folder)
+
+
+# ----------------------------------------------------------------- loading
+def _safe(text: Any, limit: int = 80) -> str:
+    """``text`` from a file, reduced to printable identifier characters and quoted."""
+    cleaned = re.sub(r"[^A-Za-z0-9_.>\-]", "?", str(text))
+    if len(cleaned) > limit:
+        cleaned = cleaned[:limit] + "..."
+    return repr(cleaned)
 
 
 def _custom_classes(config: Any) -> Iterator[tuple[str, str]]:
@@ -24,21 +170,79 @@ def _custom_classes(config: Any) -> Iterator[tuple[str, str]]:
             yield from _custom_classes(value)
 
 
-def _read_config(path: str) -> dict:
-    damaged = (
-        f"{path!r} is not a readable .keras file: it is truncated or corrupted. Save "
-        "the model again (vae.save(path)) or restore the file from a backup."
-    )
-    if not zipfile.is_zipfile(path):
-        raise ValueError(damaged)
+def _foreign(path: str, head: bytes) -> str | None:
+    """What a file that is not a ``.keras`` archive is, judged by its first bytes."""
+    if not head:
+        return "it is empty (0 bytes)"
+    if head.startswith(_HDF5_MAGIC):
+        return (
+            "it is an HDF5 file (a legacy Keras .h5 model or a .weights.h5 weights file), "
+            "not a .keras archive. For weights, build the same VAE and call "
+            "vae.load_weights(path); models are saved with vae.save('name.keras')"
+        )
+    if head.startswith(_NPY_MAGIC):
+        return "it is a NumPy array file (.npy), not a model"
+    return None
+
+
+def _check_members(archive: zipfile.ZipFile) -> None:
+    """Keras' decompression-bomb guard on every member, then each member's checksum,
+    read in chunks (bounded memory). Raises ``zipfile.BadZipFile`` on a bad CRC."""
     try:
-        with zipfile.ZipFile(path) as archive:
-            broken_member = archive.testzip()
-            config = json.loads(archive.read("config.json"))
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError) as exc:
-        raise ValueError(f"{damaged} ({type(exc).__name__}: {exc})") from None
-    if broken_member is not None:
-        raise ValueError(f"{damaged} (member {broken_member!r} fails its checksum)")
+        from keras.src.saving.saving_lib import _reject_zip_extract_bomb
+    except ImportError:  # a Keras without the guard: the same rule here
+        _reject_zip_extract_bomb = None
+    if _reject_zip_extract_bomb is not None:
+        _reject_zip_extract_bomb(archive)
+    for info in archive.infolist():
+        if info.file_size > _BOMB_FLOOR_BYTES and info.file_size > _BOMB_MAX_EXPANSION * info.compress_size:
+            raise ValueError(
+                f"archive member {_safe(info.filename)} declares {info.file_size} bytes but "
+                f"stores {info.compress_size}: refusing a potential decompression bomb"
+            )
+    for info in archive.infolist():
+        with archive.open(info) as member:  # zipfile checks the CRC at the end
+            while member.read(_CHUNK):
+                pass
+
+
+def _read_config(handle: IO[bytes], path: str) -> dict:
+    """The model config of an open ``.keras`` file, after checking the archive."""
+    damaged = f"{path!r} is not a readable .keras file: it is truncated or corrupted"
+    fix = "Save the model again (vae.save(path)) or restore the file from a backup."
+    head = handle.read(8)
+    handle.seek(0)
+    foreign = _foreign(path, head)
+    if foreign is not None:
+        raise ValueError(f"{path!r} is not a .keras model file: {foreign}.")
+    try:
+        archive = zipfile.ZipFile(handle)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        raise ValueError(
+            f"{damaged} (no zip directory: {type(exc).__name__}). {fix}"
+        ) from None
+    with archive:
+        names = archive.namelist()
+        if _CONFIG not in names:
+            kind = (
+                "a NumPy .npz archive"
+                if names and all(name.endswith(".npy") for name in names)
+                else f"a zip archive of {len(names)} file(s) without {_CONFIG}"
+            )
+            raise ValueError(
+                f"{path!r} is not a .keras model file: it is {kind}. keras_vae loads "
+                "archives written by vae.save('name.keras')."
+            )
+        try:
+            _check_members(archive)
+            config = json.loads(archive.read(_CONFIG))
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, UnicodeDecodeError) as exc:
+            raise ValueError(f"{damaged} ({type(exc).__name__}: {exc}). {fix}") from None
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{damaged} ({_CONFIG} is not JSON: {exc.msg}). {fix}") from None
+    handle.seek(0)
+    if not isinstance(config, dict):
+        raise ValueError(f"{damaged} ({_CONFIG} is not a model config). {fix}")
     return config
 
 
@@ -51,6 +255,107 @@ def missing_components(config: dict) -> dict[str, str]:
     }
 
 
+def _plugin_entry_points() -> list:
+    """Every announced keras_vae plugin entry point (loaded or not)."""
+    found = []
+    for group in registry.ENTRY_POINT_GROUPS.values():
+        try:
+            found.extend(registry._entry_points(group))
+        except Exception:  # noqa: BLE001 - broken metadata must not hide the real error
+            continue
+    return found
+
+
+def _top_module(entry_point) -> str:
+    return entry_point.value.split(":")[0].split(".")[0].strip()
+
+
+def _known_packages() -> dict[str, str]:
+    """``{top-level module: distribution}`` of packages keras_vae knows: those of
+    registered components and those announcing keras_vae plugin entry points. Only
+    these are ever suggested for ``pip install``; a module named by a file is not."""
+    try:
+        distributions = importlib.metadata.packages_distributions()
+    except Exception:  # noqa: BLE001
+        distributions = {}
+    known = {"keras_vae": "keras-vae"}
+    for classes in registry._REGISTRY.values():
+        for cls in classes.values():
+            top = registry._keras_package(cls)
+            known.setdefault(top, (distributions.get(top) or [top.replace("_", "-")])[0])
+    for ep in _plugin_entry_points():
+        dist = getattr(ep, "dist", None)
+        known.setdefault(_top_module(ep), getattr(dist, "name", None) or _top_module(ep).replace("_", "-"))
+    return known
+
+
+def _missing_error(path: str, missing: dict[str, str]) -> ImportError:
+    listing = "; ".join(
+        f"{_safe(name)} (module {_safe(module)})" for name, module in sorted(missing.items())[:10]
+    )
+    if len(missing) > 10:
+        listing += f"; and {len(missing) - 10} more"
+    known = _known_packages()
+    entry_points = _plugin_entry_points()
+    advice = []
+    for top in sorted({module.split(".")[0] for module in missing.values()}):
+        if top not in known:
+            advice.append(
+                f"module {_safe(top)} is not a known keras_vae component package: install "
+                "the plugin the model's author used, from a source you trust"
+            )
+            continue
+        advice.append(
+            f"install or upgrade {known[top]} (`pip install -U {known[top]}`): the "
+            f"installed version does not provide these classes"
+        )
+        for ep in entry_points:
+            if _top_module(ep) == top and ep.name in registry._PLUGIN_ERRORS:
+                advice.append(
+                    f"its plugin {ep.name!r} is installed but failed to load: "
+                    f"{registry._PLUGIN_ERRORS[ep.name]}"
+                )
+    return ImportError(
+        f"{path!r} needs components that are not installed: {listing}. To load it, "
+        + "; ".join(advice)
+        + "; then load again (or pass custom_objects={...})."
+    )
+
+
+def _compile_loss_error(path: str, config: dict) -> ValueError | None:
+    """A VAE computes its own loss: a file whose compile config names one was not
+    written by ``VAE.save`` as is (the error gives the way to still load it)."""
+    compile_config = config.get("compile_config")
+    if not isinstance(compile_config, dict):
+        return None
+    inner = compile_config.get("config", compile_config)
+    if not isinstance(inner, dict) or inner.get("loss") in (None, {}, []):
+        return None
+    from keras_vae.model import VAE
+
+    cls = keras.saving.get_registered_object(str(config.get("registered_name")))
+    if not (isinstance(cls, type) and issubclass(cls, VAE)):
+        return None
+    return ValueError(
+        f"{path!r} holds a VAE whose compile config has loss={_safe(inner.get('loss'))}, "
+        "but a VAE computes its own loss (the negative ELBO). Load it with "
+        "kv.load_model(path, compile=False) and call vae.compile(optimizer=...) again."
+    )
+
+
+def _keras_load(handle: IO[bytes], path: str, custom_objects, compile: bool, safe_mode: bool):
+    """Keras' loader on the already open file (the one snapshot that was checked)."""
+    try:
+        from keras.src.saving import saving_lib
+    except ImportError:  # pragma: no cover - a Keras that moved its internals
+        return keras.saving.load_model(
+            path, custom_objects=custom_objects, compile=compile, safe_mode=safe_mode
+        )
+    return saving_lib.load_model(
+        handle, custom_objects=custom_objects, compile=compile, safe_mode=safe_mode
+    )
+
+
 def load_model(
     path: str | os.PathLike,
     custom_objects: dict | None = None,
@@ -59,9 +364,12 @@ def load_model(
 ) -> keras.Model:
     """Load a ``.keras`` file saved by ``VAE.save`` (or any Keras model).
 
-    Unlike a bare ``keras.saving.load_model`` it first imports installed keras_vae
-    plugins, names the package to install when a component is missing, and reports a
-    truncated or corrupted file as such.
+    Unlike a bare ``keras.saving.load_model`` it reads one snapshot of the file
+    (a concurrent ``vae.save`` to the same path cannot tear it), reports a
+    truncated, corrupted or foreign file (HDF5, ``.npy``, another zip) as such with
+    the path, checks the archive with Keras' decompression-bomb guard before reading
+    any member, imports installed keras_vae plugins, and names what to install when
+    a component is missing.
 
     Args:
         path: the ``.keras`` file.
@@ -71,33 +379,49 @@ def load_model(
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: the file is damaged.
+        ValueError: the file is damaged or not a ``.keras`` model.
         ImportError: the file needs a component that is not installed.
 
     Example:
-        >>> import keras_vae as kv  # doctest: +SKIP
-        >>> vae = kv.load_model("vae.keras")  # doctest: +SKIP
+        >>> import os, tempfile, keras_vae as kv
+        >>> vae = kv.VAE("mlp", "mlp", latent_dim=2, input_shape=(4,),
+        ...              likelihood="gaussian")
+        >>> path = os.path.join(tempfile.mkdtemp(), "vae.keras")
+        >>> vae.save(path)
+        >>> kv.load_model(path).latent_dim
+        2
     """
     path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"No .keras file at {path!r}.")
-    config = _read_config(path)
-    registry.load_plugins()
-    missing = {
-        name: module
-        for name, module in missing_components(config).items()
-        if not (custom_objects and (name in custom_objects or name.split(">")[-1] in custom_objects))
-    }
-    if missing:
-        listing = "; ".join(
-            f"{name} (from module {module!r})" for name, module in sorted(missing.items())
-        )
-        packages = sorted({module.split(".")[0] for module in missing.values()})
-        raise ImportError(
-            f"{path!r} needs components that are not installed: {listing}. Install the "
-            f"package(s) that provide {', '.join(packages)} (e.g. `pip install "
-            f"{packages[0].replace('_', '-')}`) and load again."
-        )
-    return keras.saving.load_model(
-        path, custom_objects=custom_objects, compile=compile, safe_mode=safe_mode
-    )
+    if os.path.isdir(path):
+        if os.path.isfile(os.path.join(path, "saved_model.pb")):
+            raise ValueError(
+                f"{path!r} is a TensorFlow SavedModel (an export for serving), not a .keras "
+                "file: serve it, or load it with tf.saved_model.load(path). Load the .keras "
+                "file the model was saved to instead."
+            )
+        raise FileNotFoundError(f"No .keras file at {path!r}: it is a directory.")
+    try:
+        handle = open(path, "rb")
+    except FileNotFoundError:
+        raise FileNotFoundError(f"No .keras file at {path!r}.") from None
+    with handle:
+        config = _read_config(handle, path)
+        registry.load_plugins()
+        missing = {
+            name: module
+            for name, module in missing_components(config).items()
+            if not (custom_objects and (name in custom_objects or name.split(">")[-1] in custom_objects))
+        }
+        if missing:
+            raise _missing_error(path, missing)
+        if compile:
+            error = _compile_loss_error(path, config)
+            if error is not None:
+                raise error
+        try:
+            return _keras_load(handle, path, custom_objects, compile, safe_mode)
+        except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+            raise ValueError(
+                f"{path!r} is not a readable .keras file: it is truncated or corrupted "
+                f"({type(exc).__name__}: {exc})."
+            ) from None
