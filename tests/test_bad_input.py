@@ -107,7 +107,7 @@ def test_inference_methods_check_shapes(vae):
         ({"beta": -1.0}, "beta must be a finite number >= 0"),
         ({"beta": float("nan")}, "beta must be a finite number >= 0"),
         ({"kl": "exact"}, "kl must be one of"),
-        ({"likelihood": "poisson"}, r"Unknown likelihood 'poisson'. Available likelihoods: bernoulli, gaussian"),
+        ({"likelihood": "weibull"}, r"Unknown likelihood 'weibull'. Available likelihoods: bernoulli, beta, .*gaussian"),
         ({"encoder": "transformer"}, r"Unknown encoder 'transformer'. Available encoders: conv, mlp"),
         ({"prior": "vamp"}, r"Unknown prior 'vamp'"),
         ({"posterior": "flow"}, r"Unknown posterior 'flow'"),

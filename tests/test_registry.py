@@ -53,8 +53,8 @@ def test_get_accepts_keras_serialized_dicts_and_instances():
 
 
 def test_unknown_name_lists_available():
-    with pytest.raises(ValueError, match=r"Unknown likelihood 'poisson'.*bernoulli, gaussian"):
-        kv.get("likelihood", "poisson")
+    with pytest.raises(ValueError, match=r"Unknown likelihood 'weibull'.*bernoulli, beta, .*gaussian"):
+        kv.get("likelihood", "weibull")
     with pytest.raises(ValueError, match="Unknown component kind"):
         kv.get("flow", "x")
     with pytest.raises(ValueError, match="needs a 'name' key"):

@@ -44,6 +44,7 @@ class Bernoulli(Likelihood):
 
     num_params = 1
     support = (0.0, 1.0)
+    discrete = True  # a probability mass on binary data (grey values are the soft-label use)
 
     def elementwise(self, params):
         return _FusedBernoulli(logits=params[..., 0], dtype=params.dtype)

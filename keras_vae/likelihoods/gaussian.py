@@ -20,11 +20,19 @@ _LEARNED = ("shared", "per_feature", "predicted")
 class Gaussian(Likelihood):
     """p(x|z) = prod_i N(x_i; mu_i(z), sigma_i^2).
 
+    By default sigma is learned: one scale shared by all features, trained with the
+    rest of the model (the "calibrated decoder" of Rybkin, Daniilidis & Levine,
+    2021). A fixed sigma (the common ``sigma = 1``) makes the ELBO in nats wrong for
+    data whose noise is not 1 and silently reweights reconstruction against KL;
+    with a learned sigma both are right. The default used to be a fixed
+    ``scale=1.0``; pass ``scale=1.0`` for the old behaviour (saved files store
+    their scale, so files saved before the change load unchanged).
+
     Args:
         scale: how sigma is set:
 
-            * a positive number: fixed sigma (default ``1.0``);
-            * ``"shared"``: one learned sigma for all features;
+            * ``"shared"`` (default): one learned sigma for all features;
+            * a positive number: fixed sigma, e.g. ``scale=1.0``;
             * ``"per_feature"``: one learned sigma per data element;
             * ``"predicted"``: the decoder predicts sigma per example and element.
         min_scale: lower bound on learned or predicted sigma.
@@ -36,9 +44,11 @@ class Gaussian(Likelihood):
         >>> p = lik.distribution(lik(np.zeros((2, 8), "float32")))
         >>> p.event_shape
         TensorShape([3])
+        >>> kv.likelihoods.Gaussian().scale          # learned, one shared sigma
+        'shared'
     """
 
-    def __init__(self, scale: float | str = 1.0, min_scale: float = 1e-3, data_shape=None, **kwargs):
+    def __init__(self, scale: float | str = "shared", min_scale: float = 1e-3, data_shape=None, **kwargs):
         super().__init__(data_shape=data_shape, **kwargs)
         if isinstance(scale, str):
             if scale not in _LEARNED:

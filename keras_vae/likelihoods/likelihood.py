@@ -28,12 +28,27 @@ class Likelihood(keras.layers.Layer):
     batch shape ``(batch, *data_shape)`` in float32; ``distribution`` wraps it in
     ``tfd.Independent`` so the event shape is the data shape.
 
+    The support rule, checked eagerly on numpy data (``check_array``) and in-graph
+    on every batch (``assert_in_support``), is ``support`` plus two flags:
+    ``open_support`` (the bounds themselves are excluded, e.g. the Beta's (0, 1))
+    and ``integer_valued`` (data must be whole numbers, e.g. counts or 8-bit
+    levels). ``support_fix`` is the sentence the error ends with: what to do.
+    ``discrete`` says ``log_prob`` is a probability mass, so ``-log p(x) / (D ln 2)``
+    is a code length in bits per dimension.
+
     Args:
         data_shape: the shape of one example; filled in by the VAE when ``None``.
     """
 
     num_params: int = 1
     support: tuple[float, float] | None = None
+    open_support: bool = False
+    integer_valued: bool = False
+    discrete: bool = False
+    support_fix: str = (
+        "Rescale the data (e.g. x / 255.0 for 8-bit images) or choose a likelihood "
+        "for this range, such as 'gaussian'."
+    )
 
     def __init__(self, data_shape: Sequence[int] | None = None, **kwargs):
         super().__init__(**kwargs)
@@ -88,33 +103,59 @@ class Likelihood(keras.layers.Layer):
         )
 
     # -- data validation: one rule (``support``), checked eagerly and in-graph --
-    def _support_message(self) -> str:
+    def _support_text(self) -> str:
         low, high = self.support
-        return (
-            f"{type(self).__name__} likelihood needs data in [{low}, {high}]. Rescale "
-            f"the data (e.g. x / 255.0 for 8-bit images) or choose a likelihood for "
-            f"this range, such as 'gaussian'."
-        )
+        kind = "integers" if self.integer_valued else "data"
+        if math.isinf(high):
+            where = f"> {low:g}" if self.open_support else f">= {low:g}"
+            return f"{kind} {where}"
+        if self.open_support:
+            return f"{kind} strictly inside ({low}, {high})"
+        return f"{kind} in [{low}, {high}]"
+
+    def _support_message(self) -> str:
+        return f"{type(self).__name__} likelihood needs {self._support_text()}. {self.support_fix}"
 
     def check_array(self, x: np.ndarray) -> None:
-        """Raise ``ValueError`` if a numpy batch is outside ``support``."""
+        """Raise ``ValueError`` if a numpy batch is outside the support.
+
+        Example:
+            >>> import numpy as np, keras_vae as kv
+            >>> kv.likelihoods.Bernoulli(data_shape=(2,)).check_array(np.array([[0.0, 2.0]]))
+            Traceback (most recent call last):
+            ...
+            ValueError: Data range is [0, 2]. Bernoulli likelihood needs data in [0.0, 1.0]. ...
+        """
         if self.support is None or x.size == 0:
             return
         low, high = self.support
         lo, hi = float(np.min(x)), float(np.max(x))
-        if lo < low or hi > high:
+        outside = (lo <= low or hi >= high) if self.open_support else (lo < low or hi > high)
+        if outside:
             raise ValueError(f"Data range is [{lo:g}, {hi:g}]. " + self._support_message())
+        if self.integer_valued and not np.issubdtype(x.dtype, np.integer):
+            fractional = x != np.round(x)
+            if np.any(fractional):
+                example = float(x[fractional].flat[0])
+                raise ValueError(
+                    f"Data hold non-integer values (e.g. {example:g}; "
+                    f"{int(np.count_nonzero(fractional))} in all). " + self._support_message()
+                )
 
     def assert_in_support(self, x: tf.Tensor) -> list:
-        """In-graph assertions that ``x`` lies in ``support`` (for tf.data input)."""
+        """In-graph assertions that ``x`` lies in the support (for tf.data input)."""
         if self.support is None:
             return []
         low, high = self.support
         message = "keras_vae: data outside the support of the likelihood. " + self._support_message()
-        return [
-            tf.debugging.assert_greater_equal(x, tf.cast(low, x.dtype), message=message),
-            tf.debugging.assert_less_equal(x, tf.cast(high, x.dtype), message=message),
-        ]
+        above = tf.debugging.assert_greater if self.open_support else tf.debugging.assert_greater_equal
+        below = tf.debugging.assert_less if self.open_support else tf.debugging.assert_less_equal
+        checks = [above(x, tf.cast(low, x.dtype), message=message)]
+        if not math.isinf(high):
+            checks.append(below(x, tf.cast(high, x.dtype), message=message))
+        if self.integer_valued and x.dtype.is_floating:
+            checks.append(tf.debugging.assert_equal(x, tf.round(x), message=message))
+        return checks
 
     def get_config(self):
         config = super().get_config()
