@@ -15,7 +15,15 @@ Third-party packages announce components through entry-point groups, one per kin
 ``keras_vae.likelihoods``, ``keras_vae.priors``, ``keras_vae.objectives``). The entry
 point's name is the component's short name and its object the class. Plugins are
 loaded lazily, once, the first time a name is looked up or listed; a plugin that fails
-to import is reported as a warning and skipped, a name claimed twice is an error.
+to import (any exception, ``SystemExit`` included) is reported as a warning and skipped.
+
+Name clashes are settled the same way whatever order the plugins are found in:
+
+* a name registered by keras_vae or by the user's own code (a *built-in*) cannot be
+  taken by a plugin: the plugin's claim is ignored with a warning;
+* a name claimed by two plugins with different classes is given to neither: looking
+  it up raises a ``ValueError`` naming both packages, every time, while every other
+  name, and every ``.keras`` file (which names classes by package), keeps working.
 """
 from __future__ import annotations
 
@@ -33,6 +41,12 @@ _REGISTRY: dict[str, dict[str, type]] = {kind: {} for kind in KINDS}
 _PLUGINS_LOADED = False
 _PLUGIN_ERRORS: dict[str, str] = {}
 _LOCK = threading.RLock()
+#: (kind, name) claimed by several plugins -> the error that names them.
+_CONFLICTS: dict[tuple[str, str], str] = {}
+#: (kind, name) registered from a plugin, with the claim that did it (dropped on rescan).
+_FROM_PLUGINS: dict[tuple[str, str], str] = {}
+#: While plugins are scanned: the registrations their imports make, per claim.
+_SCAN: dict | None = None
 
 
 def _check_kind(kind: str) -> None:
@@ -85,6 +99,11 @@ def register(kind: str, name: str) -> Callable[[type], type]:
 
 def _add(kind: str, name: str, cls: type) -> None:
     with _LOCK:
+        if _SCAN is not None and not cls.__module__.startswith("keras_vae."):
+            # A plugin module registering itself while plugins are scanned: settled
+            # with every other claim once all plugins are imported.
+            _SCAN["claims"].append((kind, name, cls, _SCAN["source"]))
+            return
         existing = _REGISTRY[kind].get(name)
         if existing is cls:
             return
@@ -106,37 +125,94 @@ def _entry_points(group: str) -> Iterable[importlib.metadata.EntryPoint]:
     return importlib.metadata.entry_points(group=group)
 
 
+def _source(ep) -> str:
+    """``package (module:object)`` of an entry point, for messages."""
+    dist = getattr(ep, "dist", None)
+    package = getattr(dist, "name", None) or ep.value.split(":")[0].split(".")[0]
+    return f"{package} ({ep.value})"
+
+
+def _class_source(cls: type) -> str:
+    return f"{_keras_package(cls)} ({cls.__module__}:{cls.__qualname__})"
+
+
 def load_plugins(force: bool = False) -> None:
     """Import every installed plugin (once; ``force=True`` rescans).
 
-    A plugin that fails to import gives a ``RuntimeWarning`` naming the plugin and the
-    error and is skipped. A plugin name that collides with a registered one raises
-    ``ValueError`` after every other plugin has been loaded, so one bad package does
-    not hide the good ones; the name stays unavailable.
+    Never raises for a plugin's sake. A plugin that fails to import (any exception,
+    ``SystemExit`` included; only ``KeyboardInterrupt`` propagates) gives a
+    ``RuntimeWarning`` naming the plugin and the error and is skipped. A plugin
+    claiming a built-in name is ignored with a warning. A name claimed by two
+    plugins is unavailable: a warning now, and ``get`` / ``get_class`` raise a
+    ``ValueError`` naming both packages every time it is looked up. The outcome does
+    not depend on the order in which plugins are found.
+
+    Example:
+        >>> import keras_vae as kv
+        >>> kv.load_plugins()          # idempotent; plugins are also loaded lazily
     """
-    global _PLUGINS_LOADED
+    global _PLUGINS_LOADED, _SCAN
     with _LOCK:
         if _PLUGINS_LOADED and not force:
             return
         _PLUGINS_LOADED = True
-        conflicts = []
+        for kind, name in list(_FROM_PLUGINS):  # a rescan starts from the built-ins
+            _REGISTRY[kind].pop(name, None)
+        _FROM_PLUGINS.clear()
+        _CONFLICTS.clear()
+        _PLUGIN_ERRORS.clear()
+        claims: list[tuple[str, str, type, str]] = []
         for kind, group in ENTRY_POINT_GROUPS.items():
-            for ep in _entry_points(group):
+            for ep in sorted(_entry_points(group), key=lambda e: (e.name, e.value)):
+                _SCAN = {"claims": [], "source": _source(ep)}
                 try:
                     obj = ep.load()
                     if not isinstance(obj, type):
                         raise TypeError(f"{ep.value} is not a class")
-                    _add(kind, ep.name, obj)
-                except ValueError as exc:
-                    if not str(exc).startswith("Duplicate "):
-                        _skip_plugin(ep, group, exc)
-                        continue
-                    _PLUGIN_ERRORS[ep.name] = str(exc)
-                    conflicts.append(f"plugin {ep.name!r} ({ep.value}): {exc}")
-                except Exception as exc:  # a broken plugin must not break keras_vae
+                except KeyboardInterrupt:
+                    raise
+                except BaseException as exc:  # a broken plugin must not break keras_vae
                     _skip_plugin(ep, group, exc)
-        if conflicts:
-            raise ValueError("Conflicting keras_vae plugins: " + " | ".join(conflicts))
+                    continue
+                finally:
+                    made, _SCAN = _SCAN["claims"], None
+                claims.extend(made)
+                claims.append((kind, ep.name, obj, _source(ep)))
+        _settle(claims)
+
+
+def _settle(claims: list[tuple[str, str, type, str]]) -> None:
+    """Register the plugin claims: built-ins win, a name two plugins claim is nobody's."""
+    by_name: dict[tuple[str, str], dict[type, str]] = {}
+    for kind, name, cls, source in claims:
+        by_name.setdefault((kind, name), {}).setdefault(cls, source)
+    for (kind, name), classes in sorted(by_name.items()):
+        builtin = _REGISTRY[kind].get(name)
+        others = {cls: src for cls, src in classes.items() if cls is not builtin}
+        if builtin is not None:
+            for source in sorted(others.values()):
+                warnings.warn(
+                    f"keras_vae plugin {source} claims the {kind} name {name!r}, which "
+                    f"belongs to {_class_source(builtin)}; the plugin's claim is ignored. "
+                    "Rename the plugin's entry point.",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
+            continue
+        for cls in classes:  # .keras files name classes by package: all stay loadable
+            keras.saving.register_keras_serializable(package=_keras_package(cls), name=cls.__name__)(cls)
+        if len(classes) > 1:
+            packages = " and ".join(sorted(classes.values()))
+            _CONFLICTS[(kind, name)] = (
+                f"The {kind} name {name!r} is claimed by several plugins: {packages}. It is "
+                "unavailable until one of them is uninstalled or renames its entry point; "
+                "use the class itself (or a .keras file) meanwhile."
+            )
+            warnings.warn(_CONFLICTS[(kind, name)], RuntimeWarning, stacklevel=3)
+            continue
+        (cls, source), = classes.items()
+        _add(kind, name, cls)
+        _FROM_PLUGINS[(kind, name)] = source
 
 
 def _skip_plugin(ep, group: str, exc: BaseException) -> None:
@@ -145,7 +221,7 @@ def _skip_plugin(ep, group: str, exc: BaseException) -> None:
         f"keras_vae plugin {ep.name!r} ({ep.value}, group {group}) failed to load and "
         f"is skipped: {type(exc).__name__}: {exc}",
         RuntimeWarning,
-        stacklevel=3,
+        stacklevel=4,
     )
 
 
@@ -175,6 +251,8 @@ def get_class(kind: str, name: str) -> type:
     _check_kind(kind)
     if name not in _REGISTRY[kind]:
         load_plugins()
+    if (kind, name) in _CONFLICTS:
+        raise ValueError(_CONFLICTS[(kind, name)])
     try:
         return _REGISTRY[kind][name]
     except KeyError:

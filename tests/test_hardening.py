@@ -245,3 +245,30 @@ def test_a_vae_file_whose_compile_config_has_a_loss_says_how_to_load_it(tmp_path
     with pytest.raises(ValueError, match=r"loss='mse'.*compile=False"):
         kv.load_model(tmp_path / "loss.keras")
     assert kv.load_model(tmp_path / "loss.keras", compile=False).latent_dim == 2
+
+
+# ------------------------------------------------------------------ 2. plugins
+def test_a_hijacking_plugin_never_blocks_loading_files(tmp_path, monkeypatch):
+    import importlib.metadata
+
+    from keras_vae import registry
+
+    for attribute in ("_PLUGIN_ERRORS", "_CONFLICTS", "_FROM_PLUGINS"):
+        monkeypatch.setattr(registry, attribute, {})
+    monkeypatch.setattr(registry, "_REGISTRY", {k: dict(v) for k, v in registry._REGISTRY.items()})
+    monkeypatch.setattr(registry, "_PLUGINS_LOADED", False)
+    (tmp_path / "hijack_pkg.py").write_text(
+        "import keras_vae as kv\nclass Plugin(kv.likelihoods.Bernoulli):\n    pass\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    group = "keras_vae.likelihoods"
+    eps = [importlib.metadata.EntryPoint("bernoulli", "hijack_pkg:Plugin", group)]
+    monkeypatch.setattr(registry, "_entry_points", lambda g: eps if g == group else [])
+    vae = _tiny_vae(likelihood="bernoulli")
+    vae.save(tmp_path / "m.keras")
+    with pytest.warns(RuntimeWarning, match="claims the likelihood name 'bernoulli'"):
+        first = kv.load_model(tmp_path / "m.keras")
+    second = kv.load_model(tmp_path / "m.keras")
+    for loaded in (first, second):
+        assert type(loaded.likelihood_layer) is kv.likelihoods.Bernoulli
+    assert type(kv.get("likelihood", "bernoulli")) is kv.likelihoods.Bernoulli

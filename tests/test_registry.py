@@ -15,6 +15,8 @@ def clean_registry(monkeypatch):
     monkeypatch.setattr(registry, "_REGISTRY", {k: dict(v) for k, v in registry._REGISTRY.items()})
     monkeypatch.setattr(registry, "_PLUGIN_ERRORS", {})
     monkeypatch.setattr(registry, "_PLUGINS_LOADED", False)
+    monkeypatch.setattr(registry, "_CONFLICTS", {})
+    monkeypatch.setattr(registry, "_FROM_PLUGINS", {})
 
 
 def _fake_plugin(monkeypatch, tmp_path, kind, name, module_name, source):
@@ -107,11 +109,13 @@ def test_broken_plugin_warns_and_is_skipped(clean_registry, monkeypatch, tmp_pat
         kv.get("prior", "broken")
 
 
-def test_plugin_with_a_taken_name_is_an_error(clean_registry, monkeypatch, tmp_path):
+def test_a_plugin_cannot_take_a_builtin_name(clean_registry, monkeypatch, tmp_path):
     source = "import keras_vae as kv\nclass Plugin(kv.priors.StandardNormal):\n    pass\n"
     _fake_plugin(monkeypatch, tmp_path, "prior", "standard_normal", "dup_plugin_pkg", source)
-    with pytest.raises(ValueError, match="Duplicate prior name 'standard_normal'"):
-        kv.load_plugins()
+    for _ in range(2):  # the same outcome on every scan
+        with pytest.warns(RuntimeWarning, match=r"dup_plugin_pkg \(dup_plugin_pkg:Plugin\) claims the prior name 'standard_normal'.*ignored"):
+            kv.load_plugins(force=True)
+        assert type(kv.get("prior", "standard_normal")) is kv.priors.StandardNormal
 
 
 def test_get_checks_the_kind_of_what_it_returns():
@@ -124,18 +128,71 @@ def test_get_checks_the_kind_of_what_it_returns():
         kv.get("prior", serialized)
 
 
-def test_a_conflicting_plugin_does_not_hide_the_others(clean_registry, monkeypatch, tmp_path):
-    source = "import keras_vae as kv\nclass Plugin(kv.priors.StandardNormal):\n    pass\n"
-    (tmp_path / "dup_pkg.py").write_text(source)
-    (tmp_path / "good_pkg.py").write_text(source)
+def _plugins(monkeypatch, tmp_path, modules, entry_points):
+    """Write plugin modules and announce them through hermetic EntryPoint objects."""
+    for module, source in modules.items():
+        (tmp_path / f"{module}.py").write_text(source)
+        monkeypatch.delitem(sys.modules, module, raising=False)
     monkeypatch.syspath_prepend(str(tmp_path))
-    eps = {
-        "keras_vae.priors": [
-            importlib.metadata.EntryPoint("standard_normal", "dup_pkg:Plugin", "keras_vae.priors"),
-            importlib.metadata.EntryPoint("good_prior", "good_pkg:Plugin", "keras_vae.priors"),
-        ]
-    }
-    monkeypatch.setattr(registry, "_entry_points", lambda group: eps.get(group, []))
-    with pytest.raises(ValueError, match="Conflicting keras_vae plugins: plugin 'standard_normal'"):
+    eps = {}
+    for group, name, value in entry_points:
+        eps.setdefault(group, []).append(importlib.metadata.EntryPoint(name, value, group))
+    monkeypatch.setattr(registry, "_entry_points", lambda group: list(eps.get(group, [])))
+    return eps
+
+
+_PRIOR_PLUGIN = "import keras_vae as kv\nclass Plugin(kv.priors.StandardNormal):\n    pass\n"
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_a_name_two_plugins_claim_is_nobodys_every_time(clean_registry, monkeypatch, tmp_path, reverse):
+    eps = _plugins(
+        monkeypatch, tmp_path, {"pkg_a": _PRIOR_PLUGIN, "pkg_b": _PRIOR_PLUGIN, "good_pkg": _PRIOR_PLUGIN},
+        [("keras_vae.priors", "shared", "pkg_a:Plugin"), ("keras_vae.priors", "shared", "pkg_b:Plugin"),
+         ("keras_vae.priors", "good_prior", "good_pkg:Plugin")],
+    )
+    if reverse:  # the scan order must not matter
+        eps["keras_vae.priors"].reverse()
+    # Unrelated names (built-in or plugin) and listing are never blocked by the clash.
+    with pytest.warns(RuntimeWarning, match="claimed by several plugins"):
+        assert "shared" not in kv.list_components("prior")
+    assert type(kv.get("prior", "standard_normal")) is kv.priors.StandardNormal
+    assert type(kv.get("prior", "good_prior")).__module__ == "good_pkg"
+    with pytest.raises(ValueError, match="Unknown prior 'nope'"):
+        kv.get("prior", "nope")
+    for _ in range(3):
+        with pytest.raises(ValueError, match=r"'shared' is claimed by several plugins: pkg_a \(pkg_a:Plugin\) and pkg_b \(pkg_b:Plugin\)"):
+            kv.get("prior", "shared")
+    with pytest.warns(RuntimeWarning, match="claimed by several plugins"):
+        kv.load_plugins(force=True)
+    with pytest.raises(ValueError, match="pkg_a .* and pkg_b"):
+        kv.get("prior", "shared")
+
+
+def test_plugins_registering_themselves_on_import_clash_the_same_way(clean_registry, monkeypatch, tmp_path):
+    source = (
+        "import keras_vae as kv\n"
+        "@kv.register('prior', 'shared')\n"
+        "class Plugin(kv.priors.StandardNormal):\n    pass\n"
+    )
+    _plugins(
+        monkeypatch, tmp_path, {"self_a": source, "self_b": source},
+        [("keras_vae.priors", "shared", "self_a:Plugin"), ("keras_vae.priors", "shared", "self_b:Plugin")],
+    )
+    with pytest.warns(RuntimeWarning, match="claimed by several plugins"):
         kv.load_plugins()
-    assert type(kv.get("prior", "good_prior")).__name__ == "Plugin"
+    with pytest.raises(ValueError, match=r"self_a \(self_a:Plugin\) and self_b \(self_b:Plugin\)"):
+        kv.get("prior", "shared")
+
+
+@pytest.mark.parametrize("body", ["import sys\nsys.exit(3)", "raise SystemExit('bye')", "raise GeneratorExit()"])
+def test_system_exit_in_a_plugin_import_is_a_warning(clean_registry, monkeypatch, tmp_path, body):
+    _plugins(
+        monkeypatch, tmp_path, {"exit_pkg": body, "good_pkg": _PRIOR_PLUGIN},
+        [("keras_vae.priors", "exits", "exit_pkg:Plugin"), ("keras_vae.priors", "good_prior", "good_pkg:Plugin")],
+    )
+    with pytest.warns(RuntimeWarning, match="plugin 'exits'.*failed to load.*(SystemExit|GeneratorExit)"):
+        kv.load_plugins()
+    assert type(kv.get("prior", "good_prior")).__module__ == "good_pkg"
+    with pytest.raises(ValueError, match="installed but failed to load"):
+        kv.get("prior", "exits")
