@@ -8,13 +8,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_vae import _xla, registry
-from keras_vae._random import INT32_MAX, fresh_seed
-from keras_vae.objectives import KL_METHODS, kl_divergence
+from keras_vae import _seeds, _xla, registry
+from keras_vae._random import INT32_MAX
+from keras_vae.objectives import ELBO, KL_METHODS, Objective, Terms
 
 _INT32_MAX = INT32_MAX
-# Seed streams: training noise, evaluation noise. Inference uses fresh seeds.
-_TRAIN_STREAM, _EVAL_STREAM = 0, 1
+_TRAIN_STREAM, _EVAL_STREAM = _seeds.TRAIN, _seeds.EVAL  # older names, kept for importers
 
 
 @keras.saving.register_keras_serializable(package="keras_vae")
@@ -26,10 +25,13 @@ class VAE(keras.Model):
         x -> encoder -> posterior head -> q(z|x) -> z -> decoder -> likelihood head -> p(x|z)
                                  KL(q(z|x) || p(z)) <- prior
 
-    and the per-example objective is the ELBO
-    ``E_q[log p(x|z)] - beta * KL(q(z|x) || p(z))`` in nats, computed in float32 with one
-    reparameterized sample of z. The KL is analytic (``tfd.kl_divergence``) where TFP
-    registers it and a Monte Carlo estimate otherwise.
+    and the per-example loss comes from the objective (default: the negative ELBO
+    ``E_q[log p(x|z)] - beta * KL(q(z|x) || p(z))``, in nats, float32). For each batch
+    the model draws the objective's ``num_samples`` reparameterized samples of z in
+    one batched pass and hands the objective their densities (``VAE.terms``); the
+    IWAE bound, for example, is ``objective="iwae"``. The KL is analytic
+    (``tfd.kl_divergence``) where TFP registers it and a Monte Carlo estimate
+    otherwise.
 
     Args:
         encoder: encoder body: a registered name (``"mlp"``, ``"conv"``), a config
@@ -44,16 +46,18 @@ class VAE(keras.Model):
         prior: prior (default ``"standard_normal"``).
         beta: KL weight of the default ELBO objective (β-VAE when > 1).
         kl: ``"auto"``, ``"analytic"`` or ``"mc"`` (see ``objectives.kl_divergence``).
-        objective: an objective instance or spec; default ``ELBO(beta)``. Give
+        objective: an objective (``"elbo"``, ``"iwae"``, a config dict or an
+            :class:`~keras_vae.objectives.Objective`); default ``ELBO(beta)``. Give
             either ``beta`` or ``objective``.
         seed: seed of the training noise; with the optimizer's step counter it fixes
             the noise of every step, so training resumed from a saved file is
             identical to uninterrupted training. Drawn at random when ``None``.
         validate_inputs: check data for NaN/inf, shape and likelihood support.
 
-    Metrics reported by ``fit`` and ``evaluate`` (nats per example): ``loss``
-    (the objective), ``elbo`` (with beta = 1), ``reconstruction_loss``
-    (``-E_q log p(x|z)``) and ``kl``.
+    Metrics reported by ``fit`` and ``evaluate`` (nats per example): ``loss`` and
+    the objective's ``metric_names`` — for the ELBO ``elbo`` (with beta = 1),
+    ``reconstruction_loss`` (``-E_q log p(x|z)``) and ``kl``; the IWAE adds
+    ``iwae_bound``.
 
     Example:
         >>> import numpy as np, keras_vae as kv
@@ -120,9 +124,7 @@ class VAE(keras.Model):
 
         # Metric trackers must exist before build() locks the model's state.
         self.loss_tracker = keras.metrics.Mean(name="loss")
-        self.elbo_tracker = keras.metrics.Mean(name="elbo")
-        self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction_loss")
-        self.kl_tracker = keras.metrics.Mean(name="kl")
+        self.objective_trackers = [keras.metrics.Mean(name=name) for name in self._metric_names()]
 
         if input_shape is not None:
             self.build((None, *input_shape))
@@ -181,6 +183,7 @@ class VAE(keras.Model):
         # scope even when fit() builds it lazily, so variables are real and mirrored.
         with tf.init_scope(), self.distribute_strategy.scope():
             self._forward_build(components, data_shape)
+            self.prior_layer.configure(latent_dim=self.latent_dim, data_shape=data_shape)
             if not self.prior_layer.built:
                 self.prior_layer.build((None, self.latent_dim))
         self.data_shape = data_shape
@@ -280,8 +283,12 @@ class VAE(keras.Model):
                 )
             self.likelihood_layer.check_array(array)
 
-    def _prepare(self, x) -> tf.Tensor:
-        """Cast to float32, check the static shape and add in-graph value checks."""
+    def prepare(self, x) -> tf.Tensor:
+        """A batch as the model computes with it: float32, its static shape checked
+        (``ValueError``) and in-graph checks for NaN / inf and the likelihood's
+        support attached (``InvalidArgumentError`` when the values arrive). Every
+        inference method and the exported signatures call it; an unbuilt model is
+        built from the batch's shape."""
         x = tf.convert_to_tensor(x)
         if self.data_shape is None:
             self.build(x.shape)
@@ -297,69 +304,67 @@ class VAE(keras.Model):
                 x = tf.identity(x)
         return x
 
+    _prepare = prepare  # the name used before prepare() was public
+
     # --------------------------------------------------------------- seeds
-    def _seed(self, seed=None, stream: int = 0, counter=None) -> tf.Tensor:
-        """A stateless seed (shape [2], int32), distinct on every replica.
+    def noise_seed(self, seed=None, stream: int = _seeds.TRAIN, counter=None) -> tf.Tensor:
+        """The stateless seed (int32, shape ``[2]``) of one of the model's noise
+        streams (``keras_vae._seeds``), distinct on every replica.
 
         ``seed=None`` with no counter draws a fresh seed on every call, also inside
-        saved graphs (nothing is frozen at trace time, not even by a global seed); an
-        int seed or a counter gives reproducible noise.
+        saved graphs; an int (or int tensor) gives reproducible noise; a counter
+        (the optimizer step) gives the training noise, a function of the model's own
+        ``seed``.
         """
-        if seed is None and counter is None:
-            base = fresh_seed()
-        elif seed is None:
-            base = tf.random.experimental.stateless_fold_in(
-                tf.constant([self.seed, stream], tf.int32), tf.cast(counter, tf.int32)
-            )
-        elif isinstance(seed, (int, np.integer)):
-            base = tf.constant([int(seed) % _INT32_MAX, stream], tf.int32)
-        else:
-            seed = tf.convert_to_tensor(seed)
-            if seed.shape.rank == 0:  # an integer seed given as a tensor: as the int path
-                seed = tf.math.floormod(tf.cast(seed, tf.int64), tf.constant(_INT32_MAX, tf.int64))
-                base = tf.stack([tf.cast(seed, tf.int32), tf.constant(stream, tf.int32)])
-            else:  # already a stateless seed pair
-                base = tf.cast(seed, tf.int32)
-        replica = tf.distribute.get_replica_context()
-        if replica is not None and tf.distribute.get_strategy().num_replicas_in_sync > 1:
-            base = tf.random.experimental.stateless_fold_in(
-                base, tf.cast(replica.replica_id_in_sync_group, tf.int32)
-            )
-        return base
+        return _seeds.stateless_seed(self.seed, seed, stream, counter)
+
+    _seed = noise_seed  # the name used before noise_seed() was public
 
     # ----------------------------------------------------------- inference
+    def posterior_parameters(self, x, training: bool | None = None) -> tf.Tensor:
+        """The posterior head's output for a (prepared) batch: the parameters that
+        ``posterior_layer.distribution`` and ``posterior_layer.point`` take."""
+        return self.posterior_layer(self.encoder(x, training=training), training=training)
+
     def posterior(self, x, training: bool | None = None):
         """q(z|x) as a TFP distribution (batch shape ``(batch,)``, event ``[latent_dim]``)."""
-        features = self.encoder(x, training=training)
-        return self.posterior_layer.distribution(self.posterior_layer(features, training=training))
+        return self.posterior_layer.distribution(self.posterior_parameters(x, training=training))
 
     def likelihood(self, z, training: bool | None = None):
         """p(x|z) as a TFP distribution with event shape = the data shape."""
         features = self.decoder(z, training=training)
         return self.likelihood_layer.distribution(self.likelihood_layer(features, training=training))
 
-    def prior(self):
-        """p(z) as a TFP distribution with event shape ``[latent_dim]``."""
-        return self.prior_layer.distribution()
+    def prior(self, training: bool | None = None):
+        """p(z) as a TFP distribution with event shape ``[latent_dim]``.
+
+        A prior built from the posterior (the VampPrior) is given the model's own
+        encoder and posterior head here."""
+        return self.prior_layer.distribution(
+            posterior_fn=lambda inputs: self.posterior(inputs, training=training)
+        )
 
     def encode(self, x, sample: bool = False, seed=None) -> tf.Tensor:
-        """Latent codes: the posterior mean, or a reparameterized sample.
+        """Latent codes: the posterior's representative point (its mean where it has
+        one; see ``Posterior.point``), or a reparameterized sample.
 
         Args:
             x: a batch of data.
             sample: draw z ~ q(z|x) instead of returning its mean.
             seed: int or stateless seed for the sample (fresh noise when None).
         """
-        q = self.posterior(self._prepare(x))
-        return q.sample(seed=self._seed(seed)) if sample else q.mean()
+        params = self.posterior_parameters(self.prepare(x))
+        if sample:
+            return self.posterior_layer.distribution(params).sample(seed=self.noise_seed(seed))
+        return self.posterior_layer.point(params)
 
     def decode(self, z, sample: bool = False, seed=None) -> tf.Tensor:
         """Data from latents: the mean of p(x|z), or a sample from it."""
         p = self.likelihood(tf.cast(z, tf.float32))
-        return p.sample(seed=self._seed(seed, stream=2)) if sample else p.mean()
+        return p.sample(seed=self.noise_seed(seed, stream=_seeds.DECODE)) if sample else p.mean()
 
     def reconstruct(self, x) -> tf.Tensor:
-        """The mean of p(x | z = posterior mean): a deterministic reconstruction."""
+        """The mean of p(x | z = the posterior's point): a deterministic reconstruction."""
         return self.decode(self.encode(x))
 
     def sample(self, n: int, seed=None, sample_x: bool = False) -> tf.Tensor:
@@ -370,27 +375,102 @@ class VAE(keras.Model):
             seed: int (or stateless seed tensor) for reproducible samples.
             sample_x: also sample x ~ p(x|z) instead of returning its mean.
         """
-        z = self.prior().sample(n, seed=self._seed(seed, stream=3))
-        return self.decode(z, sample=sample_x, seed=None if seed is None else self._seed(seed, stream=4))
+        z = self.prior().sample(n, seed=self.noise_seed(seed, stream=_seeds.SAMPLE_Z))
+        x_seed = None if seed is None else self.noise_seed(seed, stream=_seeds.SAMPLE_X)
+        return self.decode(z, sample=sample_x, seed=x_seed)
 
-    def elbo(self, x, seed=None) -> tf.Tensor:
-        """Per-example ELBO ``E_q log p(x|z) - KL`` in nats (one sample; beta = 1)."""
-        log_px, kl = self._terms(self._prepare(x), self._seed(seed))
-        return log_px - kl
+    def elbo(self, x, seed=None, num_samples: int = 1) -> tf.Tensor:
+        """Per-example ELBO ``E_q log p(x|z) - KL`` in nats (beta = 1; the KL analytic
+        where TFP registers it, the expectation over ``num_samples`` samples)."""
+        terms = self.terms(self.prepare(x), num_samples=num_samples, seed=self.noise_seed(seed))
+        return terms.reconstruction() - terms.kl()
 
     def call(self, x, training: bool | None = None):
-        """The reconstruction (mean of p(x|z) at the posterior mean), for ``predict``."""
-        x = self._prepare(x)
-        return self.likelihood(self.posterior(x, training=training).mean(), training=training).mean()
+        """The reconstruction (mean of p(x|z) at the posterior's point), for ``predict``."""
+        x = self.prepare(x)
+        z = self.posterior_layer.point(self.posterior_parameters(x, training=training))
+        return self.likelihood(z, training=training).mean()
 
     # ------------------------------------------------------------ training
-    def _terms(self, x, seed, training: bool | None = None):
-        """One-sample ``log p(x|z)`` and ``KL(q || p)``, each of shape (batch,)."""
-        q = self.posterior(x, training=training)
-        z = q.sample(seed=seed)
-        log_px = self.likelihood(z, training=training).log_prob(x)
-        kl = kl_divergence(q, self.prior(), z, self.kl_method)
-        return tf.cast(log_px, tf.float32), tf.cast(kl, tf.float32)
+    def terms(self, x, num_samples: int = 1, seed=None, training: bool | None = False) -> Terms:
+        """Everything an objective needs about a batch, from one batched pass.
+
+        Draws ``num_samples`` (K) reparameterized samples ``z ~ q(z|x)`` at once
+        (``[K, batch, latent_dim]``), decodes all ``K * batch`` of them in one decoder
+        call and evaluates ``log p(x|z)``, ``log p(z)`` and ``log q(z|x)`` at each.
+
+        Args:
+            x: a batch (checked by ``prepare`` first when it is not a float32
+                tensor the model prepared).
+            num_samples: K.
+            seed: int or stateless seed for the samples (fresh noise when None).
+            training: passed to the layers.
+
+        Returns:
+            A :class:`keras_vae.objectives.Terms`.
+        """
+        if not (isinstance(x, tf.Tensor) and x.dtype == tf.float32):
+            x = self.prepare(x)
+        k = int(num_samples)
+        if k < 1:
+            raise ValueError(f"num_samples must be >= 1, got {num_samples!r}.")
+        if seed is None or isinstance(seed, (int, np.integer)):
+            seed = self.noise_seed(seed)
+        params = self.posterior_parameters(x, training=training)
+        q = self.posterior_layer.distribution(params)
+        z = q.sample(k, seed=seed)  # [K, B, L]; log_prob(z) reuses a flow's cache
+        log_qz = tf.cast(q.log_prob(z), tf.float32)
+        prior = self.prior(training=training)
+
+        def joint_log_prob(z):
+            """``log p(x|z)`` and ``log p(z)`` at z ``[K, B, L]``, one decoder call."""
+            batch = tf.shape(x)[0]
+            flat_z = tf.reshape(z, [k * batch, self.latent_dim])
+            if k == 1:
+                flat_x = x
+            else:
+                flat_x = tf.reshape(
+                    tf.broadcast_to(x[None], [k, batch, *self.data_shape]), [k * batch, *self.data_shape]
+                )
+            log_px = self.likelihood(flat_z, training=training).log_prob(flat_x)
+            log_px = tf.reshape(tf.cast(log_px, tf.float32), [k, batch])
+            return log_px, tf.cast(prior.log_prob(z), tf.float32)
+
+        log_px, log_pz = joint_log_prob(z)
+        return Terms(
+            x=x,
+            q=q,
+            z=z,
+            log_px=log_px,
+            log_pz=log_pz,
+            log_qz=log_qz,
+            prior=prior,
+            training=bool(training),
+            kl_method=self.kl_method,
+            stopped_posterior=lambda: self.posterior_layer.stopped_distribution(params),
+            joint_log_prob=joint_log_prob,
+        )
+
+    def _metric_names(self) -> tuple[str, ...]:
+        if isinstance(self.objective, Objective):
+            return tuple(self.objective.metric_names)
+        return ELBO.metric_names  # an older objective(log_likelihood, kl) callable
+
+    def _objective_values(self, terms: Terms):
+        """``(per-example loss, {metric: per-example value})`` from the objective."""
+        if isinstance(self.objective, Objective):
+            loss, values = self.objective(terms)
+        else:  # an older callable objective(log_likelihood, kl): the ELBO's metrics
+            reconstruction, kl = terms.reconstruction(), terms.kl()
+            loss = self.objective(reconstruction, kl)
+            values = {"elbo": reconstruction - kl, "reconstruction_loss": -reconstruction, "kl": kl}
+        missing = [name for name in self._metric_names() if name not in values]
+        if missing:
+            raise ValueError(
+                f"{type(self.objective).__name__} declares metric_names "
+                f"{self._metric_names()} but returned no value for {missing}."
+            )
+        return tf.cast(loss, tf.float32), values
 
     @staticmethod
     def _weights(sample_weight, batch_size):
@@ -398,11 +478,10 @@ class VAE(keras.Model):
             return None
         return tf.reshape(tf.cast(sample_weight, tf.float32), [batch_size])
 
-    def _update_metrics(self, per_example_loss, log_px, kl, weights) -> None:
+    def _update_metrics(self, per_example_loss, values, weights) -> None:
         self.loss_tracker.update_state(per_example_loss, sample_weight=weights)
-        self.elbo_tracker.update_state(log_px - kl, sample_weight=weights)
-        self.reconstruction_tracker.update_state(-log_px, sample_weight=weights)
-        self.kl_tracker.update_state(kl, sample_weight=weights)
+        for tracker in self.objective_trackers:
+            tracker.update_state(values[tracker.name], sample_weight=weights)
 
     def train_step(self, data):
         x, _, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
@@ -418,10 +497,10 @@ class VAE(keras.Model):
 
     def _update(self, x, weights):
         """One optimizer step and metric update on a checked batch."""
-        seed = self._seed(stream=_TRAIN_STREAM, counter=self.optimizer.iterations)
+        seed = self.noise_seed(stream=_seeds.TRAIN, counter=self.optimizer.iterations)
         with tf.GradientTape() as tape:
-            log_px, kl = self._terms(x, seed, training=True)
-            per_example = self.objective(log_px, kl)
+            terms = self.terms(x, self._num_samples(), seed, training=True)
+            per_example, values = self._objective_values(terms)
             weighted = per_example if weights is None else per_example * weights
             regularization = self._regularization()
             loss = tf.reduce_mean(weighted) + regularization
@@ -433,7 +512,7 @@ class VAE(keras.Model):
         # unless the batch passed them.
         with tf.control_dependencies([x]):
             self.optimizer.apply(gradients, self.trainable_variables)
-        self._update_metrics(per_example + regularization, log_px, kl, weights)
+        self._update_metrics(per_example + regularization, values, weights)
 
     def _regularization(self) -> tf.Tensor:
         """Sum of the layers' regularization losses (0 when there are none)."""
@@ -448,13 +527,17 @@ class VAE(keras.Model):
         return {m.name: m.result() for m in self.metrics}
 
     def _evaluate(self, x, weights):
-        log_px, kl = self._terms(x, self._seed(stream=_EVAL_STREAM, counter=0), training=False)
-        loss = self.objective(log_px, kl) + self._regularization()
-        self._update_metrics(loss, log_px, kl, weights)
+        seed = self.noise_seed(stream=_seeds.EVAL, counter=0)
+        terms = self.terms(x, self._num_samples(), seed, training=False)
+        loss, values = self._objective_values(terms)
+        self._update_metrics(loss + self._regularization(), values, weights)
+
+    def _num_samples(self) -> int:
+        return int(getattr(self.objective, "num_samples", 1))
 
     @property
     def metrics(self):
-        return [self.loss_tracker, self.elbo_tracker, self.reconstruction_tracker, self.kl_tracker]
+        return [self.loss_tracker, *self.objective_trackers]
 
     def compile(self, optimizer="adam", loss=None, metrics=None, jit_compile="auto", **kwargs):
         """Configure training. Only the optimizer and Keras' run options apply: the
@@ -475,8 +558,8 @@ class VAE(keras.Model):
             )
         if metrics:
             raise ValueError(
-                "VAE reports loss, elbo, reconstruction_loss and kl itself; do not pass "
-                "metrics=. Use a callback for other quantities."
+                "VAE reports the loss and its objective's metrics itself; do not pass "
+                "metrics=. Add metrics through the objective (metric_names) or a callback."
             )
         resolved = _xla.resolve(self, jit_compile, kwargs.get("run_eagerly", False))
         super().compile(optimizer=optimizer, jit_compile=resolved, **kwargs)

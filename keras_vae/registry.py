@@ -47,6 +47,7 @@ _CONFLICTS: dict[tuple[str, str], str] = {}
 _FROM_PLUGINS: dict[tuple[str, str], str] = {}
 #: While plugins are scanned: the registrations their imports make, per claim.
 _SCAN: dict | None = None
+_BASES: dict[str, type] = {}
 
 
 def _check_kind(kind: str) -> None:
@@ -292,27 +293,39 @@ def get(kind: str, spec: Any, **overrides: Any) -> Any:
     return _checked(kind, _make(kind, spec, overrides))
 
 
+def register_base(kind: str, cls: type) -> type:
+    """Declare the base class every ``kind`` component must be an instance of.
+
+    Each component package's base class calls this (as TFP's KL registry knows no
+    distribution, the registry imports no component). Encoders and decoders need
+    only be Keras layers.
+    """
+    _check_kind(kind)
+    _BASES[kind] = cls
+    return cls
+
+
 def _base_class(kind: str) -> type:
-    """What an instance of ``kind`` must be (imported late: components import us)."""
+    """What an instance of ``kind`` must be (declared by the kind's base class)."""
     if kind in ("encoder", "decoder"):
         return keras.layers.Layer
-    from keras_vae.likelihoods.likelihood import Likelihood
-    from keras_vae.posteriors.posterior import Posterior
-    from keras_vae.priors.prior import Prior
-
-    return {"posterior": Posterior, "likelihood": Likelihood, "prior": Prior}.get(kind, object)
+    return _BASES.get(kind, object)
 
 
 def _checked(kind: str, obj: Any) -> Any:
     base = _base_class(kind)
-    ok = isinstance(obj, base) and (
-        kind != "objective"
-        # objective(log_likelihood, kl) -> per-example loss; layers are components.
-        or (callable(obj) and hasattr(obj, "get_config") and not isinstance(obj, keras.layers.Layer))
-    )
+    if kind == "objective":
+        # An Objective subclass, or (older style) a callable
+        # objective(log_likelihood, kl) with get_config; never a layer.
+        ok = isinstance(obj, base) or (
+            callable(obj) and hasattr(obj, "get_config") and not isinstance(obj, keras.layers.Layer)
+        )
+    else:
+        ok = isinstance(obj, base)
     if not ok:
         expected = (
-            "a callable objective(log_likelihood, kl) with get_config (not a layer)"
+            "a keras_vae.objectives.Objective (or a callable objective(log_likelihood, "
+            "kl) with get_config), not a layer"
             if kind == "objective"
             else base.__name__
         )

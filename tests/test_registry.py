@@ -121,7 +121,7 @@ def test_a_plugin_cannot_take_a_builtin_name(clean_registry, monkeypatch, tmp_pa
 def test_get_checks_the_kind_of_what_it_returns():
     with pytest.raises(ValueError, match="A posterior must be Posterior, got Gaussian"):
         kv.get("posterior", kv.likelihoods.Gaussian())
-    with pytest.raises(ValueError, match="An? objective must be a callable"):
+    with pytest.raises(ValueError, match="An? objective must be a keras_vae.objectives.Objective"):
         kv.get("objective", kv.encoders.MLPEncoder())
     serialized = keras.saving.serialize_keras_object(kv.likelihoods.Gaussian())
     with pytest.raises(ValueError, match="A prior must be Prior"):

@@ -154,13 +154,13 @@ def test_run_eagerly_set_after_compile_runs_the_update_eagerly(monkeypatch):
     vae = _compiled(small_vae(SHAPE))
     assert vae.jit_compile is True
     vae.run_eagerly = True
-    eager, terms = [], vae._terms
+    eager, terms = [], vae.terms
 
     def recording_terms(*args, **kwargs):
         eager.append(tf.executing_eagerly())
         return terms(*args, **kwargs)
 
-    monkeypatch.setattr(vae, "_terms", recording_terms)
+    monkeypatch.setattr(vae, "terms", recording_terms)
     vae.fit(example_data(SHAPE), epochs=1, batch_size=16, verbose=0)
     assert eager == [True, True]
 

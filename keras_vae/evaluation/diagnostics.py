@@ -10,11 +10,12 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from keras_vae import _seeds
 from keras_vae.evaluation._common import _INT32_MAX, _as_array, _batches, _check_positive
 
 tfd = tfp.distributions
 
-_KL_STREAM = 6
+_KL_STREAM = _seeds.KL_PER_DIMENSION
 
 
 class PosteriorCollapseWarning(UserWarning):
@@ -37,7 +38,11 @@ def _functions(model) -> dict:
     @tf.function(reduce_retracing=True)
     def posterior_mean(x):
         vae = model_ref()
-        return tf.cast(vae.posterior(vae._prepare(x), training=False).mean(), tf.float32)
+        # The posterior's point (its mean where it has one; a flow names another).
+        return tf.cast(
+            vae.posterior_layer.point(vae.posterior_parameters(vae.prepare(x), training=False)),
+            tf.float32,
+        )
 
     cached = {"posterior_mean": posterior_mean}
     _FUNCTIONS[model] = cached
@@ -107,7 +112,7 @@ def kl_per_dimension(
     total = np.zeros(latent_dim, np.float64)
     count = 0
     for index, batch in enumerate(_batches(vae, x, batch_size)):
-        q = vae.posterior(vae._prepare(batch), training=False)
+        q = vae.posterior(vae.prepare(batch), training=False)
         q_dims = _factorized(q, latent_dim, "posterior")
         p_dims = _factorized(vae.prior(), latent_dim, "prior")
         kl = None
@@ -124,7 +129,7 @@ def kl_per_dimension(
             seed_b = tf.random.experimental.stateless_fold_in(base, index)
             z = q_dims.sample(num_samples, seed=seed_b)
             kl = tf.reduce_mean(q_dims.log_prob(z) - p_dims.log_prob(z), axis=0)
-        kl = tf.broadcast_to(tf.cast(kl, tf.float32), [tf.shape(q.mean())[0], latent_dim])
+        kl = tf.broadcast_to(tf.cast(kl, tf.float32), [q.batch_shape_tensor()[0], latent_dim])
         total += np.sum(kl.numpy().astype(np.float64), axis=0)
         count += int(kl.shape[0])
     if count == 0:

@@ -20,6 +20,9 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
+from keras_vae.objectives._log_weights import log_weights
+
+from keras_vae import _seeds
 from keras_vae.evaluation._common import (
     _INT32_MAX,
     _as_array,
@@ -28,8 +31,7 @@ from keras_vae.evaluation._common import (
     _num_examples,
 )
 
-# Seed stream of the importance samples (the model uses streams 0-4).
-_LL_STREAM = 5
+_LL_STREAM = _seeds.LOG_LIKELIHOOD
 # Memory budgets, in float32 elements: all K latent samples of one batch of
 # examples (K * batch * latent_dim), and one chunk's decoder output
 # (chunk * batch * data size).
@@ -54,25 +56,26 @@ def _functions(model) -> dict:
 
     @tf.function(reduce_retracing=True)
     def draw(x, seed, num_samples):
-        """All importance samples of one batch: z of shape [K, batch, latent]."""
+        """One block of importance samples: z ``[k, batch, latent]`` and
+        ``log q(z|x)`` ``[k, batch]``, evaluated at the very samples drawn (a flow
+        posterior reads it from its bijector cache instead of inverting the flow)."""
         vae = model_ref()
-        q = vae.posterior(vae._prepare(x), training=False)
-        return tf.cast(q.sample(num_samples, seed=seed), tf.float32)
+        q = vae.posterior(vae.prepare(x), training=False)
+        z = q.sample(num_samples, seed=seed)
+        return tf.cast(z, tf.float32), tf.cast(q.log_prob(z), tf.float32)
 
     @tf.function(reduce_retracing=True)
-    def chunk(x, z, running):
+    def chunk(x, z, log_q, running):
         """Fold one chunk of samples into the running log-sum-exp of the weights."""
         vae = model_ref()
         x = tf.cast(x, tf.float32)
-        q = vae.posterior(x, training=False)
         count, batch = tf.shape(z)[0], tf.shape(x)[0]
-        log_q = tf.cast(q.log_prob(z), tf.float32)  # [c, batch]
-        log_prior = tf.cast(vae.prior().log_prob(z), tf.float32)  # [c, batch]
+        log_prior = vae.prior().log_prob(z)  # [c, batch]
         p = vae.likelihood(tf.reshape(z, [count * batch, latent_dim]), training=False)
         repeated = tf.broadcast_to(x[tf.newaxis], tf.concat([[count], tf.shape(x)], 0))
         repeated = tf.reshape(repeated, [count * batch, *data_shape])
-        log_px = tf.reshape(tf.cast(p.log_prob(repeated), tf.float32), [count, batch])
-        log_w = log_px + log_prior - log_q
+        log_px = tf.reshape(p.log_prob(repeated), [count, batch])
+        log_w = log_weights(log_px, log_prior, log_q)
         return tf.reduce_logsumexp(tf.stack([running, tf.reduce_logsumexp(log_w, axis=0)]), axis=0)
 
     cached = {"draw": draw, "chunk": chunk}
@@ -99,7 +102,7 @@ def log_likelihood(
     a lower bound of log p(x) in expectation that rises with K to log p(x) (K = 1
     gives the ELBO). Memory stays bounded for large K: examples are processed in
     batches; for each batch all K latent samples are drawn at once (``K * batch *
-    latent_dim`` numbers), then decoded in chunks of ``chunk_size`` samples whose
+    latent_dim`` numbers, in blocks when that exceeds ~128 MB), then decoded in chunks of ``chunk_size`` samples whose
     log-weights are folded into a running ``tf.reduce_logsumexp``. The chunk size
     therefore changes only the memory used, never the samples: results for any
     ``chunk_size`` agree up to float32 rounding. The samples of batch ``b`` come from
@@ -160,10 +163,19 @@ def log_likelihood(
             continue
         chunk = chunk_size or max(1, min(num_samples, _CHUNK_BUDGET // (rows * dims)))
         seed_b = tf.random.experimental.stateless_fold_in(base, index)
-        z = fns["draw"](batch, seed_b, tf.constant(num_samples, tf.int32))
+        # Samples are drawn in blocks that fit the sample budget, so memory stays
+        # bounded for any K; the block size depends only on the batch, never on
+        # chunk_size (which therefore changes memory use only, not the samples).
+        block = max(1, min(num_samples, _SAMPLE_BUDGET // (rows * vae.latent_dim)))
         running = tf.fill([rows], tf.constant(-np.inf, tf.float32))
-        for k0 in range(0, num_samples, chunk):
-            running = fns["chunk"](tf.cast(batch, tf.float32), z[k0 : k0 + chunk], running)
+        for block_index, b0 in enumerate(range(0, num_samples, block)):
+            size = min(block, num_samples - b0)
+            seed_block = seed_b if block_index == 0 else tf.random.experimental.stateless_fold_in(seed_b, block_index)
+            z, log_q = fns["draw"](batch, seed_block, tf.constant(size, tf.int32))
+            for k0 in range(0, size, chunk):
+                running = fns["chunk"](
+                    tf.cast(batch, tf.float32), z[k0 : k0 + chunk], log_q[k0 : k0 + chunk], running
+                )
         results.append(running.numpy().astype(np.float64) - log_k)
         if verbose:
             done = sum(len(r) for r in results)

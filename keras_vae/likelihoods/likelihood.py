@@ -9,6 +9,8 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from keras_vae import registry
+
 tfd = tfp.distributions
 
 
@@ -161,3 +163,6 @@ class Likelihood(keras.layers.Layer):
         config = super().get_config()
         config.update(data_shape=self.data_shape)
         return config
+
+
+registry.register_base("likelihood", Likelihood)

@@ -29,7 +29,7 @@ def kl_divergence(q, p, z: tf.Tensor | None = None, method: str = "auto") -> tf.
         raise ValueError(f"kl must be one of {KL_METHODS}, got {method!r}.")
     if method in ("auto", "analytic"):
         try:
-            return tfd.kl_divergence(q, p)
+            return _analytic(q, p)
         except NotImplementedError:
             if method == "analytic":
                 raise ValueError(
@@ -39,3 +39,29 @@ def kl_divergence(q, p, z: tf.Tensor | None = None, method: str = "auto") -> tf.
     if z is None:
         raise ValueError("The Monte Carlo KL needs a sample z from q.")
     return q.log_prob(z) - p.log_prob(z)
+
+
+def _as_multivariate_normal(distribution):
+    """An ``Independent(Normal)`` over a vector as the equal ``MultivariateNormalDiag``
+    (TFP registers the KL of a full-covariance Gaussian only against the latter);
+    anything else unchanged."""
+    if (
+        isinstance(distribution, tfd.Independent)
+        and isinstance(distribution.distribution, tfd.Normal)
+        and distribution.event_shape.rank == 1
+    ):
+        inner = distribution.distribution
+        return tfd.MultivariateNormalDiag(loc=inner.loc, scale_diag=inner.scale)
+    return distribution
+
+
+def _analytic(q, p):
+    """``tfd.kl_divergence(q, p)``, also for a full-covariance Gaussian against a
+    factorized one (through TFP's multivariate-normal formula)."""
+    try:
+        return tfd.kl_divergence(q, p)
+    except NotImplementedError:
+        q_mvn, p_mvn = _as_multivariate_normal(q), _as_multivariate_normal(p)
+        if q_mvn is q and p_mvn is p:
+            raise
+        return tfd.kl_divergence(q_mvn, p_mvn)

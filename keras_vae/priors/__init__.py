@@ -1,5 +1,8 @@
 """Priors p(z)."""
+from keras_vae.priors.learned_gaussian import LearnedGaussian
+from keras_vae.priors.mixture import MixturePrior
 from keras_vae.priors.prior import Prior
 from keras_vae.priors.standard_normal import StandardNormal
+from keras_vae.priors.vamp import VampPrior
 
-__all__ = ["Prior", "StandardNormal"]
+__all__ = ["LearnedGaussian", "MixturePrior", "Prior", "StandardNormal", "VampPrior"]

@@ -22,7 +22,7 @@ class StandardNormal(Prior):
         TensorShape([3])
     """
 
-    def distribution(self):
+    def distribution(self, posterior_fn=None):
         if self.latent_dim is None:
             self.build()
         zeros = tf.zeros([self.latent_dim], tf.float32)
