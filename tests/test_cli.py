@@ -96,8 +96,12 @@ def test_train_metrics_and_config(run):
     assert len(metrics["kl_per_dimension"]) == 16
     with open(os.path.join(folder, "config.json")) as f:
         config = json.load(f)
-    assert metrics["config"] == config
-    assert config["epochs"] == 1 and config["hidden_units"] == [32] and config["limit"] == 512
+    assert metrics["config"] == config and metrics["failed_steps"] == []
+    assert metrics["epochs_run"] == 1
+    assert config["epochs"] == 1 and config["limit"] == 512
+    # --hidden-units is folded into the options of the bodies that take it.
+    assert config["encoder_options"] == config["decoder_options"] == {"hidden_units": [32]}
+    assert config["hidden_units"] is None
     assert config["dataset"] == "sample" and config["output"] == folder
     assert set(config) == set(cli.TrainSettings.keys())
     with open(os.path.join(folder, "history.csv")) as f:
@@ -161,14 +165,23 @@ def _printed_config(argv):
 def test_config_files_and_flags_describe_the_same_settings(tmp_path):
     flags = ["mnist", "--epochs", "7", "--batch-size", "64", "--latent-dim", "8",
              "--encoder", "conv", "--decoder", "conv", "--hidden-units", "300", "100",
-             "--likelihood", "gaussian", "--beta", "2.5", "--learning-rate", "0.0005",
+             "--likelihood", "gaussian", "--likelihood-options", '{"scale": "per_feature"}',
+             "--beta", "2.5", "--learning-rate", "0.0005",
              "--num-samples", "50", "--seed", "3", "--binarize", "--no-export", "--limit", "1000"]
     settings = {"dataset": "mnist", "epochs": 7, "batch_size": 64, "latent_dim": 8,
                 "encoder": "conv", "decoder": "conv", "hidden_units": [300, 100],
-                "likelihood": "gaussian", "beta": 2.5, "learning_rate": 0.0005,
-                "num_samples": 50, "seed": 3, "binarize": True, "export": False, "limit": 1000}
+                "likelihood": {"name": "gaussian", "scale": "per_feature"}, "beta": 2.5,
+                "learning_rate": 0.0005, "num_samples": 50, "seed": 3, "binarize": True,
+                "export": False, "limit": 1000}
     from_flags = _printed_config(flags)
-    assert from_flags == {**settings, "output": None}
+    # One description: conveniences folded into options (the conv decoder takes no
+    # hidden_units), the likelihood as name + options.
+    assert from_flags["encoder_options"] == {"hidden_units": [300, 100]}
+    assert from_flags["decoder_options"] == {}
+    assert from_flags["likelihood"] == "gaussian"
+    assert from_flags["likelihood_options"] == {"scale": "per_feature"}
+    assert from_flags["objective_options"] == {"beta": 2.5}
+    assert from_flags["beta"] is None and from_flags["hidden_units"] is None
 
     json_file = tmp_path / "c.json"
     json_file.write_text(json.dumps(settings))
@@ -178,11 +191,37 @@ def test_config_files_and_flags_describe_the_same_settings(tmp_path):
     yaml_file = tmp_path / "c.yaml"
     yaml_file.write_text(
         "dataset: mnist\nepochs: 7\nbatch-size: 64\nlatent_dim: 8\nencoder: conv\n"
-        "decoder: conv\nhidden_units: [300, 100]\nlikelihood: gaussian\nbeta: 2.5\n"
+        "decoder: conv\nhidden_units: [300, 100]\nlikelihood: gaussian\n"
+        "likelihood_options: {scale: per_feature}\nbeta: 2.5\n"
         "learning_rate: 5.0e-4\nnum_samples: 50\nseed: 3\nbinarize: true\n"
         "export: false\nlimit: 1000\n"
     )
     assert _printed_config(["--config", str(yaml_file)]) == from_flags
+
+
+def test_cli_config_file_and_get_config_describe_one_model(tmp_path):
+    """Flags -> settings -> VAE; its get_config() read back (directly and as a config
+    file) gives the same name-and-options description."""
+    from keras_vae.cli.components import model_arguments, settings_of_model
+
+    flags = ["--likelihood", "gaussian", "--likelihood-options", '{"scale": "per_feature"}',
+             "--hidden-units", "24", "--objective-options", '{"free_bits": 0.5}', "--beta", "2",
+             "--prior", "standard_normal", "--latent-dim", "3"]
+    settings = cli.TrainSettings.from_dict(_printed_config(flags))
+    vae = kv.VAE(**model_arguments(settings, (6,)))
+    described = settings_of_model(vae)
+    assert described == {key: getattr(settings, key) for key in described}
+    assert described["objective_options"] == {"beta": 2.0, "free_bits": 0.5}
+
+    config = vae.get_config()
+    from_model = tmp_path / "model_components.json"
+    from_model.write_text(json.dumps({kind: config[kind] for kind in cli.COMPONENT_KINDS}
+                                     | {"latent_dim": 3}))
+    assert _printed_config(["--config", str(from_model)]) == _printed_config(flags)
+
+
+def test_component_kinds_are_the_registry_kinds():
+    assert set(cli.COMPONENT_KINDS) == set(kv.registry.KINDS)
 
 
 def test_flags_override_the_config_file(tmp_path):
@@ -217,17 +256,45 @@ def test_evaluate_json_and_table(run):
     assert status == 0, err
     for label in ("ELBO", "log-likelihood", "bits/dim", "active units"):
         assert label in out
+    # The progress bar goes to stderr (not a terminal here: a line per tenth), ending at 100%.
+    assert "100%" in err.strip().splitlines()[-1] and "50/50 examples" in err
+    status, out, err = run_main(["evaluate", model, "sample", "--limit", "50", "--num-samples", "2",
+                                 "--no-progress"])
+    assert status == 0 and err == ""
 
 
-def test_sample_png_and_npy(run, tmp_path):
+def test_sample_png_jpeg_and_npy(run, tmp_path):
     model = os.path.join(run[0], "model.keras")
     status, out, err = run_main(["sample", model, "-n", "16", "-o", str(tmp_path / "grid.png"), "--seed", "1"])
     assert status == 0, err
     assert png(tmp_path / "grid.png") == (230, 230)  # 4 x 4 tiles, 1-pixel gaps, scale 2
+    for name in ("grid.jpg", "grid.jpeg"):
+        status, _, err = run_main(["sample", model, "-n", "16", "-o", str(tmp_path / name)])
+        assert status == 0, err
+        with PIL.open(tmp_path / name) as image:
+            assert image.format == "JPEG" and image.size == (230, 230)
     status, _, err = run_main(["sample", model, "-n", "5", "-o", str(tmp_path / "s.npy")])
     assert status == 0, err
     samples = np.load(tmp_path / "s.npy")
     assert samples.shape == (5, 28, 28, 1) and 0 <= samples.min() and samples.max() <= 1
+    status, _, err = run_main(["sample", model, "-o", str(tmp_path / "s.gif")])
+    assert_one_line_error(status, err, 2, "'.gif'", ".jpeg")
+    assert not (tmp_path / "s.gif").exists()
+
+
+def test_export_command_versions(run, tmp_path):
+    model = os.path.join(run[0], "model.keras")
+    base = tmp_path / "serving" / "vae"
+    status, out, err = run_main(["export", model, str(base), "--version", "3"])
+    assert status == 0, err
+    assert (base / "3" / "saved_model.pb").is_file() and str(base / "3") in out
+    status, out, err = run_main(["export", model, str(base)])
+    assert status == 0, err
+    assert (base / "4" / "saved_model.pb").is_file()  # the next version
+    status, _, err = run_main(["export", model, str(base), "--version", "3"])
+    assert status == 1 and "3" in err and len(err.strip().splitlines()) == 1
+    status, _, err = run_main(["export", model, str(base), "--version", "3", "--overwrite"])
+    assert status == 0, err
 
 
 @kv.register("prior", "cli_test_prior")
@@ -235,17 +302,26 @@ class CliTestPrior(kv.priors.StandardNormal):
     """A stand-in for a plugin component (its module is not keras_vae)."""
 
 
-def test_components_lists_built_ins_and_plugins():
+def test_components_lists_names_options_and_defaults():
     status, out, err = run_main(["components"])
     assert status == 0, err
-    lines = {line.split(":")[0]: line for line in out.strip().splitlines()}
-    assert set(lines) == {"encoder", "decoder", "posterior", "likelihood", "prior", "objective"}
-    assert "bernoulli" in lines["likelihood"] and "mlp" in lines["encoder"]
-    assert re.search(r"cli_test_prior \[plugin \(test_cli\)\]", lines["prior"])
-    status, out, _ = run_main(["components", "--json"])
+    kinds = [line.split(":")[0] for line in out.splitlines() if not line.startswith(" ")]
+    assert kinds == list(cli.COMPONENT_KINDS)
+    assert re.search(r"^  gaussian +scale=\"shared\", min_scale=0.001$", out, re.M)
+    assert re.search(r"^  mlp +hidden_units=\[400\], activation=\"relu\"", out, re.M)
+    assert re.search(r"^  cli_test_prior +\(no options\)  \[plugin \(test_cli\)\]$", out, re.M)
+    status, out, _ = run_main(["components", "likelihood", "--json"])
     listing = json.loads(out)
-    assert {"name": "gaussian", "class": "keras_vae.likelihoods.gaussian.Gaussian",
-            "source": "built-in"} in listing["likelihood"]
+    assert list(listing) == ["likelihood"]
+    gaussian = next(e for e in listing["likelihood"] if e["name"] == "gaussian")
+    assert gaussian["class"] == "keras_vae.likelihoods.gaussian.Gaussian"
+    assert gaussian["source"] == "built-in" and gaussian["options"]["scale"] == '"shared"'
+
+
+def test_a_registered_component_is_a_flag_value_at_once(tmp_path):
+    """A component registered after the parser was written is usable by name."""
+    resolved = _printed_config(["--prior", "cli_test_prior"])
+    assert resolved["prior"] == "cli_test_prior"
 
 
 # ------------------------------------------------------------------ errors
@@ -254,7 +330,15 @@ def test_components_lists_built_ins_and_plugins():
     [
         (["train", "--epochs", "0"], ["--epochs", "integer >= 1"]),
         (["train", "--epochs", "five"], ["--epochs"]),
-        (["train", "--encoder", "rnn"], ["--encoder", "rnn"]),
+        (["train", "--encoder", "rnn"], ["--encoder", "unknown encoder 'rnn'", "mlp"]),
+        (["train", "--likelihood-options", "[1]"], ["--likelihood-options", "JSON object"]),
+        (["train", "--likelihood", "gaussian", "--likelihood-options", '{"scal": 1}'],
+         ["--likelihood-options", "'scal'", "scale="]),
+        (["train", "--likelihood", "gaussian", "--likelihood-options", '{"scale": "x"}'],
+         ["--likelihood-options", "scale"]),
+        (["train", "--encoder", "conv", "--decoder", "conv", "--objective", "iwae", "--beta", "2"],
+         ["--beta", "no beta option"]),
+        (["sample", "m.keras", "-o", "grid.gif"], ["-o/--output", ".gif", ".png", ".jpg", ".npy"]),
         (["train", "--beta", "-1"], ["--beta", ">= 0"]),
         (["train", "--learning-rate", "nan"], ["--learning-rate"]),
         (["train", "--hidden-units"], ["--hidden-units"]),
@@ -299,6 +383,16 @@ def test_config_errors_are_usage_errors(tmp_path, monkeypatch):
     assert_one_line_error(status, err, 2, "PyYAML", "pip install keras-vae[yaml]")
 
 
+def test_missing_data_set_is_one_line_naming_the_fix():
+    from keras_vae.cli.main import _dataset_hint
+    from keras_vae.datasets import DatasetNotFoundError
+
+    error = DatasetNotFoundError("long\nmessage", ["a", "b"], dataset="mnist", split="train")
+    hint = _dataset_hint(error)
+    assert "\n" not in hint and "KERAS_VAE_DATA" in hint and "DATASET" in hint
+    assert "path=" not in hint
+
+
 def test_unknown_dataset_is_a_runtime_error():
     status, _, err = run_main(["train", "no_such_dataset", "--epochs", "1"])
     assert_one_line_error(status, err, 1, "no_such_dataset")
@@ -341,12 +435,15 @@ def test_help(capsys):
     assert cli.main(["--help"]) == 0
     out = capsys.readouterr().out
     assert "usage: keras-vae" in out and "examples:" in out
-    for command in ("train", "evaluate", "sample", "components"):
+    for command in ("train", "evaluate", "sample", "export", "components"):
         assert command in out
     assert cli.main(["train", "--help"]) == 0
     out = capsys.readouterr().out
     assert "(default: 30)" in out and "--config FILE" in out and "examples:" in out
-    assert "(default: 400)" in out  # --hidden-units
+    for kind in cli.COMPONENT_KINDS:
+        assert f"--{kind} NAME" in out and f"--{kind}-options JSON" in out
+    for flag in ("--resume RUN", "--overwrite", "--tensorboard DIR", "--standardize"):
+        assert flag in out
     assert cli.main([]) == 2  # no command: the help, and a usage status
     assert "usage: keras-vae" in capsys.readouterr().out
     assert cli.main(["--version"]) == 0
@@ -384,3 +481,169 @@ def test_console_script_entry_point():
         pytest.skip("keras-vae is not installed as a console script (pip install -e .)")
     done = subprocess.run([script, "--help"], capture_output=True, text=True, timeout=180)
     assert done.returncode == 0 and "usage: keras-vae" in done.stdout
+
+
+# ------------------------------------------------------ run folders, resume
+def test_non_empty_output_is_refused_unless_overwrite(tmp_path):
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / "model.keras").write_text("an older run")
+    (folder / "notes.txt").write_text("mine")
+    status, _, err = run_main(["train", *TINY, "--output", str(folder)])
+    assert_one_line_error(status, err, 2, "not empty", "--overwrite", "--resume")
+    assert (folder / "model.keras").read_text() == "an older run"
+
+    logs = tmp_path / "tb"
+    status, out, err = run_main(["train", *TINY, "--limit", "100", "--no-export", "--overwrite",
+                                 "--tensorboard", str(logs), "--output", str(folder)])
+    assert status == 0, err
+    assert (folder / "notes.txt").read_text() == "mine"  # not a run file: kept
+    assert kv.load_model(str(folder / "model.keras")).latent_dim == 16
+    events = [f for _, _, files in os.walk(logs) for f in files if f.startswith("events.out.tfevents")]
+    assert events, "no TensorBoard event file"
+
+
+_KILL_SCRIPT = """
+import os, signal, sys
+import keras
+from keras_vae import cli
+
+seen = {}
+def on_epoch_begin(self, epoch, logs=None):
+    seen["epoch"] = epoch
+def on_train_batch_end(self, batch, logs=None):
+    if seen.get("epoch") == 1 and batch == 2:   # mid-way through the second epoch
+        sys.stdout.flush()
+        os.kill(os.getpid(), signal.SIGKILL)
+keras.callbacks.CSVLogger.on_epoch_begin = on_epoch_begin
+keras.callbacks.CSVLogger.on_train_batch_end = on_train_batch_end
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.slow
+def test_resume_after_sigkill_mid_epoch_matches_an_uninterrupted_run(tmp_path):
+    flags = ["--epochs", "3", "--limit", "300", "--batch-size", "50", "--hidden-units", "16",
+             "--latent-dim", "4", "--num-samples", "2", "--no-export", "--seed", "7"]
+    killed = tmp_path / "killed"
+    env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    done = subprocess.run([sys.executable, "-c", _KILL_SCRIPT, "train", *flags, "--output", str(killed)],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == -9, done.stderr[-3000:]
+    assert (killed / "backup").is_dir() and not (killed / "model.keras").exists()
+    with open(killed / "history.csv") as f:
+        assert len(list(csv.DictReader(f))) == 1  # epoch 1 finished, epoch 2 did not
+
+    status, out, err = run_main(["train", "--resume", str(killed)])
+    assert status == 0, err
+    assert "Resuming" in out and not (killed / "backup").exists()
+    status, _, err = run_main(["train", *flags, "--output", str(tmp_path / "straight")])
+    assert status == 0, err
+
+    resumed = kv.load_model(str(killed / "model.keras"))
+    straight = kv.load_model(str(tmp_path / "straight" / "model.keras"))
+    for a, b in zip(resumed.get_weights(), straight.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    with open(killed / "history.csv") as f:
+        assert [row["epoch"] for row in csv.DictReader(f)] == ["0", "1", "2"]
+    # A finished run cannot be resumed; --resume takes no other settings.
+    status, _, err = run_main(["train", "--resume", str(killed)])
+    assert_one_line_error(status, err, 2, "finished")
+    status, _, err = run_main(["train", "--resume", str(killed), "--latent-dim", "3"])
+    assert_one_line_error(status, err, 2, "only --epochs", "--latent-dim")
+
+
+# --------------------------------------------------------- the user's data
+def test_csv_round_trip_with_standardize(tmp_path):
+    rng = np.random.default_rng(0)
+    n = 200
+    table = np.stack([rng.normal(1000, 100, n), rng.normal(-50, 5, n), rng.normal(0.002, 0.0005, n)], 1)
+    lines = ["city,height_mm,depth_m,rate"] + [
+        f"c{i},{a:.3f},{b:.4f},{c:.6f}" for i, (a, b, c) in enumerate(table)
+    ]
+    data = tmp_path / "measurements.csv"
+    data.write_text("\n".join(lines) + "\n")
+    folder = tmp_path / "run"
+    status, out, err = run_main(["train", str(data), "--standardize", "--likelihood", "gaussian",
+                                 "--latent-dim", "2", "--epochs", "3", "--hidden-units", "16",
+                                 "--num-samples", "2", "--output", str(folder)])
+    assert status == 0, err
+    assert "far from standardized" not in err
+    stats = json.loads((folder / "standardization.json").read_text())
+    assert stats["columns"] == ["height_mm", "depth_m", "rate"]
+    np.testing.assert_allclose(stats["mean"], [1000, -50, 0.002], rtol=0.05)
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics["num_train"] == 180 and -20 < metrics["test_elbo"] < 0
+    assert set(metrics["pictures"]) == {"reconstructions.png", "samples.png", "latent.png",
+                                        "curves.png", "kl.png"}
+    assert "per-feature" in metrics["pictures"]["reconstructions.png"]
+    png(folder / "reconstructions.png")
+
+    # evaluate standardizes with the saved statistics, sample answers in the data's units.
+    model = str(folder / "model.keras")
+    status, out, err = run_main(["evaluate", model, str(data), "--json", "--num-samples", "2"])
+    assert status == 0, err
+    assert -20 < json.loads(out)["elbo"] < 0
+    status, _, err = run_main(["sample", model, "-n", "400", "-o", str(tmp_path / "s.npy")])
+    assert status == 0, err
+    samples = np.load(tmp_path / "s.npy")
+    assert samples.shape == (400, 3)
+    np.testing.assert_allclose(samples.mean(0), [1000, -50, 0.002], rtol=0.2)
+    status, _, err = run_main(["sample", model, "-n", "100", "-o", str(tmp_path / "s.png")])
+    assert status == 0, err
+    png(tmp_path / "s.png")
+
+
+_PLUGIN_SCRIPT = """
+import importlib.metadata, sys
+sys.path.insert(0, {plugin!r})
+from keras_vae import cli, registry
+ep = importlib.metadata.EntryPoint(name="student_t", value="keras_vae_student_t:StudentT",
+                                   group="keras_vae.likelihoods")
+registry._entry_points = lambda group: [ep] if group == "keras_vae.likelihoods" else []
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.slow
+def test_plugin_component_by_name_from_the_command_line(tmp_path):
+    """The example Student-t plugin, found through its entry point, in components,
+    as --likelihood with options, and in the trained model."""
+    script = _PLUGIN_SCRIPT.format(plugin=os.path.join(REPO, "examples", "plugin_student_t"))
+    env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    data = tmp_path / "t.npz"
+    np.savez(data, x=np.random.default_rng(0).standard_t(3, size=(120, 4)).astype("float32"))
+    folder = tmp_path / "run"
+
+    def keras_vae(*args):
+        return subprocess.run([sys.executable, "-c", script, *args], env=env, capture_output=True,
+                              text=True, timeout=300)
+
+    done = keras_vae("components", "likelihood")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert re.search(r"student_t +df=5.0, min_scale=0.001  \[plugin \(keras_vae_student_t\)\]", done.stdout)
+    done = keras_vae("train", str(data), "--likelihood", "student_t", "--likelihood-options",
+                     '{"df": "learned"}', "--epochs", "1", "--hidden-units", "8", "--latent-dim", "2",
+                     "--num-samples", "2", "--no-export", "--output", str(folder))
+    assert done.returncode == 0, done.stderr[-3000:]
+    config = json.loads((folder / "config.json").read_text())
+    assert config["likelihood"] == "student_t" and config["likelihood_options"] == {"df": "learned"}
+    model_config = json.loads(__import__("zipfile").ZipFile(folder / "model.keras").read("config.json"))
+    likelihood = model_config["config"]["likelihood"]
+    assert likelihood["module"].startswith("keras_vae_student_t") and likelihood["config"]["df"] == "learned"
+
+
+# --------------------------------------------------------------- start-up
+def test_help_imports_no_tensorflow_and_commands_start_quietly():
+    script = ("import sys; sys.argv[0] = 'keras-vae'; from keras_vae.cli import main; "
+              "status = main(['--help']); print('TF-LOADED' if 'tensorflow' in sys.modules else 'NO-TF')")
+    env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "NO-TF" in done.stdout, done.stdout + done.stderr
+    done = subprocess.run([sys.executable, "-m", "keras_vae", "components", "prior"], env=env, cwd=REPO,
+                          capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    assert "standard_normal" in done.stdout
+    for chatter in ("I0000", "cuInit", "oneDNN", "absl::InitializeLog", "cpu_feature_guard"):
+        assert chatter not in done.stderr, done.stderr

@@ -152,7 +152,7 @@ def test_pca_finds_the_main_axis():
     rng = np.random.default_rng(0)
     direction = np.array([3.0, 4.0, 0.0]) / 5.0
     z = rng.normal(size=(500, 1)) * 10 * direction + rng.normal(size=(500, 3)) * 0.1
-    proj, ratio = plotting._pca_2d(z)
+    proj, ratio = plotting.figures._pca_2d(z)
     assert proj.shape == (500, 2)
     assert ratio[0] > 0.99
     first_axis = np.linalg.lstsq(proj[:, :1], z - z.mean(0), rcond=None)[0][0]

@@ -5,22 +5,15 @@ only inside the plotting functions, and figures are drawn on matplotlib's Agg ca
 (``matplotlib.figure.Figure``, never ``pyplot``), so nothing here needs a display or
 changes the user's pyplot backend. :func:`images_to_grid` is plain numpy.
 
-Every function returns the ``Figure`` and, when ``path`` is given, also saves it as a
-PNG there, of ``figure.get_size_inches() * figure.dpi`` pixels (rounded).
+Every function returns the ``Figure`` and, when ``path`` is given, also saves it there
+in the format its extension names (``.png``, ``.jpg`` / ``.jpeg``, ``.pdf``, ``.svg``), of ``figure.get_size_inches() * figure.dpi`` pixels (rounded).
 
 Data may be images ``(n, h, w)``, ``(n, h, w, 1)``, ``(n, h, w, 3)`` (RGBA loses its
 alpha), or flat vectors ``(n, d)``: flat vectors of a square length ``d = s * s`` are
 shown as ``s x s`` images and other flat data as line plots (one small panel per
 example, at most 16).
 
-Example:
-    >>> import keras_vae as kv
-    >>> from keras_vae import plotting
-    >>> vae = kv.VAE(encoder="mlp", decoder="mlp", latent_dim=2, input_shape=(28, 28, 1))
-    >>> fig = plotting.sample_grid(vae, n=16, seed=0)  # path="samples.png" also saves it
-    >>> [round(v) for v in fig.get_size_inches() * fig.dpi]  # 4 x 4 tiles, 2 px per pixel
-    [230, 230]
-    >>> fig = plotting.manifold(vae, n=15)
+Example: see :mod:`keras_vae.plotting`.
 """
 from __future__ import annotations
 
@@ -44,7 +37,7 @@ __all__ = [
 
 DPI = 100
 _INSTALL_HINT = (
-    "keras_vae.plotting needs matplotlib, an optional extra: install it with "
+    "keras_vae.plotting needs matplotlib (an install requirement of keras-vae): install it with "
     "`pip install keras-vae[plots]` (or `pip install matplotlib`)."
 )
 
@@ -76,13 +69,29 @@ def _figure(width: float, height: float):
     return fig
 
 
+# Picture formats by file extension (JPEG through pillow, an install requirement).
+FORMATS = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".pdf": "pdf", ".svg": "svg"}
+
+
+def picture_format(path: str | os.PathLike) -> str:
+    """The format a picture file's extension names; ``ValueError`` for others."""
+    extension = os.path.splitext(os.fspath(path))[1].lower()
+    if extension not in FORMATS:
+        raise ValueError(
+            f"Cannot write a picture to {os.fspath(path)!r}: unknown extension "
+            f"{extension or '(none)'!r}; use one of {', '.join(FORMATS)}."
+        )
+    return FORMATS[extension]
+
+
 def _save(fig, path: str | os.PathLike | None):
     if path is not None:
         path = os.fspath(path)
+        kind = picture_format(path)
         directory = os.path.dirname(path)
         if directory:
             os.makedirs(directory, exist_ok=True)
-        fig.savefig(path, format="png", dpi=DPI)
+        fig.savefig(path, format=kind, dpi=DPI)
     return fig
 
 

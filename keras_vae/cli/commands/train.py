@@ -1,0 +1,319 @@
+"""``keras-vae train``: data, model, fit (resumable), then scores, export and pictures."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from typing import Any, Callable
+
+from keras_vae.cli.errors import UsageError, one_line
+from keras_vae.cli.output import say, table
+from keras_vae.cli.parser import PROG
+from keras_vae.cli.run_folder import BACKUP_DIR, STANDARDIZATION_FILE, check_output, clear_run, new_run_dir
+from keras_vae.cli.settings import TrainSettings, load_config_file, resolve_train_settings
+
+
+# ------------------------------------------------------------------ settings
+def _resume_settings(args: argparse.Namespace) -> TrainSettings:
+    """The settings of the run being resumed (its config.json); only --epochs may change."""
+    run = args.resume
+    config = os.path.join(run, "config.json")
+    if not os.path.isfile(config):
+        raise UsageError(f"--resume {run!r}: no run there (no config.json); give the folder of an earlier run.")
+    given = [k for k in TrainSettings.keys() if hasattr(args, k) and k != "epochs"]
+    if given or getattr(args, "config", None) or args.overwrite:
+        extra = ["--" + k.replace("_", "-") for k in given] + (["--config"] if args.config else [])
+        extra += ["--overwrite"] if args.overwrite else []
+        raise UsageError(
+            f"--resume takes the run's settings from {config}; only --epochs may be given with it "
+            f"(got {', '.join(extra)})."
+        )
+    values = load_config_file(config)
+    if hasattr(args, "epochs"):
+        values["epochs"] = args.epochs
+    values["output"] = run
+    namespace = argparse.Namespace(config=None, **{k: v for k, v in values.items()})
+    return resolve_train_settings(namespace)
+
+
+# ---------------------------------------------------------------------- data
+def _load_splits(dataset: str, limit: int | None, seed: int):
+    """``(x_train, y_train), (x_test, y_test), note``: a path without a separate test
+    split gets a 10% holdout (chosen by ``seed``)."""
+    import numpy as np
+
+    from keras_vae import datasets
+
+    x_train, y_train = datasets.load_dataset(dataset, split="train")
+    x_test, y_test = datasets.load_dataset(dataset, split="test")
+    note = None
+    if x_train.shape == x_test.shape and np.array_equal(x_train, x_test):
+        order = np.random.default_rng(seed).permutation(len(x_train))
+        n_test = max(1, len(x_train) // 10)
+        if len(x_train) - n_test < 1:
+            raise ValueError(f"{dataset!r} holds {len(x_train)} example(s): too few to train on.")
+        test_idx, train_idx = order[:n_test], order[n_test:]
+        x_test, x_train = x_train[test_idx], x_train[train_idx]
+        if y_train is not None:
+            y_test, y_train = y_train[test_idx], y_train[train_idx]
+        note = f"{dataset!r} has no separate test split: holding out {n_test} examples for testing."
+    if limit is not None:
+        x_train, x_test = x_train[:limit], x_test[:limit]
+        y_train = None if y_train is None else y_train[:limit]
+        y_test = None if y_test is None else y_test[:limit]
+    return (np.asarray(x_train, np.float32), y_train), (np.asarray(x_test, np.float32), y_test), note
+
+
+def _columns(dataset: str) -> list[str] | None:
+    """Feature names of a table file, else ``None``."""
+    from keras_vae import datasets
+
+    if os.path.splitext(dataset)[1].lower() in datasets.TABULAR_EXTENSIONS and os.path.isfile(dataset):
+        return datasets.read_table(dataset).columns
+    return None
+
+
+# ------------------------------------------------------------------- command
+def run(args: argparse.Namespace) -> int:
+    resume = getattr(args, "resume", None)
+    settings = _resume_settings(args) if resume else resolve_train_settings(args)
+    if args.print_config:
+        say(json.dumps(settings.to_dict(), indent=2))
+        return 0
+    s = settings
+    run_dir = resume or s.output or new_run_dir()
+    if not resume:
+        check_output(run_dir, args.overwrite)
+    elif os.path.isfile(os.path.join(run_dir, "model.keras")) and not os.path.isdir(
+        os.path.join(run_dir, BACKUP_DIR)
+    ):
+        raise UsageError(
+            f"--resume {run_dir!r}: that run finished (model.keras is there and no checkpoint "
+            f"in {BACKUP_DIR}/); to train further start a new run, e.g. --output {run_dir}-more."
+        )
+    started = time.perf_counter()
+
+    from keras_vae.cli._startup import load_library
+    from keras_vae.cli.components import model_arguments
+
+    kv = load_library()
+    import keras
+    import numpy as np
+
+    from keras_vae import datasets
+    from keras_vae.datasets.binarization import _as_probabilities
+
+    (x_train, y_train), (x_test, y_test), note = _load_splits(s.dataset, s.limit, s.seed)
+    if note:
+        say(note)
+    columns = _columns(s.dataset)
+    path = lambda name: os.path.join(run_dir, name)  # noqa: E731
+    standardizer = None
+    if s.standardize:
+        if resume and os.path.isfile(path(STANDARDIZATION_FILE)):
+            standardizer = datasets.Standardizer.load(path(STANDARDIZATION_FILE))
+        else:
+            standardizer = datasets.Standardizer.fit(x_train, columns)
+        x_train, x_test = standardizer.transform(x_train), standardizer.transform(x_test)
+
+    keras.utils.set_random_seed(s.seed)
+    vae = kv.VAE(**model_arguments(s, x_train.shape[1:]))
+    vae.compile(optimizer=keras.optimizers.Adam(learning_rate=s.learning_rate))
+    if s.binarize:  # both reject data outside [0, 1]
+        _as_probabilities(x_train)
+        x_eval = datasets.binarize(x_test, seed=s.seed)
+    else:
+        vae.check_data(x_train, "the training data")
+        vae.check_data(x_test, "the test data")
+        x_eval = x_test
+    report = None if standardizer is not None else datasets.standardization_report(x_train, columns)
+    if report:  # the model takes these data, but they will train badly
+        print(
+            f"{PROG}: warning: {report}; a likelihood with a fixed or shared scale (e.g. "
+            "gaussian) trains badly on such data: add --standardize",
+            file=sys.stderr,
+        )
+
+    # Only now, with settings, data and model known to be usable, touch the folder.
+    if args.overwrite:
+        clear_run(run_dir)
+    os.makedirs(run_dir, exist_ok=True)
+    config = s.to_dict() | {"output": run_dir}
+    if not resume:
+        with open(path("config.json"), "w", encoding="utf-8") as f:
+            json.dump(config, f, indent=2)
+        if standardizer is not None:
+            standardizer.save(path(STANDARDIZATION_FILE))
+
+    train_data, epoch_counter = datasets.epoch_pipeline(
+        x_train, batch_size=s.batch_size, seed=s.seed, shuffle=True, binarize=s.binarize
+    )
+    callbacks = [
+        epoch_counter,
+        keras.callbacks.BackupAndRestore(path(BACKUP_DIR)),
+        keras.callbacks.CSVLogger(path("history.csv"), append=bool(resume)),
+    ]
+    if s.tensorboard:
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=s.tensorboard))
+    names = "/".join(name for name, _ in s.components().values())
+    say(
+        f"{'Resuming' if resume else 'Training'} a VAE ({names}, latent_dim={s.latent_dim}) on "
+        f"{s.dataset!r}: {len(x_train)} training and {len(x_test)} test examples of shape "
+        f"{tuple(x_train.shape[1:])}, {s.epochs} epoch(s), run folder {run_dir}."
+    )
+    vae.fit(
+        train_data,
+        epochs=s.epochs,
+        validation_data=(x_eval,),
+        validation_batch_size=s.batch_size,
+        callbacks=callbacks,
+        shuffle=False,  # the pipeline orders each epoch itself, from (seed, epoch)
+    )
+    train_time = time.perf_counter() - started
+    vae.save(path("model.keras"))
+    return _after_training(vae, s, run_dir, config, x_train, x_eval, y_test, standardizer, columns,
+                           started, train_time, kv, keras)
+
+
+def _history_rows(csv_path: str) -> list[dict]:
+    import csv
+
+    if not os.path.isfile(csv_path):
+        return []
+    with open(csv_path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _after_training(vae, s, run_dir, config, x_train, x_eval, y_test, standardizer, columns,
+                    started, train_time, kv, keras) -> int:
+    """Scores (written at once), export and pictures; a failing step is reported and
+    recorded in metrics.json without losing what was computed before it."""
+    import numpy as np
+
+    from keras_vae.cli.scoring import finite, score
+
+    path = lambda name: os.path.join(run_dir, name)  # noqa: E731
+    failures: list[str] = []
+    say("Evaluating on the test split ...")
+    test = vae.evaluate(x_eval, batch_size=s.batch_size, return_dict=True, verbose=0)
+    scores = score(vae, x_eval, s.num_samples, s.batch_size, s.seed, progress=False)
+    history = _history_rows(path("history.csv"))
+    last = history[-1] if history else {}
+    metrics: dict[str, Any] = {
+        "dataset": s.dataset,
+        "num_train": int(len(x_train)),
+        "num_test": int(len(x_eval)),
+        **{f"test_{k}": finite(v) for k, v in test.items() if k != "loss"},
+        "test_log_likelihood": finite(scores["log_likelihood"]),
+        "log_likelihood_num_samples": scores["log_likelihood_num_samples"],
+        "test_bits_per_dim": finite(scores["bits_per_dim"]),
+        "active_units": scores["active_units"],
+        "latent_dim": s.latent_dim,
+        "kl_per_dimension": scores["kl_per_dimension"],
+        "final_train": {k: finite(v) for k, v in last.items() if k != "epoch" and not k.startswith("val_")},
+        "epochs_run": len(history),
+        "train_time_s": round(train_time, 3),
+        "wall_time_s": None,
+        "serving_export": None,
+        "pictures": {},
+        "failed_steps": failures,
+        "versions": {
+            "keras_vae": kv.__version__,
+            "keras": keras.__version__,
+            "tensorflow": sys.modules["tensorflow"].__version__,
+        },
+        "config": config,
+    }
+
+    def write_metrics() -> None:
+        metrics["wall_time_s"] = round(time.perf_counter() - started, 3)
+        with open(path("metrics.json"), "w", encoding="utf-8") as f:
+            json.dump(metrics, f, indent=2)
+
+    write_metrics()
+
+    def attempt(step: str, action: Callable[[], Any]) -> Any:
+        try:
+            return action()
+        except Exception as exc:  # the model and metrics are saved: report and go on
+            message = f"{step}: {type(exc).__name__}: {one_line(exc)}"
+            failures.append(message)
+            print(f"{PROG}: error: {message}", file=sys.stderr, flush=True)
+            return None
+
+    if not s.export:
+        export_note = "skipped (--no-export)"
+    else:
+        serving = attempt("serving export", lambda: vae.export(path("serving")))
+        metrics["serving_export"] = serving
+        export_note = serving if serving is not None else "FAILED (see the error above)"
+    write_metrics()
+
+    pictures = attempt("pictures", lambda: _pictures(vae, s, run_dir, x_eval, y_test, standardizer, columns, attempt))
+    metrics["pictures"] = pictures or {}
+    write_metrics()
+
+    listing = [
+        ("model.keras", "trained model (keras_vae.load_model)"),
+        ("serving/", f"TF Serving SavedModel: {export_note}"),
+    ] + [(name, what) for name, what in (pictures or {}).items()] + [
+        ("history.csv", "per-epoch training and validation metrics"),
+        ("metrics.json", "test metrics, wall time and settings"),
+        ("config.json", "resolved settings (reusable with --config)"),
+    ] + ([(STANDARDIZATION_FILE, "per-feature mean and std (used by evaluate / sample)")] if standardizer else [])
+    say(
+        "",
+        f"Run folder: {run_dir}",
+        table(listing),
+        "",
+        f"Test ELBO {scores['elbo']:.2f} nats | log-likelihood (K={s.num_samples}) "
+        f"{scores['log_likelihood']:.2f} nats | {scores['bits_per_dim']:.4f} bits/dim | "
+        f"active units {scores['active_units']}/{s.latent_dim} | {metrics['wall_time_s']:.1f} s",
+    )
+    if failures:
+        steps = ", ".join(f.split(":")[0] for f in failures)
+        print(
+            f"{PROG}: error: after training, these steps failed: {steps} (details above and in "
+            f"metrics.json); the model and metrics are saved in {run_dir}",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def _pictures(vae, s, run_dir, x_eval, y_test, standardizer, columns, attempt) -> dict:
+    """Image grids for image data; per-feature plots for other data."""
+    from keras_vae import plotting
+
+    path = lambda name: os.path.join(run_dir, name)  # noqa: E731
+    drawn: dict[str, str] = {}
+
+    def picture(name: str, what: str, draw: Callable[[], Any]) -> None:
+        if attempt(f"picture {name}", draw) is not None:
+            drawn[name] = what
+
+    labels = None if y_test is None else y_test[:2000]
+    if plotting.looks_like_images(x_eval[:64]):
+        picture("samples.png", "samples from p(z), decoded",
+                lambda: plotting.sample_grid(vae, n=64, seed=s.seed, path=path("samples.png")))
+        picture("reconstructions.png", "test images and their reconstructions",
+                lambda: plotting.reconstruction_grid(vae, x_eval, n=32, ncols=8, path=path("reconstructions.png")))
+        if s.latent_dim == 2:
+            picture("manifold.png", "decoded grid over the 2-D latent space",
+                    lambda: plotting.manifold(vae, n=20, path=path("manifold.png")))
+    else:
+        picture("reconstructions.png", "per-feature reconstruction of the test data",
+                lambda: plotting.feature_reconstructions(vae, x_eval, columns=columns, standardizer=standardizer,
+                                                         path=path("reconstructions.png")))
+        picture("samples.png", "per-feature histograms: samples against test data",
+                lambda: plotting.feature_histograms(vae, x_eval, columns=columns, standardizer=standardizer,
+                                                    seed=s.seed, path=path("samples.png")))
+    picture("latent.png", "posterior means of the test data",
+            lambda: plotting.latent_scatter(vae, x_eval[:2000], labels, path=path("latent.png")))
+    picture("curves.png", "training curves",
+            lambda: plotting.training_curves(path("history.csv"), path=path("curves.png")))
+    picture("kl.png", "KL per latent dimension",
+            lambda: plotting.kl_per_dimension_plot(vae.kl_per_dimension(x_eval), path=path("kl.png")))
+    return drawn

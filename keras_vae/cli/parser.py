@@ -1,0 +1,269 @@
+"""The ``keras-vae`` argument parser, built from :class:`TrainSettings` (no TensorFlow)."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import textwrap
+from typing import Any, Callable
+
+from keras_vae.cli import validators as check
+from keras_vae.cli.errors import UsageError
+from keras_vae.cli.settings import COMPONENT_KINDS, TrainSettings
+
+PROG = "keras-vae"
+# Output formats of `keras-vae sample -o FILE`, by extension.
+SAMPLE_FORMATS = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".npy": "npy"}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports errors as one line and lets main() pick the status."""
+
+    def error(self, message: str):
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def _argparse_type(check_value: Callable[[Any], Any], name: str) -> Callable[[str], Any]:
+    def convert(text: str) -> Any:
+        try:
+            return check_value(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    convert.__name__ = name
+    return convert
+
+
+_TRAIN_EPILOG = """\
+components: --encoder, --decoder, --posterior, --prior, --likelihood and --objective
+take any registered name, built-in or from an installed plugin, and
+--<kind>-options takes that component's options as a JSON object, e.g.
+  --likelihood gaussian --likelihood-options '{"scale": "per_feature"}'
+'keras-vae components' lists every name with its options and defaults.
+
+settings can also come from a JSON or YAML file (--config); flags given on the
+command line override the file. Keys are the flag names with _ or -, e.g.:
+
+  # vae.yaml
+  dataset: mnist
+  epochs: 20
+  latent_dim: 32
+  likelihood: gaussian
+  likelihood_options: {scale: shared}     # or: likelihood: {name: gaussian, scale: shared}
+  hidden_units: [512, 256]
+
+the run folder gets model.keras, serving/ (TF Serving SavedModel), pictures
+(image data: samples.png, reconstructions.png, manifold.png for a 2-D latent
+space; other data: features.png, reconstructions.png, samples.png as per-feature
+plots), latent.png, curves.png, kl.png, history.csv, metrics.json (written as
+soon as the test scores exist), config.json (reusable as --config) and, with
+--standardize, standardization.json. A run folder that is not empty is refused
+unless --overwrite (start again) or --resume (continue it) is given.
+
+examples:
+  keras-vae train --output runs/demo                 # bundled MNIST sample, offline
+  keras-vae train mnist --epochs 20 --binarize --output runs/mnist
+  keras-vae train --config vae.yaml --epochs 3       # the file, but 3 epochs
+  keras-vae train table.csv --standardize --likelihood gaussian --latent-dim 2
+  keras-vae train --resume runs/mnist                # continue an interrupted run
+"""
+
+_MAIN_EPILOG = """\
+examples:
+  keras-vae train --output runs/demo                 # train on the bundled sample
+  keras-vae evaluate runs/demo/model.keras sample    # ELBO, log-likelihood, bits/dim
+  keras-vae sample runs/demo/model.keras -n 64 -o runs/demo/grid.png
+  keras-vae export runs/demo/model.keras runs/serving/vae --version 3
+  keras-vae components                               # built-in and plugin components
+
+run 'keras-vae <command> --help' for the options of a command.
+"""
+
+
+def _wrap(text: str) -> str:
+    return textwrap.fill(text, width=79)
+
+
+def _add_train(commands, common, formatter) -> None:
+    train = commands.add_parser(
+        "train",
+        parents=[common],
+        help="train a VAE and write a run folder",
+        description=_wrap(
+            "Train a VAE on a data set (the train split; the test split, or a 10% "
+            "holdout when there is none, is the validation data) and write the model, "
+            "its serving export, pictures and metrics to a run folder."
+        ),
+        epilog=_TRAIN_EPILOG,
+        formatter_class=formatter,
+    )
+    fields = {f.name: f for f in dataclasses.fields(TrainSettings)}
+    train.add_argument(
+        "dataset",
+        nargs="?",
+        default=argparse.SUPPRESS,
+        metavar="DATASET|PATH",
+        help=f"{fields['dataset'].metadata['help']} (default: sample)",
+    )
+    train.add_argument("--config", metavar="FILE", help="JSON or YAML file of settings (keys as below)")
+    switches = {
+        "binarize": ("--binarize", "store_true", "(default: off)"),
+        "standardize": ("--standardize", "store_true", "(default: off)"),
+        "export": ("--no-export", "store_false", ""),
+    }
+    for name, field in fields.items():
+        meta = field.metadata
+        if name == "dataset":
+            continue
+        if name in switches:
+            flag, action, note = switches[name]
+            help_text = "skip the TF Serving export (serving/)" if name == "export" else f"{meta['help']} {note}"
+            train.add_argument(flag, dest=name, action=action, default=argparse.SUPPRESS, help=help_text)
+            continue
+        default = field.default_factory() if field.default is dataclasses.MISSING else field.default
+        shown = meta.get("shown", " ".join(map(str, default)) if isinstance(default, list) else default)
+        kwargs = dict(
+            default=argparse.SUPPRESS,
+            help=f"{meta['help']} (default: {shown})",
+            type=_argparse_type(meta["check"] if name != "hidden_units" else check.positive_int, name),
+        )
+        for key in ("metavar", "nargs"):
+            if key in meta:
+                kwargs[key] = meta[key]
+        train.add_argument("--" + name.replace("_", "-"), dest=name, **kwargs)
+    train.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="train into an output folder that already holds a run, replacing that run's files",
+    )
+    train.add_argument(
+        "--resume",
+        metavar="RUN",
+        help="continue the interrupted run in the folder RUN from its last finished epoch "
+        "(its settings come from RUN/config.json; --epochs may raise the total)",
+    )
+    train.add_argument(
+        "--print-config",
+        action="store_true",
+        help="print the resolved settings as JSON and exit without training",
+    )
+
+
+def _command(commands, common, formatter, name: str, help: str, description: str, examples: list[str]):
+    """A sub-command whose first argument is a saved model."""
+    command = commands.add_parser(
+        name,
+        parents=[common],
+        help=help,
+        description=_wrap(description),
+        epilog="examples:\n" + "\n".join(f"  keras-vae {name} {e}" for e in examples),
+        formatter_class=formatter,
+    )
+    command.add_argument("model", metavar="MODEL", help="a .keras file saved by keras_vae")
+    return command
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of every ``keras-vae`` command (fast: imports no TensorFlow)."""
+    from keras_vae.version import __version__
+
+    formatter = argparse.RawDescriptionHelpFormatter
+    parser = _Parser(
+        prog=PROG,
+        description="Train, evaluate, sample and export variational autoencoders (keras_vae).",
+        epilog=_MAIN_EPILOG,
+        formatter_class=formatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--debug", action="store_true", default=False, help="show full tracebacks on errors")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show full tracebacks on errors"
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    _add_train(commands, common, formatter)
+
+    positive = lambda name: _argparse_type(check.positive_int, name)  # noqa: E731
+    seed = _argparse_type(check.seed, "seed")
+
+    evaluate = _command(
+        commands, common, formatter, "evaluate", "score a saved model on a data set",
+        "Report the ELBO, an importance-sampled log-likelihood estimate, bits per "
+        "dimension and the number of active latent units of a saved model on a "
+        "data set. A progress bar on stderr follows long work. Data are standardized "
+        "with the statistics saved beside the model, if any.",
+        ["runs/demo/model.keras sample", "model.keras mnist --num-samples 1000 --json"],
+    )
+    evaluate.add_argument("data", metavar="DATA", help="data set name (mnist, fashion_mnist, sample) or path")
+    evaluate.add_argument("--split", choices=("train", "test"), default="test", help="split to score (default: test)")
+    evaluate.add_argument(
+        "--num-samples", type=positive("num_samples"), default=100, metavar="K",
+        help="importance samples per example (default: 100)",
+    )
+    evaluate.add_argument(
+        "--limit", type=positive("limit"), default=None, metavar="N", help="score at most N examples (default: all)"
+    )
+    evaluate.add_argument(
+        "--batch-size", type=positive("batch_size"), default=100, metavar="N",
+        help="examples per batch (default: 100)",
+    )
+    evaluate.add_argument(
+        "--binarize", action="store_true",
+        help="binarize the data once (seeded) before scoring, as for a model trained with --binarize",
+    )
+    evaluate.add_argument(
+        "--seed", type=seed, default=0, metavar="S",
+        help="seed of the Monte Carlo estimates and of --binarize (default: 0)",
+    )
+    evaluate.add_argument("--json", action="store_true", help="print the results as JSON")
+    evaluate.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    sample = _command(
+        commands, common, formatter, "sample", "draw samples from a saved model",
+        "Decode z ~ p(z) with a saved model and write the samples (the mean of "
+        "p(x|z)): a picture for .png / .jpg / .jpeg (a grid for images, per-feature "
+        "plots otherwise) or the array for .npy (in the data's own units when the "
+        "model was trained with --standardize).",
+        ["runs/demo/model.keras -n 64 -o runs/demo/grid.png", "model.keras -n 1000 -o samples.npy --seed 3"],
+    )
+    sample.add_argument(
+        "-n", "--num", dest="n", type=positive("n"), default=64, metavar="N",
+        help="number of samples (default: 64)",
+    )
+    sample.add_argument(
+        "-o", "--output", default=None, metavar="FILE",
+        help=f"output file: {', '.join(SAMPLE_FORMATS)} (default: sampled.png beside MODEL)",
+    )
+    sample.add_argument("--seed", type=seed, default=0, metavar="S", help="sampling seed (default: 0)")
+
+    export = _command(
+        commands, common, formatter, "export", "write a saved model as a TF Serving SavedModel",
+        "Write a saved model to BASE/<version>/ as a SavedModel with the encode, "
+        "decode, reconstruct, sample and score signatures (TF Serving serves the "
+        "highest version under BASE).",
+        ["runs/demo/model.keras runs/serving/vae",
+         "runs/demo/model.keras runs/serving/vae --version 3 --overwrite"],
+    )
+    export.add_argument("base", metavar="BASE", help="the model's base folder (TF Serving's model_base_path)")
+    export.add_argument(
+        "--version", type=positive("version"), default=None, metavar="N",
+        help="version number (default: one more than the highest under BASE)",
+    )
+    export.add_argument("--overwrite", action="store_true", help="replace an existing version N")
+
+    components = commands.add_parser(
+        "components",
+        parents=[common],
+        help="list components (built-in and plugin) with their options",
+        description=_wrap(
+            "List the registered components of each kind (encoder, decoder, posterior, "
+            "prior, likelihood, objective), built-in and from installed plugins, with "
+            "the options each takes and their defaults (give them with "
+            "--<kind>-options to train)."
+        ),
+        formatter_class=formatter,
+    )
+    components.add_argument(
+        "kind", nargs="?", choices=COMPONENT_KINDS, metavar="KIND", help="list one kind only"
+    )
+    components.add_argument("--json", action="store_true", help="print the list as JSON")
+    return parser

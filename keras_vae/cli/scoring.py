@@ -1,0 +1,60 @@
+"""Test scores of a model, through its public methods: ELBO, importance-sampled
+log-likelihood, bits per dimension, active units and KL per latent dimension."""
+from __future__ import annotations
+
+import math
+
+from keras_vae.cli.progress import Progress
+
+
+def _active_units(vae, x) -> int:
+    import numpy as np
+
+    result = vae.active_units(x)
+    if isinstance(result, dict):
+        for key in ("active_units", "count", "num_active", "active"):
+            if key in result:
+                result = result[key]
+                break
+    if isinstance(result, (tuple, list)) and result and np.ndim(result[0]) == 0:
+        result = result[0]
+    array = np.asarray(result)
+    if array.ndim == 0:
+        return int(array)
+    return int(np.count_nonzero(array))  # a per-dimension mask
+
+
+def score(vae, x, num_samples: int, batch_size: int, seed: int, progress: bool = False) -> dict:
+    """Scores of ``x`` in nats per example.
+
+    The log-likelihood is estimated batch by batch (batch ``i`` with seed
+    ``seed + i``) so that a progress bar can follow it.
+    """
+    import numpy as np
+
+    dims = int(np.prod(x.shape[1:]))
+    bar = Progress(len(x), "examples", enabled=progress)
+    elbo_total, ll_total = 0.0, 0.0
+    for i in range(0, len(x), batch_size):
+        batch = x[i : i + batch_size]
+        elbo_total += float(np.sum(np.asarray(vae.elbo(batch, seed=seed + i))))
+        ll = vae.log_likelihood(batch, num_samples=num_samples, batch_size=batch_size, seed=seed + i)
+        ll_total += float(np.sum(np.asarray(ll)))
+        bar.update(min(len(x), i + batch_size))
+    ll_mean = ll_total / len(x)
+    return {
+        "num_examples": int(len(x)),
+        "elbo": elbo_total / len(x),
+        "log_likelihood": ll_mean,
+        "log_likelihood_num_samples": int(num_samples),
+        "bits_per_dim": -ll_mean / (dims * math.log(2.0)),
+        "active_units": _active_units(vae, x),
+        "latent_dim": int(vae.latent_dim),
+        "kl_per_dimension": [float(v) for v in np.asarray(vae.kl_per_dimension(x)).reshape(-1)],
+    }
+
+
+def finite(value) -> float | None:
+    """A float for JSON (``None`` for NaN / inf)."""
+    value = float(value)
+    return value if math.isfinite(value) else None
