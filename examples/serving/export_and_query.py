@@ -2,6 +2,11 @@
 
     python examples/serving/export_and_query.py                 # bundled MNIST sample
     python examples/serving/export_and_query.py --data /path/to/train-images-idx3-ubyte.gz
+    python examples/serving/export_and_query.py --data mnist    # a name keras-vae knows
+
+``--data`` is anything ``keras_vae.datasets.load_dataset`` reads: a data-set name
+(``sample``, ``mnist`` from ``$KERAS_VAE_DATA`` or the Keras cache, ``fashion_mnist``),
+an IDX images file, a ``.npz`` / ``.npy`` file or an image folder of 28 x 28 images.
 
 It writes ``<out>/vae/<version>/`` (a SavedModel with the signatures encode, decode,
 reconstruct = serving_default, sample and score, plus warm-up requests), JSON request
@@ -18,7 +23,6 @@ process, so the printed requests are known to work.
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import os
 import textwrap
@@ -32,18 +36,27 @@ MODEL_NAME = "vae"
 
 
 def load_images(data: str | None, n: int) -> np.ndarray:
-    """n MNIST images in [0, 1], shape (n, 28, 28, 1)."""
-    if data:
-        with gzip.open(data, "rb") as f:
-            raw = np.frombuffer(f.read(), np.uint8)
-        x = raw[16:].reshape(-1, 28, 28, 1)  # IDX3 header: 16 bytes
+    """n images in [0, 1], shape (n, 28, 28, 1): the bundled sample by default."""
+    from keras_vae import datasets
+
+    data = data or "sample"
+    if data.endswith(("-ubyte", "-ubyte.gz")):
+        x = datasets.read_idx(data)
+        if x.ndim != 3:
+            raise SystemExit(
+                f"--data {data!r} holds an array of shape {x.shape}, not images (N, 28, 28): "
+                "give the *images* file (train-images-idx3-ubyte.gz), not the labels file."
+            )
+        x = x[..., None].astype("float32") / 255.0
     else:
         try:
-            from keras_vae.datasets import load_sample
-        except ImportError:  # older keras_vae: fall back to the shared IDX file
-            return load_images("/work/shared/data/mnist/train-images-idx3-ubyte.gz", n)
-        x, _ = load_sample("train", normalize=False)
-    return (x[:n].astype("float32") / 255.0).astype("float32")
+            x, _ = datasets.load_dataset(data, split="train")
+        except (OSError, ValueError) as error:
+            raise SystemExit(f"--data {data!r}: {' '.join(str(error).split())}") from None
+    x = np.asarray(x[:n], "float32")
+    if x.shape[1:] != (28, 28, 1):
+        raise SystemExit(f"--data {data!r}: expected 28 x 28 grey images, got examples of shape {x.shape[1:]}.")
+    return x
 
 
 def train(x: np.ndarray, epochs: int, latent_dim: int) -> kv.VAE:
@@ -128,9 +141,10 @@ def grpc_client_code(latent_dim: int) -> str:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", help="an MNIST train-images-idx3-ubyte.gz file "
-                        "(default: the sample bundled with keras_vae)")
-    parser.add_argument("--out", default="serving_demo", help="output directory")
+    parser.add_argument("--data", help="an MNIST train-images-idx3-ubyte.gz file or a data set "
+                        "keras_vae.datasets.load_dataset reads (default: the bundled sample)")
+    parser.add_argument("--out", default=os.path.join("runs", "serving_demo"),
+                        help="output directory (default: runs/serving_demo, ignored by git)")
     parser.add_argument("--n", type=int, default=3000, help="training images")
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--latent-dim", type=int, default=8)
