@@ -428,3 +428,112 @@ def test_load_dataset_accepts_a_folder_of_idx_files(tmp_path, isolated):
     x, y = datasets.load_dataset(tmp_path, split="test")
     np.testing.assert_array_equal(x[..., 0], images / np.float32(255.0))
     np.testing.assert_array_equal(y, labels)
+
+
+# ------------------------------------------------------------ the user's data
+def test_colour_image_folder_stays_rgb_and_grey_stays_grey(tmp_path):
+    colour = _write_pngs(tmp_path / "colour", 3, mode="RGB")
+    x, y = datasets.load_image_folder(tmp_path / "colour")
+    assert x.shape == (3, 10, 12, 3) and y is None
+    np.testing.assert_allclose(x * 255.0, np.stack(colour), atol=1e-3)
+    x, _ = datasets.load_dataset(tmp_path / "colour")
+    assert x.shape[-1] == 3
+    # Grey pictures saved as RGB (equal channels) are grey: one channel.
+    from PIL import Image
+
+    (tmp_path / "grey").mkdir()
+    for i in range(2):
+        Image.fromarray(np.full((10, 12, 3), 40 * i, np.uint8), mode="RGB").save(tmp_path / "grey" / f"{i}.png")
+    x, _ = datasets.load_image_folder(tmp_path / "grey")
+    assert x.shape == (2, 10, 12, 1)
+    x, _ = datasets.load_image_folder(tmp_path / "colour", color_mode="grayscale")
+    assert x.shape == (3, 10, 12, 1)
+
+
+def test_csv_and_tsv_tables(tmp_path):
+    csv_file = tmp_path / "t.csv"
+    csv_file.write_text("id,name,height,weight\n1,ann,1.60,60\n2,bob,1.80,80.5\n3,cy,1.70,70\n")
+    table = datasets.read_table(csv_file)
+    assert table.has_header and table.columns == ["id", "height", "weight"] and table.dropped == ["name"]
+    np.testing.assert_allclose(table.x, [[1, 1.6, 60], [2, 1.8, 80.5], [3, 1.7, 70]], rtol=1e-6)
+    x, y = datasets.load_dataset(csv_file)
+    assert x.shape == (3, 3) and x.dtype == np.float32 and y is None
+
+    tsv_file = tmp_path / "t.tsv"
+    tsv_file.write_text("0.5\t1\n1.5\t2\n")
+    table = datasets.read_table(tsv_file)
+    assert not table.has_header and table.columns == ["column_1", "column_2"]
+    assert table.x.tolist() == [[0.5, 1.0], [1.5, 2.0]]
+
+    semicolons = tmp_path / "s.csv"
+    semicolons.write_text("a;b\n1;2\n3;4\n")
+    assert datasets.read_table(semicolons).x.tolist() == [[1, 2], [3, 4]]
+
+    missing = tmp_path / "m.csv"
+    missing.write_text("a,b\n1,2\n3,\n")
+    with pytest.raises(ValueError, match=r"line 3, column 'b': missing value"):
+        datasets.read_table(missing)
+    ragged = tmp_path / "r.csv"
+    ragged.write_text("a,b\n1,2\n3\n")
+    with pytest.raises(ValueError, match="row 3"):
+        datasets.read_table(ragged)
+    words = tmp_path / "w.csv"
+    words.write_text("a,b\nx,y\n")
+    with pytest.raises(ValueError, match="no numeric column"):
+        datasets.read_table(words)
+
+
+def test_a_labels_file_is_refused_with_a_clear_error(tmp_path):
+    np.save(tmp_path / "labels.npy", np.arange(10))
+    with pytest.raises(ValueError, match="labels file"):
+        datasets.load_dataset(tmp_path / "labels.npy")
+
+
+def test_standardizer_and_the_far_from_standardized_report(tmp_path):
+    rng = np.random.default_rng(0)
+    x = np.stack([rng.normal(1000, 100, 500), rng.normal(0, 1, 500), np.full(500, 3.0)], 1)
+    s = datasets.Standardizer.fit(x, ["big", "unit", "constant"])
+    z = s.transform(x)
+    np.testing.assert_allclose(z[:, :2].mean(0), 0, atol=1e-4)
+    np.testing.assert_allclose(z[:, :2].std(0), 1, atol=1e-4)
+    assert np.all(z[:, 2] == 0)  # a constant feature is only centred
+    s.save(tmp_path / "s.json")
+    again = datasets.Standardizer.load(tmp_path / "s.json")
+    np.testing.assert_allclose(again.inverse_transform(z), x, rtol=1e-5)
+    assert again.columns == ["big", "unit", "constant"]
+    with pytest.raises(ValueError, match="shape"):
+        s.transform(np.zeros((2, 4)))
+
+    report = datasets.standardization_report(x, ["big", "unit", "constant"])
+    assert "2 of 3 features" in report and "big has mean 997" in report
+    assert datasets.standardization_report(z[:, :2]) is None
+    assert datasets.standardization_report(rng.uniform(size=(10, 3))) is None  # [0, 1] data
+
+
+def test_data_folder_reads_one_variable_and_its_old_name(monkeypatch, tmp_path):
+    monkeypatch.delenv(datasets.ENV_VAR, raising=False)
+    monkeypatch.delenv(datasets.OLD_ENV_VAR, raising=False)
+    assert datasets.data_folder() is None
+    assert datasets.data_folder(default=tmp_path) == tmp_path
+    monkeypatch.setenv(datasets.OLD_ENV_VAR, str(tmp_path / "old"))
+    with pytest.warns(DeprecationWarning, match="KERAS_VAE_DATA"):
+        assert datasets.data_folder() == tmp_path / "old"
+    monkeypatch.setenv(datasets.ENV_VAR, str(tmp_path / "new"))
+    assert datasets.data_folder() == tmp_path / "new"
+
+
+def test_epoch_pipeline_depends_only_on_seed_and_epoch():
+    x = np.arange(20, dtype=np.float32)[:, None] / 20.0
+
+    def epoch(index, binarize=False):
+        ds, counter = datasets.epoch_pipeline(x, batch_size=6, seed=3, binarize=binarize)
+        counter.on_epoch_begin(index)
+        return np.concatenate([b.numpy() for b in ds])
+
+    first, second = epoch(0), epoch(1)
+    assert sorted(first.ravel().tolist()) == sorted(x.ravel().tolist())
+    assert not np.array_equal(first, second)  # a new order each epoch
+    np.testing.assert_array_equal(epoch(1), second)  # the same epoch, a fresh pipeline: same order
+    b1, b2 = epoch(1, binarize=True), epoch(1, binarize=True)
+    np.testing.assert_array_equal(b1, b2)
+    assert set(np.unique(b1)) <= {0.0, 1.0}
