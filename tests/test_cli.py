@@ -647,3 +647,23 @@ def test_help_imports_no_tensorflow_and_commands_start_quietly():
     assert "standard_normal" in done.stdout
     for chatter in ("I0000", "cuInit", "oneDNN", "absl::InitializeLog", "cpu_feature_guard"):
         assert chatter not in done.stderr, done.stderr
+
+
+def test_readme_cli_reference_is_the_parsers():
+    """The README's command-line reference is generated from the parser; regenerate it
+    with `python -m keras_vae.cli.reference --write README.md`."""
+    from keras_vae.cli import reference
+
+    readme = open(os.path.join(REPO, "README.md"), encoding="utf-8").read()
+    block = readme.split(reference.START)[1].split(reference.END)[0].strip("\n")
+    assert block == reference.markdown()
+    first_cells = re.findall(r"^\| `([^`]*)`", block, re.M)
+    flags = {flag for cell in first_cells for flag in re.findall(r"--[a-z-]+", cell)}
+    parser_flags = {
+        option
+        for command in cli.build_parser()._subparsers._group_actions[0].choices.values()
+        for action in command._actions
+        for option in action.option_strings
+        if option.startswith("--") and option not in ("--help", "--debug")
+    }
+    assert flags == parser_flags
