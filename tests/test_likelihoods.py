@@ -255,3 +255,29 @@ def test_each_likelihood_through_fit_save_log_likelihood_and_sample(name, tmp_pa
     if name != "beta":  # (a float32 Beta sample can round to exactly 0 or 1)
         vae.check_data(samples)  # a sample is valid data for the same likelihood
     assert np.all(np.isfinite(vae.decode(np.zeros((2, 2), "float32")).numpy()))
+
+
+@pytest.mark.parametrize("spec, x", [
+    ({"name": "logistic_mixture", "num_components": 2}, THROUGH_THE_MODEL["logistic_mixture"]),
+    ({"name": "zero_inflated_negative_binomial", "library_size": 5.0},
+     THROUGH_THE_MODEL["zero_inflated_negative_binomial"]),
+])
+def test_exported_signatures_run(spec, x, tmp_path):
+    vae = kv.VAE("mlp", "mlp", latent_dim=2, input_shape=(4,), likelihood=spec, seed=3)
+    served = tf.saved_model.load(vae.export(str(tmp_path), warmup=False))
+    z = np.random.default_rng(1).normal(size=(3, 2)).astype("float32")
+    decoded = served.signatures["decode"](z=tf.constant(z))
+    np.testing.assert_allclose(decoded["x_mean"].numpy(), vae.decode(z).numpy(), rtol=1e-5, atol=1e-4)
+    vae.check_data(decoded["x_sample"].numpy())  # samples are valid data
+    assert served.signatures["sample"](seed=tf.constant([1, 2], tf.int64))["x"].shape == (2, 4)
+    score = served.signatures["score"](x=tf.constant(x[:3], tf.float32))
+    assert np.all(np.isfinite(score["elbo"].numpy()))
+
+
+def test_valid_example_is_inside_the_support():
+    for spec in ("beta", "logistic_mixture", "poisson", "continuous_bernoulli", "gaussian"):
+        vae = kv.VAE("mlp", "mlp", latent_dim=2, input_shape=(3,), likelihood=spec)
+        example = vae.likelihood_layer.valid_example()
+        assert example.shape == (3,)
+        vae.check_data(example[None])
+    assert kv.likelihoods.Beta(data_shape=(1,)).valid_example()[0] == 0.5

@@ -4,6 +4,7 @@ from __future__ import annotations
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from keras_vae._arguments import check_number
 from keras_vae.likelihoods.likelihood import Likelihood
 from keras_vae.registry import register
 
@@ -44,9 +45,9 @@ class Beta(Likelihood):
 
     def __init__(self, min_concentration: float = 1e-2, data_shape=None, **kwargs):
         super().__init__(data_shape=data_shape, **kwargs)
-        if not float(min_concentration) > 0:
-            raise ValueError(f"Beta min_concentration must be > 0, got {min_concentration!r}.")
-        self.min_concentration = float(min_concentration)
+        self.min_concentration = check_number(
+            min_concentration, "Beta min_concentration", minimum=0.0, exclusive_minimum=True
+        )
 
     def elementwise(self, params):
         concentration = tf.math.softplus(params) + self.min_concentration

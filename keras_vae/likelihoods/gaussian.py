@@ -8,6 +8,7 @@ import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from keras_vae._arguments import check_number
 from keras_vae.likelihoods.likelihood import Likelihood
 from keras_vae.registry import register
 
@@ -65,7 +66,9 @@ class Gaussian(Likelihood):
         else:
             scale = float(scale)
         self.scale = scale
-        self.min_scale = float(min_scale)
+        self.min_scale = check_number(
+            min_scale, "Gaussian min_scale", minimum=0.0, exclusive_minimum=True
+        )
         self.num_params = 2 if scale == "predicted" else 1
 
     def build_scale_weights(self):

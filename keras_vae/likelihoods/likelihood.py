@@ -144,6 +144,25 @@ class Likelihood(keras.layers.Layer):
                     f"{int(np.count_nonzero(fractional))} in all). " + self._support_message()
                 )
 
+    def valid_example(self) -> np.ndarray:
+        """One example (float32, shape ``data_shape``) inside the support: zeros where
+        0 is allowed, else the middle of the range (e.g. 0.5 for the Beta's (0, 1)).
+        For tools that need a stand-in input, such as serving warm-up requests.
+
+        Example:
+            >>> import keras_vae as kv
+            >>> kv.likelihoods.Beta(data_shape=(2,)).valid_example()
+            array([0.5, 0.5], dtype=float32)
+        """
+        value = 0.0
+        if self.support is not None:
+            low, high = self.support
+            inside = low < 0.0 < high if self.open_support else low <= 0.0 <= high
+            if not inside:
+                value = (low + high) / 2.0 if math.isfinite(high) else low + 1.0
+                value = float(np.round(value)) if self.integer_valued else value
+        return np.full(self.data_shape, value, np.float32)
+
     def assert_in_support(self, x: tf.Tensor) -> list:
         """In-graph assertions that ``x`` lies in the support (for tf.data input)."""
         if self.support is None:

@@ -6,6 +6,7 @@ import numbers
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from keras_vae._arguments import check_number
 from keras_vae.likelihoods._levels import check_num_values, levels_fix
 from keras_vae.likelihoods.likelihood import Likelihood
 from keras_vae.registry import register
@@ -91,11 +92,11 @@ class LogisticMixture(Likelihood):
             raise ValueError(
                 f"LogisticMixture num_components must be an integer >= 1, got {num_components!r}."
             )
-        if not float(min_scale) > 0:
-            raise ValueError(f"LogisticMixture min_scale must be > 0, got {min_scale!r}.")
         self.num_components = int(num_components)
         self.num_values = check_num_values("LogisticMixture", num_values)
-        self.min_scale = float(min_scale)
+        self.min_scale = check_number(
+            min_scale, "LogisticMixture min_scale", minimum=0.0, exclusive_minimum=True
+        )
         self.num_params = 3 * self.num_components
         self.support = (0, self.num_values - 1)
         self.support_fix = levels_fix(self.num_values)
