@@ -78,9 +78,9 @@ def keras_reference(vae: kv.VAE, x: np.ndarray, z: np.ndarray) -> dict:
     """What each signature must return, computed with the Keras model."""
     q = vae.posterior(x)
     seed = tf.constant(export_mod._score_seed(vae))
-    terms = [vae._terms(tf.constant(x[i : i + 1]), seed) for i in range(len(x))]
-    log_px = np.concatenate([t[0].numpy() for t in terms])
-    kl = np.concatenate([t[1].numpy() for t in terms])
+    terms = [vae.terms(tf.constant(x[i : i + 1]), seed=seed) for i in range(len(x))]
+    log_px = np.concatenate([t.log_px[0].numpy() for t in terms])
+    kl = np.concatenate([t.kl().numpy() for t in terms])
     return {
         "mean": q.mean().numpy(),
         "stddev": q.stddev().numpy(),

@@ -63,9 +63,6 @@ Design decisions
 from __future__ import annotations
 
 import contextlib
-import os
-import shutil
-import tempfile
 import warnings
 from typing import Any
 
@@ -133,7 +130,42 @@ def _f32(t) -> tf.Tensor:
     return tf.cast(t, tf.float32)
 
 
+def _checked_input(t, example_shape, name: str, finite: bool = False) -> tf.Tensor:
+    """``t`` behind in-graph checks that travel with the SavedModel.
+
+    A signature's declared input shape is not enforced by every client (TF Serving
+    feeds whatever a request holds, and a flattening encoder would accept a
+    ``(2, 56, 14, 1)`` batch for a 28x28 model), so the example shape is checked in
+    the graph; with ``finite`` NaN/inf are refused too. A failed check is an
+    ``INVALID_ARGUMENT`` error whose message starts with ``keras_vae:``.
+    """
+    example_shape = [int(d) for d in example_shape]
+    shape = tf.shape(t)
+    rank = len(example_shape) + 1
+    # Padded so the slice is valid for any rank; the rank test makes it exact.
+    padded = tf.concat([shape, tf.zeros([rank], shape.dtype)], axis=0)
+    ok = tf.logical_and(
+        tf.equal(tf.size(shape), rank),
+        tf.reduce_all(tf.equal(padded[1:rank], tf.constant(example_shape, shape.dtype))),
+    )
+    expected = ", ".join(map(str, ["batch", *example_shape]))
+    checks = [
+        tf.debugging.Assert(
+            ok, [f"keras_vae: {name} must have shape ({expected}); got shape", shape]
+        )
+    ]
+    if finite:
+        checks.append(
+            tf.debugging.assert_all_finite(
+                t, f"keras_vae: {name} contains NaN or infinite values"
+            )
+        )
+    with tf.control_dependencies(checks):
+        return tf.identity(t)
+
+
 def _posterior_params(vae, x):
+    x = _checked_input(x, vae.data_shape, "x")
     with _component("model input check (VAE._prepare)", vae):
         x = vae._prepare(x)
     with _component("encoder", vae.encoder):
@@ -174,6 +206,7 @@ def _make_endpoints(vae, score_seed: np.ndarray) -> dict:
         return outputs
 
     def decode(z):
+        z = _checked_input(z, [latent_dim], "z", finite=True)
         p = _likelihood(vae, _f32(z))
         with _component("likelihood", vae.likelihood_layer):
             return {"x_mean": _f32(p.mean()), "x_sample": _f32(p.sample(seed=fresh_seed()))}
@@ -319,24 +352,9 @@ def export_vae(
                 f"{type(err).__name__}: {err}"
             ) from err
 
-    os.makedirs(base, exist_ok=True)
-    target = os.path.join(base, str(version))
-    # Hidden names are not integers, so TF Serving ignores the directory until the
-    # rename below publishes it.
-    staging = tempfile.mkdtemp(prefix=f".tmp-export-{version}-", dir=base)
-    try:
+    def write(staging: str) -> None:
         archive.write_out(staging, verbose=False)
         if write_warmup:
             _warmup._write_warmup(staging, warmup_inputs, serving_default)
-        if os.path.isdir(target):
-            if os.listdir(target) and not overwrite:
-                raise ValueError(
-                    f"{target!r} was created by someone else while exporting; not "
-                    "replacing it."
-                )
-            shutil.rmtree(target)
-        os.rename(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return target
+
+    return versions.publish(base, version, write, overwrite)
