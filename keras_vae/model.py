@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_vae import _seeds, _xla, registry
+from keras_vae import _data_checks, _errors, _seeds, _xla, registry
 from keras_vae._random import INT32_MAX
 from keras_vae.objectives import ELBO, KL_METHODS, Objective, Terms
 
@@ -103,8 +103,21 @@ class VAE(keras.Model):
             objective = registry.get("objective", objective)
         if seed is None:
             seed = random.randint(0, _INT32_MAX)
-        if not 0 <= int(seed) <= _INT32_MAX:
-            raise ValueError(f"seed must be in [0, 2**31 - 1], got {seed}.")
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= _INT32_MAX:
+            raise ValueError(
+                f"seed must be in [0, 2**31 - 1] (an integer, or None), got {seed!r} "
+                f"(type {type(seed).__name__}), e.g. VAE(..., seed=42)."
+            )
+        if input_shape is not None:
+            dims = list(input_shape) if isinstance(input_shape, (tuple, list, tf.TensorShape)) else None
+            if not dims or any(
+                isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1 for d in dims
+            ):
+                raise ValueError(
+                    "input_shape must be a tuple of positive integers giving every dimension "
+                    "of one example without the batch, e.g. (28, 28, 1) or (784,); got "
+                    f"{input_shape!r} (type {type(input_shape).__name__})."
+                )
         super().__init__(name=name, **kwargs)
 
         self.latent_dim = int(latent_dim)
@@ -270,18 +283,21 @@ class VAE(keras.Model):
             array = np.asarray(data)
             if not np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.complexfloating):
                 raise ValueError(f"{what} must hold real numbers, got dtype {array.dtype}.")
+            if self.data_shape is not None:
+                self._check_shape(array.shape, what)
+            if self.validate_inputs:
+                # Values first: data that is refused must not build a lazy model.
+                if not np.all(np.isfinite(array)):
+                    bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
+                    raise ValueError(
+                        f"{what} contains {bad} NaN or infinite value(s). Remove or impute "
+                        "them before training (e.g. x[~np.isfinite(x)] = 0 or drop those rows)."
+                    )
+                _data_checks.check_magnitude(array, what)
+                self.likelihood_layer.check_array(array)
             if self.data_shape is None:
                 self.build((None, *array.shape[1:]))
-            self._check_shape(array.shape, what)
-            if not self.validate_inputs:
-                return
-            if not np.all(np.isfinite(array)):
-                bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
-                raise ValueError(
-                    f"{what} contains {bad} NaN or infinite value(s). Remove or impute "
-                    "them before training (e.g. x[~np.isfinite(x)] = 0 or drop those rows)."
-                )
-            self.likelihood_layer.check_array(array)
+                self._check_shape(array.shape, what)
 
     def prepare(self, x) -> tf.Tensor:
         """A batch as the model computes with it: float32, its static shape checked
@@ -619,27 +635,41 @@ class VAE(keras.Model):
                 "class_weight does not apply to a VAE (there are no classes); weight "
                 "examples with sample_weight= instead."
             )
+        _data_checks.check_x_given(x, "fit")
+        _data_checks.check_sample_weight(sample_weight, x)
         self.check_data(x, "x")
         if validation_data is not None:
             val_x = validation_data[0] if isinstance(validation_data, (tuple, list)) else validation_data
             self.check_data(val_x, "validation_data")
             if isinstance(validation_data, (tuple, list)) and len(validation_data) == 3:
                 val_x, val_y, val_w = validation_data
+                _data_checks.check_sample_weight(val_w, val_x, "validation_data's sample_weight")
                 validation_data = (val_x, self._placeholder_y(val_x, val_y, val_w), val_w)
+            validation_data = _data_checks.with_checked_weights(validation_data)
         y = self._placeholder_y(x, y, sample_weight)
         self._build_optimizer()  # the model may have been built from x just now
-        return super().fit(
-            x, y, *args, validation_data=validation_data, sample_weight=sample_weight, **kwargs
-        )
+        # A dataset's weights are checked in its pipeline, before the step using them.
+        with _errors.own_message_first():
+            return super().fit(
+                _data_checks.with_checked_weights(x), y, *args,
+                validation_data=validation_data, sample_weight=sample_weight, **kwargs,
+            )
 
     def evaluate(self, x=None, y=None, *args, sample_weight=None, **kwargs):
+        _data_checks.check_x_given(x, "evaluate")
+        _data_checks.check_sample_weight(sample_weight, x)
         self.check_data(x, "x")
         y = self._placeholder_y(x, y, sample_weight)
-        return super().evaluate(x, y, *args, sample_weight=sample_weight, **kwargs)
+        with _errors.own_message_first():
+            return super().evaluate(
+                _data_checks.with_checked_weights(x), y, *args, sample_weight=sample_weight, **kwargs
+            )
 
     def predict(self, x, *args, **kwargs):
+        _data_checks.check_x_given(x, "predict")
         self.check_data(x, "x")
-        return super().predict(x, *args, **kwargs)
+        with _errors.own_message_first():
+            return super().predict(x, *args, **kwargs)
 
     def save(self, filepath, overwrite=True, zipped=None, **kwargs):
         """Save to a ``.keras`` file, atomically (``keras_vae.saving.save_model``).

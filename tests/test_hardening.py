@@ -272,3 +272,196 @@ def test_a_hijacking_plugin_never_blocks_loading_files(tmp_path, monkeypatch):
     for loaded in (first, second):
         assert type(loaded.likelihood_layer) is kv.likelihoods.Bernoulli
     assert type(kv.get("likelihood", "bernoulli")) is kv.likelihoods.Bernoulli
+
+
+# ------------------------------------------------------------------- 3. export
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """One exported (4, 2)-example model, written under the usual umask."""
+    from keras_vae.export import export_vae
+
+    vae = kv.VAE("mlp", "mlp", latent_dim=2, input_shape=(4, 2), likelihood="gaussian", seed=1)
+    old = os.umask(0o022)
+    try:
+        return export_vae(vae, tmp_path_factory.mktemp("served") / "vae", warmup=False)
+    finally:
+        os.umask(old)
+
+
+def test_served_signatures_check_shape_and_nan(exported):
+    import tensorflow as tf
+
+    served = tf.saved_model.load(exported).signatures
+    good = np.zeros((3, 4, 2), np.float32)
+    assert served["encode"](x=tf.constant(good))["z"].shape == (3, 2)
+    # The same 8 numbers per example in another layout: a flattening encoder would
+    # take them, the served graph refuses them.
+    for name in ("encode", "reconstruct", "score", "serving_default"):
+        with pytest.raises(tf.errors.InvalidArgumentError, match=r"keras_vae: x must have shape \(batch, 4, 2\)"):
+            served[name](x=tf.constant(np.zeros((3, 2, 4), np.float32)))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="keras_vae: z contains NaN or infinite"):
+        served["decode"](z=tf.constant([[np.nan, 0.0]], tf.float32))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="keras_vae: z must have shape"):
+        served["decode"](z=tf.constant(np.zeros((1, 3)), tf.float32))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="NaN or infinite"):
+        served["score"](x=tf.constant(np.full((1, 4, 2), np.inf, np.float32)))
+
+
+def test_export_layout_permissions_and_version_bounds(exported, tmp_path):
+    from keras_vae.export import versions
+
+    base = os.path.dirname(exported)
+    modes = {
+        os.path.relpath(os.path.join(folder, name), base): os.stat(os.path.join(folder, name)).st_mode & 0o777
+        for folder, dirs, files in os.walk(base)
+        for name in dirs + files
+    }
+    assert modes["1"] == 0o755 and modes[os.path.join("1", "saved_model.pb")] == 0o644
+    assert set(modes.values()) <= {0o755, 0o644}, modes
+    assert os.stat(base).st_mode & 0o777 == 0o755
+
+    resolve = versions._resolve_target
+    assert resolve(tmp_path, 2**63 - 1, False)[1] == 2**63 - 1
+    for bad in (2**63, -1, 1.0, True, "2"):
+        with pytest.raises(ValueError, match=r"version must be an integer in \[0, 2\*\*63 - 1\]"):
+            resolve(tmp_path, bad, False)
+    (tmp_path / str(2**63)).mkdir()  # beyond int64: not a version to TF Serving
+    assert resolve(tmp_path, None, False)[1] == 1
+    (tmp_path / str(2**63 - 1)).mkdir()
+    with pytest.raises(ValueError, match="no next version"):
+        resolve(tmp_path, None, False)
+    # No base inside a version folder or inside a SavedModel.
+    with pytest.raises(ValueError, match=r"ends in the integer 3.*nest a version"):
+        resolve(tmp_path / "3", 5, False)
+    for inside in ("variables", os.path.join("variables", "deeper")):
+        with pytest.raises(ValueError, match=r"inside the SavedModel '.*/vae/1'"):
+            resolve(os.path.join(exported, inside), None, False)
+
+
+# ------------------------------------------------- 4. finite input, bad numbers
+def _state(vae):
+    return [w.numpy().copy() for w in vae.weights], int(vae.optimizer.iterations)
+
+
+def _assert_unchanged(vae, state):
+    weights, iterations = state
+    assert int(vae.optimizer.iterations) == iterations
+    for before, after in zip(weights, vae.weights):
+        np.testing.assert_array_equal(before, after.numpy(), err_msg=after.path)
+
+
+@pytest.fixture
+def compiled():
+    vae = _tiny_vae()
+    vae.compile(optimizer="adam", jit_compile=False)
+    vae.fit(np.zeros((8, 4), np.float32), epochs=1, batch_size=8, verbose=0)
+    return vae
+
+
+@pytest.mark.parametrize(
+    "bad,message",
+    [(np.nan, "1 NaN or infinite value.*index 3"), (np.inf, "1 NaN or infinite"), (-1.0, "1 negative value.*-1")],
+)
+def test_bad_sample_weights_are_refused_before_any_update(compiled, bad, message):
+    import tensorflow as tf
+
+    x = np.random.default_rng(0).normal(size=(8, 4)).astype(np.float32)
+    w = np.ones(8, np.float32)
+    w[3] = bad
+    state = _state(compiled)
+    for call in (compiled.fit, compiled.evaluate):
+        with pytest.raises(ValueError, match=f"sample_weight holds {message}"):
+            call(x, sample_weight=w, verbose=0)
+    with pytest.raises(ValueError, match="validation_data's sample_weight holds"):
+        compiled.fit(x, epochs=1, verbose=0, validation_data=(x, None, w))
+    # Weights inside a dataset are checked in its pipeline, before the step.
+    ds = tf.data.Dataset.from_tensor_slices((x, np.zeros(8, np.float32), w)).batch(8)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="^keras_vae: sample_weight holds"):
+        compiled.fit(ds, epochs=1, verbose=0)
+    _assert_unchanged(compiled, state)
+    with pytest.raises(ValueError, match=r"sample_weight has shape \(7,\), but x has 8 examples"):
+        compiled.fit(x, sample_weight=np.ones(7), verbose=0)
+
+
+def test_data_overflowing_float32_is_refused_with_the_fix(compiled):
+    state = _state(compiled)
+    huge = np.full((8, 4), 1e300)  # float64: must not be called "inf"
+    with pytest.raises(ValueError, match=r"up to 1e\+300 .*beyond float32's range.*Standardize") as info:
+        compiled.fit(huge, verbose=0)
+    assert "NaN or infinite" not in str(info.value)
+    large = np.random.default_rng(0).normal(size=(8, 4)).astype(np.float32) * 1e18
+    for call in (compiled.fit, compiled.evaluate, compiled.predict):
+        with pytest.raises(ValueError, match=r"above 1e\+08.*x = \(x - x.mean\(axis=0\)\) / x.std"):
+            call(large, verbose=0)
+    _assert_unchanged(compiled, state)
+
+
+def test_a_refused_fit_leaves_a_lazy_model_unbuilt():
+    vae = kv.VAE("mlp", "mlp", latent_dim=2, likelihood="gaussian", seed=1)
+    vae.compile(optimizer="adam", jit_compile=False)
+    bad = np.zeros((4, 6), np.float32)
+    bad[0, 0] = np.nan
+    for data, kwargs in ((bad, {}), (bad * 0 + 1e12, {}), (np.zeros((4, 6)), {"sample_weight": -np.ones(4)})):
+        with pytest.raises(ValueError):
+            vae.fit(data, verbose=0, **kwargs)
+        assert vae.data_shape is None and not vae.encoder.built
+    vae.fit(np.zeros((4, 3), np.float32), verbose=0)  # the corrected data, another shape
+    assert vae.data_shape == (3,)
+
+
+def test_messages_name_the_argument_the_value_and_the_fix(compiled):
+    import tensorflow as tf
+
+    for call in ("fit", "evaluate", "predict"):
+        with pytest.raises(ValueError, match=rf"{call}\(\) needs data: x is None"):
+            getattr(compiled, call)(None)
+    ds = tf.data.Dataset.from_tensor_slices(np.zeros((4, 4), np.float32)).batch(2)
+    with pytest.raises(ValueError, match=r"sample_weight= cannot be given with x of type .*Dataset.*\(x, y, sample_weight\)"):
+        compiled.fit(ds, sample_weight=np.ones(4), verbose=0)
+    for seed in ("abc", 1.5, -1, 2**31, True):
+        with pytest.raises(ValueError, match=r"seed must be in \[0, 2\*\*31 - 1\] \(an integer, or None\), got"):
+            kv.VAE("mlp", "mlp", latent_dim=2, input_shape=(4,), seed=seed)
+    for shape in (28, "28", (28, 0), (28.0,), ()):
+        with pytest.raises(ValueError, match=r"input_shape must be a tuple of positive integers giving every dimension.*got"):
+            kv.VAE("mlp", "mlp", latent_dim=2, input_shape=shape)
+    with pytest.raises(ValueError, match="Gaussian min_scale must be a finite number > 0, got -0.1"):
+        kv.likelihoods.Gaussian(min_scale=-0.1)
+    with pytest.raises(ValueError, match="DiagonalGaussianPosterior min_scale must be a finite number > 0"):
+        kv.posteriors.DiagonalGaussianPosterior(min_scale=float("nan"))
+
+
+# ------------------------------------------------ 5. graph errors, XLA boundary
+def test_graph_errors_from_keras_vae_checks_show_keras_vae_first(compiled):
+    import tensorflow as tf
+
+    x = np.zeros((8, 4), np.float32)
+    x[1, 1] = np.nan  # in the first batch: no step may run
+    ds = tf.data.Dataset.from_tensor_slices(x).batch(4)
+    state = _state(compiled)
+    for call in (compiled.fit, compiled.evaluate, compiled.predict):
+        with pytest.raises(tf.errors.InvalidArgumentError) as info:
+            call(ds, verbose=0)
+        assert str(info.value).startswith("keras_vae: the batch contains NaN"), str(info.value)[:200]
+        assert "Graph execution error" in str(info.value)  # TensorFlow's text is kept below
+    _assert_unchanged(compiled, state)
+
+
+def test_the_xla_boundary_of_inference_methods(compiled):
+    """XLA compiles assertions away: under a user's tf.function(jit_compile=True) a
+    NaN input is not refused but propagates (NaN out, never a plausible number); the
+    methods called directly, vae.check_data and the exported signatures refuse it."""
+    import tensorflow as tf
+
+    x = np.zeros((2, 4), np.float32)
+    x[1, 2] = np.nan
+    with pytest.raises(tf.errors.InvalidArgumentError, match="keras_vae: the batch contains NaN"):
+        compiled.encode(x)
+    with pytest.raises(ValueError, match="contains 1 NaN"):
+        compiled.check_data(x)
+    for method, arg in ((compiled.encode, x), (compiled.reconstruct, x)):
+        try:
+            out = tf.function(method, jit_compile=True)(tf.constant(arg)).numpy()
+        except tf.errors.InvalidArgumentError:
+            continue  # a check that survived compilation is fine too
+        assert np.isnan(out[1]).any(), out  # the bad row is NaN, not a plausible value
+        assert np.isfinite(out[0]).all()

@@ -4,6 +4,7 @@ from __future__ import annotations
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from keras_vae._arguments import check_number
 from keras_vae.posteriors.posterior import Posterior
 from keras_vae.registry import register
 
@@ -32,9 +33,9 @@ class DiagonalGaussianPosterior(Posterior):
 
     def __init__(self, latent_dim: int | None = None, min_scale: float = 1e-4, **kwargs):
         super().__init__(latent_dim=latent_dim, **kwargs)
-        if not min_scale > 0:
-            raise ValueError(f"min_scale must be positive, got {min_scale}.")
-        self.min_scale = float(min_scale)
+        self.min_scale = check_number(
+            min_scale, "DiagonalGaussianPosterior min_scale", minimum=0.0, exclusive_minimum=True
+        )
 
     @property
     def param_size(self) -> int:
