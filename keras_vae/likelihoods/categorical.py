@@ -32,6 +32,8 @@ class Categorical(Likelihood):
     decoder for large images). Normalized by construction; report it in bits/dim.
 
     The data stay integers 0..255; non-integers or values out of range are refused.
+    Give the encoder a ``keras.layers.Rescaling(1 / 255)`` in front (see
+    :class:`~keras_vae.likelihoods.LogisticMixture`).
 
     Args:
         num_values: number of levels (256 for 8-bit data).

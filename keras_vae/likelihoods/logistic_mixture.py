@@ -56,7 +56,9 @@ class LogisticMixture(Likelihood):
     linearly, which this head does not.
 
     The data stay integers 0..255 (any dtype, e.g. ``uint8``); values that are not
-    integers in range are refused, never rescaled silently.
+    integers in range are refused, never rescaled silently. The encoder sees the
+    same levels, so give it a ``keras.layers.Rescaling(1 / 255)`` in front (as in the
+    example): raw levels make the first posterior huge and training slow.
 
     Args:
         num_components: K, logistic components per sub-pixel (3K parameters each).
@@ -66,7 +68,9 @@ class LogisticMixture(Likelihood):
 
     Example:
         >>> import numpy as np, keras_vae as kv
-        >>> vae = kv.VAE("mlp", "mlp", latent_dim=2, input_shape=(28, 28, 1),
+        >>> import keras
+        >>> encoder = keras.Sequential([keras.layers.Rescaling(1 / 255), kv.encoders.MLPEncoder([64])])
+        >>> vae = kv.VAE(encoder, "mlp", latent_dim=2, input_shape=(28, 28, 1),
         ...              likelihood={"name": "logistic_mixture", "num_components": 5})
         >>> x = np.random.default_rng(0).integers(0, 256, size=(8, 28, 28, 1), dtype="uint8")
         >>> log_px, bpd = vae.log_likelihood(x, num_samples=10, return_bits_per_dim=True)
