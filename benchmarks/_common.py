@@ -29,8 +29,10 @@ def data_path(arg: str | None):
     return default if default.is_dir() else None
 
 
-def burda_vae(seed: int = 0) -> kv.VAE:
-    """The one-stochastic-layer model of Burda et al. (2015): 784-200-200-50, tanh."""
+def burda_vae(seed: int = 0, **components) -> kv.VAE:
+    """The one-stochastic-layer model of Burda et al. (2015): 784-200-200-50, tanh.
+
+    ``components`` (posterior=, prior=, objective=) swap the other parts."""
     return kv.VAE(
         encoder=kv.encoders.MLPEncoder([200, 200], activation="tanh"),
         decoder=kv.decoders.MLPDecoder([200, 200], activation="tanh"),
@@ -38,6 +40,7 @@ def burda_vae(seed: int = 0) -> kv.VAE:
         input_shape=(28, 28, 1),
         likelihood="bernoulli",
         seed=seed,
+        **components,
     )
 
 
