@@ -13,7 +13,6 @@ from keras_vae._random import INT32_MAX
 from keras_vae.objectives import ELBO, KL_METHODS, Objective, Terms
 
 _INT32_MAX = INT32_MAX
-_TRAIN_STREAM, _EVAL_STREAM = _seeds.TRAIN, _seeds.EVAL  # older names, kept for importers
 
 
 @keras.saving.register_keras_serializable(package="keras_vae")

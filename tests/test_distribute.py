@@ -71,7 +71,7 @@ def test_replicas_draw_distinct_noise():
 
     @tf.function
     def replica_noise():
-        return strategy.run(lambda: vae._terms(x, vae._seed(counter=0), training=False)[0])
+        return strategy.run(lambda: vae.terms(x, seed=vae.noise_seed(counter=0)).log_px[0])
 
     per_replica = strategy.experimental_local_results(replica_noise())
     assert len(per_replica) == 2

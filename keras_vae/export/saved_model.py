@@ -70,6 +70,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_vae import _seeds
 from keras_vae._random import fresh_seed
 from keras_vae.export import versions, warmup as _warmup
 from keras_vae.objectives import kl_divergence
@@ -78,7 +79,6 @@ __all__ = ["export_vae"]
 
 SIGNATURES = ("encode", "decode", "reconstruct", "sample", "score")
 
-_SAMPLE_STREAM = 3  # the stream VAE.sample uses for z
 
 
 # ---------------------------------------------------------------- errors
@@ -106,10 +106,9 @@ def _component(name: str, obj: Any):
 # ----------------------------------------------------------------- noise
 def _score_seed(vae) -> np.ndarray:
     """The fixed stateless seed of the ``score`` signature: the evaluation seed."""
-    from keras_vae.model import _EVAL_STREAM
 
     with tf.init_scope():
-        return np.asarray(vae._seed(stream=_EVAL_STREAM, counter=0)).astype(np.int32)
+        return np.asarray(vae.noise_seed(stream=_seeds.EVAL, counter=0)).astype(np.int32)
 
 
 def _per_row_sample(posterior_layer, params, seed, latent_dim: int) -> tf.Tensor:
@@ -166,8 +165,8 @@ def _checked_input(t, example_shape, name: str, finite: bool = False) -> tf.Tens
 
 def _posterior_params(vae, x):
     x = _checked_input(x, vae.data_shape, "x")
-    with _component("model input check (VAE._prepare)", vae):
-        x = vae._prepare(x)
+    with _component("model input check (VAE.prepare)", vae):
+        x = vae.prepare(x)
     with _component("encoder", vae.encoder):
         features = vae.encoder(x, training=False)
     with _component("posterior", vae.posterior_layer):
@@ -194,8 +193,8 @@ def _make_endpoints(vae, score_seed: np.ndarray) -> dict:
             try:
                 natural = posterior.natural_parameters(params)
             except NotImplementedError:
-                # A posterior that does not name its parameters still has moments.
-                natural = {"mean": q.mean(), "stddev": q.stddev()}
+                # A posterior that does not name its parameters still has a point.
+                natural = {"point": posterior.point(params)}
             if not isinstance(natural, dict) or "z" in natural:
                 raise TypeError(
                     "natural_parameters() must return a dict of tensors without the key "
@@ -214,7 +213,7 @@ def _make_endpoints(vae, score_seed: np.ndarray) -> dict:
     def reconstruct(x):
         _, params = _posterior_params(vae, x)
         with _component("posterior", posterior):
-            z = _f32(posterior.distribution(params).mean())
+            z = _f32(posterior.point(params))
         p = _likelihood(vae, z)
         with _component("likelihood", vae.likelihood_layer):
             return {"reconstruction": _f32(p.mean())}
@@ -225,7 +224,7 @@ def _make_endpoints(vae, score_seed: np.ndarray) -> dict:
             prior = vae.prior()
             # Each row's seed maps to a stateless seed exactly as in vae.sample(1, seed).
             z = tf.map_fn(
-                lambda s: _f32(prior.sample(seed=vae._seed(s, stream=_SAMPLE_STREAM))),
+                lambda s: _f32(prior.sample(seed=vae.noise_seed(s, stream=_seeds.SAMPLE_Z))),
                 seeds,
                 fn_output_signature=tf.TensorSpec([latent_dim], tf.float32),
             )
