@@ -2,6 +2,8 @@
 from keras_vae.testing.checks import (
     assert_same_outputs,
     check_component,
+    check_objective_values,
+    check_prior_distribution,
     check_config_round_trip,
     check_save_load,
     check_training_step,
@@ -12,6 +14,8 @@ from keras_vae.testing.checks import (
 __all__ = [
     "assert_same_outputs",
     "check_component",
+    "check_objective_values",
+    "check_prior_distribution",
     "check_config_round_trip",
     "check_save_load",
     "check_training_step",

@@ -93,6 +93,33 @@ def check_save_load(vae: VAE, x: np.ndarray, directory: str | None = None) -> VA
     return reloaded
 
 
+def check_objective_values(vae: VAE, x: np.ndarray) -> None:
+    """The objective maps a batch's terms to a per-example loss ``[batch]`` and one
+    per-example value ``[batch]`` for every name in ``metric_names``, all finite."""
+    objective = vae.objective
+    terms = vae.terms(x[:4], num_samples=getattr(objective, "num_samples", 1), seed=0)
+    loss, values = objective(terms)
+    name = type(objective).__name__
+    assert tuple(loss.shape) == (len(x[:4]),), f"{name} loss has shape {tuple(loss.shape)}, not (batch,)"
+    for metric in objective.metric_names:
+        assert metric in values, f"{name} declares metric {metric!r} but does not return it"
+        assert tuple(values[metric].shape) == (len(x[:4]),), f"{name} metric {metric!r} is not per-example"
+        assert np.all(np.isfinite(np.asarray(values[metric]))), f"{name} metric {metric!r} is not finite"
+    assert np.all(np.isfinite(np.asarray(loss))), f"{name} loss is not finite"
+
+
+def check_prior_distribution(vae: VAE, num_samples: int = 64) -> None:
+    """``vae.prior()`` has event shape ``[latent_dim]``, empty batch shape, samples of
+    the right shape and a finite log-density at its own samples."""
+    prior = vae.prior()
+    name = type(vae.prior_layer).__name__
+    assert list(prior.event_shape) == [vae.latent_dim], f"{name}: event shape {prior.event_shape}"
+    assert list(prior.batch_shape) == [], f"{name}: batch shape {prior.batch_shape} is not empty"
+    z = prior.sample(num_samples, seed=[0, 1])
+    assert tuple(z.shape) == (num_samples, vae.latent_dim), f"{name}: samples of shape {tuple(z.shape)}"
+    assert np.all(np.isfinite(np.asarray(prior.log_prob(z)))), f"{name}: log_prob not finite at its samples"
+
+
 def check_training_step(vae: VAE, x: np.ndarray, steps: int = 2) -> dict:
     """Compile if needed, train ``steps`` batches, and check metrics are finite and
     every trainable weight moved. Returns the last logs."""
@@ -142,9 +169,14 @@ def check_component(
         "posterior": vae.posterior_layer,
         "likelihood": vae.likelihood_layer,
         "prior": vae.prior_layer,
+        "objective": vae.objective,
     }.get(kind)
     if layer is not None:
         check_config_round_trip(layer)
+    if kind == "objective":
+        check_objective_values(vae, x)
+    if kind == "prior":
+        check_prior_distribution(vae)
     check_training_step(vae, x)
     check_save_load(vae, x, None if tmp_path is None else os.fspath(tmp_path))
     return vae
