@@ -110,6 +110,7 @@ def _lines(stream, sink):
         sink.put(line.strip())
 
 
+@pytest.mark.slow
 def test_concurrent_load_never_sees_a_torn_file_and_sigkill_mid_save_keeps_the_old_one(tmp_path):
     path, stop = tmp_path / "m.keras", tmp_path / "stop"
     child = subprocess.Popen(
@@ -213,6 +214,34 @@ def test_advice_from_a_crafted_file_is_sanitized(tmp_path):
     message = str(info.value)
     assert "pip install" not in message and "\n" not in message and "`rm" not in message
     assert "'subprocess' is not a known keras_vae component package" in message
+
+
+def test_pip_advice_only_for_known_packages(tmp_path, monkeypatch):
+    import importlib.metadata
+    import json
+
+    from keras_vae import registry
+
+    for attribute in ("_PLUGIN_ERRORS", "_CONFLICTS", "_FROM_PLUGINS"):
+        monkeypatch.setattr(registry, attribute, {})
+    monkeypatch.setattr(registry, "_PLUGINS_LOADED", False)
+    group = "keras_vae.likelihoods"  # an announced plugin whose module is gone
+    eps = [importlib.metadata.EntryPoint("student_t", "kv_gone_pkg.lik:StudentT", group)]
+    monkeypatch.setattr(registry, "_entry_points", lambda g: eps if g == group else [])
+    vae = _tiny_vae()
+    vae.save(tmp_path / "m.keras")
+    with zipfile.ZipFile(tmp_path / "m.keras") as archive:
+        config = json.loads(archive.read("config.json"))
+    for module, name, advice in (
+        ("keras_vae.likelihoods.new", "keras_vae>FromTheFuture", r"install or upgrade keras-vae \(`pip install -U keras-vae`\)"),
+        ("kv_gone_pkg.lik", "kv_gone_pkg>StudentT", r"pip install -U kv-gone-pkg.*plugin 'student_t' is installed but failed to load: ModuleNotFoundError"),
+    ):
+        config["config"]["likelihood"].update(module=module, registered_name=name, class_name=name.split(">")[1])
+        _rewrite(tmp_path / "m.keras", tmp_path / "needs.keras", **{"config.json": json.dumps(config)})
+        with pytest.warns(RuntimeWarning, match="plugin 'student_t'.*failed to load"):
+            with pytest.raises(ImportError, match=advice):
+                kv.load_model(tmp_path / "needs.keras")
+        monkeypatch.setattr(registry, "_PLUGINS_LOADED", False)
 
 
 def test_the_bomb_guard_runs_before_any_member_is_inflated(tmp_path, monkeypatch):
@@ -350,8 +379,9 @@ def _assert_unchanged(vae, state):
         np.testing.assert_array_equal(before, after.numpy(), err_msg=after.path)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def compiled():
+    """One trained model shared by the tests below: each asserts it is left unchanged."""
     vae = _tiny_vae()
     vae.compile(optimizer="adam", jit_compile=False)
     vae.fit(np.zeros((8, 4), np.float32), epochs=1, batch_size=8, verbose=0)
