@@ -6,12 +6,28 @@ from typing import Sequence
 
 import keras
 
+from keras_vae._arguments import check_number
+
 
 def check_units(units: Sequence[int], what: str = "hidden_units", allow_empty: bool = True) -> list[int]:
-    """``units`` as a list of positive ints, or a ``ValueError`` naming ``what``."""
-    values = [int(u) for u in units]
-    if (not values and not allow_empty) or any(u < 1 for u in values):
-        qualifier = "positive" if allow_empty else "positive and non-empty"
+    """``units`` as a list of positive ints, or a ``ValueError`` naming ``what``.
+
+    Example:
+        >>> check_units([400, 200])
+        [400, 200]
+        >>> check_units(400)
+        Traceback (most recent call last):
+        ...
+        ValueError: hidden_units must be a list of positive integers (one per layer), e.g. [400]; got 400.
+    """
+    qualifier = "positive" if allow_empty else "positive and non-empty"
+    if isinstance(units, (str, bytes)) or not hasattr(units, "__iter__"):
+        raise ValueError(
+            f"{what} must be a list of {qualifier} integers (one per layer), e.g. [400]; "
+            f"got {units!r}."
+        )
+    values = [check_number(u, f"{what}[{i}]", minimum=1, integer=True) for i, u in enumerate(units)]
+    if not values and not allow_empty:
         raise ValueError(f"{what} must be {qualifier}, got {list(units)}.")
     return values
 

@@ -240,6 +240,8 @@ def _read_config(handle: IO[bytes], path: str) -> dict:
             raise ValueError(f"{damaged} ({type(exc).__name__}: {exc}). {fix}") from None
         except json.JSONDecodeError as exc:
             raise ValueError(f"{damaged} ({_CONFIG} is not JSON: {exc.msg}). {fix}") from None
+        except ValueError as exc:  # Keras' decompression-bomb guard
+            raise ValueError(f"{path!r} is refused: {exc}") from None
     handle.seek(0)
     if not isinstance(config, dict):
         raise ValueError(f"{damaged} ({_CONFIG} is not a model config). {fix}")

@@ -256,7 +256,7 @@ def test_the_bomb_guard_runs_before_any_member_is_inflated(tmp_path, monkeypatch
     _rewrite(tmp_path / "m.keras", tmp_path / "bomb.keras", **{"pad.bin": b"\0" * 200_000})
     with zipfile.ZipFile(tmp_path / "bomb.keras", "a", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("zeros.bin", b"\0" * 2_000_000)
-    with pytest.raises(ValueError, match="decompression bomb"):
+    with pytest.raises(ValueError, match=r"bomb\.keras' is refused: .*decompression bomb"):
         kv.load_model(tmp_path / "bomb.keras")
     assert not inflated
 
@@ -458,6 +458,12 @@ def test_messages_name_the_argument_the_value_and_the_fix(compiled):
         kv.likelihoods.Gaussian(min_scale=-0.1)
     with pytest.raises(ValueError, match="DiagonalGaussianPosterior min_scale must be a finite number > 0"):
         kv.posteriors.DiagonalGaussianPosterior(min_scale=float("nan"))
+    with pytest.raises(ValueError, match=r"hidden_units must be a list of positive integers.*got 400"):
+        kv.encoders.MLPEncoder(400)
+    with pytest.raises(ValueError, match=r"hidden_units\[1\] must be an integer >= 1, got 2.5"):
+        kv.decoders.MLPDecoder([8, 2.5])
+    with pytest.raises(ValueError, match="kernel_size must be an integer >= 1, got 0"):
+        kv.encoders.ConvEncoder(kernel_size=0)
 
 
 # ------------------------------------------------ 5. graph errors, XLA boundary

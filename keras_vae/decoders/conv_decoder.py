@@ -5,6 +5,7 @@ from typing import Sequence
 
 import keras
 
+from keras_vae._arguments import check_number
 from keras_vae._layer_stack import apply_layers, build_layers, check_units
 from keras_vae.registry import register
 
@@ -41,7 +42,7 @@ class ConvDecoder(keras.layers.Layer):
     ):
         super().__init__(**kwargs)
         self.filters = check_units(filters, "filters", allow_empty=False)
-        self.kernel_size = int(kernel_size)
+        self.kernel_size = check_number(kernel_size, "kernel_size", minimum=1, integer=True)
         self.activation = activation
         self.target_shape = None
         if target_shape is not None:

@@ -5,6 +5,7 @@ from typing import Sequence
 
 import keras
 
+from keras_vae._arguments import check_number
 from keras_vae._layer_stack import apply_layers, build_layers, check_units, dense_layers
 from keras_vae.registry import register
 
@@ -39,8 +40,8 @@ class ConvEncoder(keras.layers.Layer):
     ):
         super().__init__(**kwargs)
         self.filters = check_units(filters, "filters", allow_empty=False)
-        self.kernel_size = int(kernel_size)
-        self.strides = int(strides)
+        self.kernel_size = check_number(kernel_size, "kernel_size", minimum=1, integer=True)
+        self.strides = check_number(strides, "strides", minimum=1, integer=True)
         self.hidden_units = check_units(hidden_units)
         self.activation = activation
         self.convs = [
