@@ -3,7 +3,10 @@ latent-space interpolation.
 
 One concern per module: ``log_likelihood`` (importance-sampled log p(x), bits per
 dimension), ``diagnostics`` (per-dimension KL, active units, posterior collapse),
-``latent_paths`` (slerp, interpolation, traversal).
+``latent_paths`` (slerp, interpolation, traversal); beside variational inference,
+MCMC: ``ais`` (annealed importance sampling of log p(x)), ``bdmc`` (its upper and
+lower bounds on simulated data), ``hmc`` (true-posterior samples), ``gaps``
+(approximation and amortization gaps), ``cost_curve`` (estimates vs cost).
 
 Every function takes a :class:`keras_vae.VAE` as first argument (the VAE has thin
 methods of the same names) and returns numpy values.
@@ -26,14 +29,32 @@ from keras_vae.evaluation.diagnostics import (
 )
 from keras_vae.evaluation.latent_paths import interpolate, slerp, traverse
 from keras_vae.evaluation.log_likelihood import bits_per_dim, log_likelihood
+from keras_vae.evaluation.ais import ais_log_likelihood, annealed_importance_log_weights
+from keras_vae.evaluation.bdmc import BDMCResult, bdmc, simulate
+from keras_vae.evaluation.cost_curve import estimates_vs_cost, plot_estimates_vs_cost
+from keras_vae.evaluation.gaps import InferenceGaps, inference_gaps, optimized_elbo
+from keras_vae.evaluation.hmc import PosteriorSamples, hmc_posterior_samples, posterior_samples
 
 __all__ = [
+    "BDMCResult",
+    "InferenceGaps",
     "PosteriorCollapseWarning",
+    "PosteriorSamples",
     "active_units",
+    "ais_log_likelihood",
+    "annealed_importance_log_weights",
+    "bdmc",
     "check_posterior_collapse",
+    "estimates_vs_cost",
+    "hmc_posterior_samples",
+    "inference_gaps",
     "interpolate",
     "kl_per_dimension",
     "log_likelihood",
+    "optimized_elbo",
+    "plot_estimates_vs_cost",
+    "posterior_samples",
+    "simulate",
     "slerp",
     "traverse",
 ]

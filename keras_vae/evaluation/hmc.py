@@ -1,0 +1,294 @@
+"""Samples of the true posterior p(z|x) by Hamiltonian Monte Carlo, beside the
+amortized posterior q(z|x).
+
+HMC (TFP's ``HamiltonianMonteCarlo``) targets the unnormalized posterior
+``p(x, z) = p(x|z) p(z)``: its samples are asymptotically exact, whatever the
+encoder learned, at the price of many decoder passes. The chains start from
+q(z|x) samples, a step size per example is adapted during burn-in
+(``SimpleStepSizeAdaptation``), and convergence is reported as the split
+potential scale reduction R-hat across chains (``tfp.mcmc.potential_scale_reduction``;
+values near 1, say below 1.05, indicate mixed chains) and the effective sample size.
+
+Example:
+    >>> import numpy as np, keras_vae as kv
+    >>> vae = kv.VAE(encoder=kv.encoders.MLPEncoder([16]), decoder=kv.decoders.MLPDecoder([16]),
+    ...              latent_dim=2, input_shape=(8,), seed=0)
+    >>> x = np.random.default_rng(0).integers(0, 2, (3, 8)).astype("float32")
+    >>> result = kv.evaluation.posterior_samples(vae, x, num_samples=40, num_burnin_steps=20, seed=0)
+    >>> result.samples.shape, result.r_hat.shape
+    ((3, 40, 2), (3, 2))
+"""
+from __future__ import annotations
+
+import dataclasses
+import weakref
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+from keras_vae.evaluation import _mcmc
+from keras_vae.evaluation._common import _as_array, _batches, _check_positive, _num_examples
+
+__all__ = ["PosteriorSamples", "hmc_posterior_samples", "posterior_samples"]
+
+METHODS = ("hmc", "q")
+
+
+@dataclasses.dataclass
+class PosteriorSamples:
+    """Latent samples per example and, for HMC, how well the chains mixed.
+
+    Attributes:
+        samples: float32 ``(N, num_samples, latent_dim)``; for HMC the samples of
+            chain c are ``samples[:, c::num_chains]`` (chains interleaved).
+        method: ``"hmc"`` or ``"q"``.
+        r_hat: ``(N, latent_dim)`` split potential scale reduction per example and
+            dimension (HMC only; ``None`` for ``"q"``).
+        effective_sample_size: ``(N, latent_dim)`` (HMC only).
+        acceptance_rate: ``(N,)`` mean HMC acceptance after burn-in (HMC only).
+        step_size: ``(N,)`` the adapted HMC step sizes (HMC only).
+
+    Example:
+        >>> result = vae.posterior_samples(x_test[:10], num_samples=1000)  # doctest: +SKIP
+        >>> result.max_r_hat() < 1.05                                     # doctest: +SKIP
+        True
+    """
+
+    samples: np.ndarray
+    method: str
+    r_hat: np.ndarray | None = None
+    effective_sample_size: np.ndarray | None = None
+    acceptance_rate: np.ndarray | None = None
+    step_size: np.ndarray | None = None
+
+    def mean(self) -> np.ndarray:
+        """Posterior mean per example, ``(N, latent_dim)``."""
+        return np.mean(self.samples, axis=1, dtype=np.float64)
+
+    def covariance(self) -> np.ndarray:
+        """Posterior covariance per example, ``(N, latent_dim, latent_dim)``."""
+        centred = self.samples.astype(np.float64) - self.mean()[:, None, :]
+        return np.einsum("nsi,nsj->nij", centred, centred) / max(1, self.samples.shape[1] - 1)
+
+    def max_r_hat(self) -> float:
+        """The largest R-hat over examples and dimensions (``nan`` for ``"q"``)."""
+        return float(np.max(self.r_hat)) if self.r_hat is not None else float("nan")
+
+
+def hmc_posterior_samples(
+    vae,
+    x,
+    seed,
+    num_results: int = 250,
+    num_chains: int = 4,
+    num_burnin_steps: int = 500,
+    num_leapfrog_steps: int = 10,
+    step_size: float | None = None,
+    target_accept_prob: float = 0.75,
+) -> dict[str, tf.Tensor]:
+    """HMC on p(z|x) for one batch, as tensors (usable inside ``tf.function``).
+
+    Args:
+        vae: a built VAE.
+        x: float tensor ``(B, *data_shape)``.
+        seed: stateless seed, int32 ``[2]``.
+        num_results: samples kept per chain.
+        num_chains: chains per example, started from q(z|x) samples.
+        num_burnin_steps: discarded steps; the step size is adapted during the
+            first 80% of them.
+        num_leapfrog_steps: leapfrog steps per transition.
+        step_size: initial step size (``None``: half the spread of q(z|x)).
+        target_accept_prob: acceptance rate of the adaptation.
+
+    Returns:
+        dict: ``samples`` ``(num_results, C, B, L)``, ``r_hat`` and
+        ``effective_sample_size`` ``(B, L)``, ``acceptance_rate`` and ``step_size`` ``(B,)``.
+    """
+    num_results = _check_positive(num_results, "num_results", allow_none=False)
+    num_chains = _check_positive(num_chains, "num_chains", allow_none=False)
+    num_burnin_steps = int(num_burnin_steps)
+    if num_burnin_steps < 0:
+        raise ValueError(f"num_burnin_steps must be >= 0, got {num_burnin_steps}.")
+    num_leapfrog_steps = _check_positive(num_leapfrog_steps, "num_leapfrog_steps", allow_none=False)
+    step_size = _mcmc.check_step_size(step_size)
+    target_accept_prob = _mcmc.check_probability(target_accept_prob, "target_accept_prob")
+    seed = tf.convert_to_tensor(seed, tf.int32)
+    init_seed, step_seed, chain_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 3))
+    densities = _mcmc.Densities(vae, x, num_chains)
+    kernel = _mcmc.hmc_kernel(
+        densities.log_joint,
+        densities.step_size(step_seed, step_size),
+        num_leapfrog_steps,
+        num_adaptation_steps=int(0.8 * num_burnin_steps),
+        target_accept_prob=target_accept_prob,
+    )
+
+    def trace(_, results):
+        return tf.cast(results.inner_results.is_accepted, tf.float32)
+
+    samples, accepted, final = _sample(kernel, densities, num_results, num_burnin_steps, init_seed, chain_seed, trace)
+    if num_results >= 4:  # split R-hat: each chain's halves compared too
+        r_hat = tfp.mcmc.potential_scale_reduction(samples, independent_chain_ndims=1, split_chains=True)
+    elif num_chains >= 2:
+        r_hat = tfp.mcmc.potential_scale_reduction(samples, independent_chain_ndims=1)
+    else:  # one chain of fewer than 4 samples: no diagnostic
+        r_hat = tf.fill(tf.shape(samples)[2:], tf.constant(np.nan, tf.float32))
+    return {
+        "samples": samples,
+        "r_hat": r_hat,
+        "effective_sample_size": tfp.mcmc.effective_sample_size(samples, cross_chain_dims=1),
+        "acceptance_rate": tf.reduce_mean(accepted, axis=[0, 1]),
+        "step_size": tf.reshape(final.new_step_size, [-1]),
+    }
+
+
+def _sample(kernel, densities, num_results, num_burnin_steps, init_seed, chain_seed, trace):
+    result = tfp.mcmc.sample_chain(
+        num_results=num_results,
+        current_state=densities.sample_q(init_seed),
+        kernel=kernel,
+        num_burnin_steps=num_burnin_steps,
+        trace_fn=trace,
+        return_final_kernel_results=True,
+        seed=chain_seed,
+    )
+    return result.all_states, result.trace, result.final_kernel_results
+
+
+_FUNCTIONS: "weakref.WeakKeyDictionary[Any, dict]" = weakref.WeakKeyDictionary()
+
+
+def _traced(vae, settings: tuple, jit_compile: bool):
+    cache = _FUNCTIONS.setdefault(vae, {})
+    key = (settings, bool(jit_compile))
+    if key not in cache:
+        model_ref = weakref.ref(vae)
+        kwargs = dict(settings)
+        signature = [tf.TensorSpec([None, *vae.data_shape], tf.float32), tf.TensorSpec([2], tf.int32)]
+
+        @tf.function(input_signature=signature, jit_compile=bool(jit_compile))
+        def run(x, seed):
+            return hmc_posterior_samples(model_ref(), x, seed, **kwargs)
+
+        cache[key] = run
+    return cache[key]
+
+
+def _q_sampler(vae, num_samples: int):
+    """``tf.function(batch, seed)`` -> ``num_samples`` draws of q(z|x), ``[S, B, L]``."""
+    model_ref = weakref.ref(vae)
+
+    @tf.function(reduce_retracing=True)
+    def draw(batch, batch_seed):
+        q = model_ref().posterior(batch, training=False)
+        return tf.cast(q.sample(num_samples, seed=batch_seed), tf.float32)
+
+    return draw
+
+
+def posterior_samples(
+    vae,
+    x,
+    num_samples: int = 1000,
+    method: str = "hmc",
+    num_chains: int = 4,
+    num_burnin_steps: int = 500,
+    num_leapfrog_steps: int = 10,
+    step_size: float | None = None,
+    target_accept_prob: float = 0.75,
+    batch_size: int | None = None,
+    seed: int | None = None,
+    jit_compile: bool = False,
+) -> PosteriorSamples:
+    """Samples of the posterior over z for each example of x.
+
+    ``method="hmc"`` samples the true posterior p(z|x) ∝ p(x|z) p(z) with HMC
+    (``num_chains`` chains per example started from q(z|x), ``num_burnin_steps``
+    discarded, then ``ceil(num_samples / num_chains)`` kept per chain) and reports
+    R-hat; ``method="q"`` draws from the amortized posterior q(z|x) for comparison
+    (the gap between the two is what the encoder gets wrong).
+
+    Args:
+        vae: a built VAE.
+        x: data ``(N, *data_shape)`` or a batched dataset.
+        num_samples: samples per example.
+        method: ``"hmc"`` or ``"q"``.
+        num_chains: HMC chains per example (>= 2 for a cross-chain R-hat; one chain
+            still gets the split-chain R-hat).
+        num_burnin_steps: HMC steps discarded per chain (step size adapted in the
+            first 80%).
+        num_leapfrog_steps: leapfrog steps per HMC transition.
+        step_size: initial HMC step size (``None``: half the spread of q(z|x)).
+        target_accept_prob: HMC acceptance rate the step size is adapted to.
+        batch_size: examples per batch (by default memory-bounded).
+        seed: int for reproducible samples.
+        jit_compile: compile the HMC loop with XLA.
+
+    Returns:
+        :class:`PosteriorSamples`.
+
+    Example:
+        >>> hmc = kv.evaluation.posterior_samples(vae, x_test[:8], num_samples=2000, seed=0)  # doctest: +SKIP
+        >>> amortized = kv.evaluation.posterior_samples(vae, x_test[:8], 2000, method="q")  # doctest: +SKIP
+        >>> hmc.max_r_hat(), np.abs(hmc.mean() - amortized.mean()).max()                    # doctest: +SKIP
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}.")
+    num_samples = _check_positive(num_samples, "num_samples", allow_none=False)
+    num_chains = _check_positive(num_chains, "num_chains", allow_none=False)
+    batch_size = _check_positive(batch_size, "batch_size")
+    if isinstance(x, tf.data.Dataset):
+        vae.check_data(x)
+    else:
+        x = _as_array(vae, x)
+    n = _num_examples(x)
+    base = _mcmc.base_seed(seed, _mcmc.HMC_STREAM)
+    if method == "q":
+        draw = _q_sampler(vae, num_samples)
+        batch_size = batch_size or (n or 256)
+        out = [
+            np.swapaxes(draw(_mcmc.to_tensor(vae, b), _mcmc.batch_seed(base, i)).numpy(), 0, 1)
+            for i, b in enumerate(_batches(vae, x, batch_size))
+        ]
+        return PosteriorSamples(samples=_concat(out, (0, num_samples, vae.latent_dim)), method="q")
+
+    per_chain = -(-num_samples // num_chains)
+    settings = (
+        ("num_results", per_chain),
+        ("num_chains", num_chains),
+        ("num_burnin_steps", int(num_burnin_steps)),
+        ("num_leapfrog_steps", _check_positive(num_leapfrog_steps, "num_leapfrog_steps", allow_none=False)),
+        ("step_size", _mcmc.check_step_size(step_size)),
+        ("target_accept_prob", _mcmc.check_probability(target_accept_prob, "target_accept_prob")),
+    )
+    if settings[2][1] < 0:
+        raise ValueError(f"num_burnin_steps must be >= 0, got {num_burnin_steps}.")
+    if batch_size is None:
+        batch_size = _mcmc.default_batch_size(vae, num_chains, n)
+    run = _traced(vae, settings, jit_compile)
+    parts: dict[str, list] = {k: [] for k in ("samples", "r_hat", "effective_sample_size", "acceptance_rate", "step_size")}
+    for index, batch in enumerate(_batches(vae, x, batch_size)):
+        batch = _mcmc.to_tensor(vae, batch)
+        if int(batch.shape[0]) == 0:
+            continue
+        out = {k: v.numpy() for k, v in run(batch, _mcmc.batch_seed(base, index)).items()}
+        s = out["samples"]  # [S, C, B, L] -> [B, S * C, L], chains interleaved
+        rows = s.shape[2]
+        parts["samples"].append(np.transpose(s, (2, 0, 1, 3)).reshape(rows, -1, s.shape[-1])[:, :num_samples])
+        for k in ("r_hat", "effective_sample_size", "acceptance_rate", "step_size"):
+            parts[k].append(out[k])
+    latent = vae.latent_dim
+    return PosteriorSamples(
+        samples=_concat(parts["samples"], (0, num_samples, latent)),
+        method="hmc",
+        r_hat=_concat(parts["r_hat"], (0, latent)),
+        effective_sample_size=_concat(parts["effective_sample_size"], (0, latent)),
+        acceptance_rate=_concat(parts["acceptance_rate"], (0,)),
+        step_size=_concat(parts["step_size"], (0,)),
+    )
+
+
+def _concat(parts, empty_shape) -> np.ndarray:
+    return np.concatenate(parts) if parts else np.zeros(empty_shape, np.float32)
