@@ -163,14 +163,19 @@ def run(args: argparse.Namespace) -> int:
         f"{s.dataset!r}: {len(x_train)} training and {len(x_test)} test examples of shape "
         f"{tuple(x_train.shape[1:])}, {s.epochs} epoch(s), run folder {run_dir}."
     )
-    vae.fit(
-        train_data,
-        epochs=s.epochs,
-        validation_data=(x_eval,),
-        validation_batch_size=s.batch_size,
-        callbacks=callbacks,
-        shuffle=False,  # the pipeline orders each epoch itself, from (seed, epoch)
-    )
+    try:
+        vae.fit(
+            train_data,
+            epochs=s.epochs,
+            validation_data=(x_eval,),
+            validation_batch_size=s.batch_size,
+            callbacks=callbacks,
+            shuffle=False,  # the pipeline orders each epoch itself, from (seed, epoch)
+        )
+    except KeyboardInterrupt:
+        print(f"{PROG}: training interrupted; continue it with: keras-vae train --resume {run_dir}",
+              file=sys.stderr)
+        raise
     train_time = time.perf_counter() - started
     vae.save(path("model.keras"))
     return _after_training(vae, s, run_dir, config, x_train, x_eval, y_test, standardizer, columns,
