@@ -219,11 +219,23 @@ def test_check_posterior_collapse_quiet_on_healthy_model():
     assert report["kl_total"] > 0.1
 
 
-def test_per_dimension_kl_needs_factorized_posterior():
+def test_per_dimension_kl_uses_exact_marginals_and_refuses_a_flow():
     tfd = tfp.distributions
-    full = tfd.MultivariateNormalTriL(loc=tf.zeros([3, 2]), scale_tril=tf.eye(2, batch_shape=[3]))
-    with pytest.raises(ValueError, match="factorized posterior"):
-        evaluation._factorized(full, 2, "posterior")
+    cov = np.array([[1.0, 0.6], [0.6, 2.0]], "float32")
+    full = tfd.MultivariateNormalTriL(loc=tf.ones([3, 2]), scale_tril=tf.linalg.cholesky(cov) * tf.ones([3, 1, 1]))
+    marginals = evaluation._marginals(full, 2, "posterior")
+    np.testing.assert_allclose(marginals.scale.numpy()[0], np.sqrt(np.diag(cov)), rtol=1e-6)
+    mixture = kv.priors.MixturePrior(latent_dim=2, num_components=3).distribution()
+    z = tf.constant([[0.3, -1.0], [2.0, 0.5]])
+    per_dim = evaluation._marginals(mixture, 2, "prior").log_prob(z)  # [2, 2]
+    comps = mixture.components_distribution.distribution  # Normal [3, 2]
+    w = tf.nn.log_softmax(mixture.mixture_distribution.logits)
+    expected = tf.reduce_logsumexp(w[None, None, :] + comps.log_prob(z[:, None, :]).numpy().transpose(0, 2, 1), -1)
+    np.testing.assert_allclose(per_dim.numpy(), expected.numpy(), rtol=1e-5)
+    flow = kv.posteriors.IAFPosterior(latent_dim=2, hidden_units=[4])
+    q = flow.distribution(flow(tf.zeros((3, 5))))
+    with pytest.raises(ValueError, match="flow"):
+        evaluation._marginals(q, 2, "posterior")
 
 
 # ------------------------------------------------------------ latent paths

@@ -50,8 +50,19 @@ def score(vae, x, num_samples: int, batch_size: int, seed: int, progress: bool =
         "bits_per_dim": -ll_mean / (dims * math.log(2.0)),
         "active_units": _active_units(vae, x),
         "latent_dim": int(vae.latent_dim),
-        "kl_per_dimension": [float(v) for v in np.asarray(vae.kl_per_dimension(x)).reshape(-1)],
+        "kl_per_dimension": _kl_per_dimension(vae, x),
     }
+
+
+def _kl_per_dimension(vae, x) -> list[float] | None:
+    """KL per latent dimension, or None for a posterior without closed-form
+    marginals (a flow), which has only the total KL."""
+    import numpy as np
+
+    try:
+        return [float(v) for v in np.asarray(vae.kl_per_dimension(x)).reshape(-1)]
+    except ValueError:
+        return None
 
 
 def finite(value) -> float | None:

@@ -22,7 +22,7 @@ Example:
 """
 from keras_vae.evaluation.diagnostics import (
     PosteriorCollapseWarning,
-    _factorized,
+    _marginals,
     active_units,
     check_posterior_collapse,
     kl_per_dimension,

@@ -49,19 +49,35 @@ def _functions(model) -> dict:
     return cached
 
 
-def _factorized(distribution, latent_dim: int, what: str):
-    """The per-dimension distribution inside an ``Independent`` over [latent_dim]."""
+def _marginals(distribution, latent_dim: int, what: str):
+    """The one-dimensional marginals of a distribution over [latent_dim], as one
+    distribution with batch shape ``[..., latent_dim]``.
+
+    Exact for a factorized distribution (``tfd.Independent``: its own factors), a
+    multivariate normal (``Normal(loc, stddev)``) and a mixture of either (the
+    mixture of the components' marginals: the mixture and VampPriors).
+    """
     if (
         isinstance(distribution, tfd.Independent)
         and distribution.event_shape.rank == 1
         and tf.compat.dimension_value(distribution.distribution.batch_shape[-1]) == latent_dim
     ):
         return distribution.distribution
+    if isinstance(distribution, tfd.MultivariateNormalLinearOperator):
+        return tfd.Normal(loc=distribution.mean(), scale=distribution.stddev())
+    if isinstance(distribution, tfd.MixtureSameFamily):
+        components = _marginals(distribution.components_distribution, latent_dim, what)
+        if isinstance(components, tfd.Normal):
+            # Components [K, L] -> per dimension a mixture over K: [L, K].
+            logits = distribution.mixture_distribution.logits_parameter()
+            return tfd.MixtureSameFamily(
+                tfd.Categorical(logits=tf.broadcast_to(logits, [latent_dim, tf.shape(logits)[-1]])),
+                tfd.Normal(loc=tf.transpose(components.loc), scale=tf.transpose(components.scale)),
+            )
     raise ValueError(
-        f"Per-dimension KL needs a factorized {what} (tfd.Independent over a "
-        f"distribution with {latent_dim} independent dimensions), got "
-        f"{type(distribution).__name__}. A correlated or flow posterior has no "
-        "per-dimension KL; use the total KL (vae.evaluate) instead."
+        f"Per-dimension KL needs the one-dimensional marginals of the {what}, which "
+        f"{type(distribution).__name__} does not have in closed form (a flow). Use the "
+        "total KL (vae.evaluate) instead."
     )
 
 
@@ -76,7 +92,11 @@ def kl_per_dimension(
     """Mean over the data of KL(q(z_i|x) || p(z_i)) for each latent dimension i.
 
     For factorized posteriors and priors (``tfd.Independent``) the KL splits into
-    a sum over dimensions. Each term is analytic where TFP registers the pair
+    a sum over dimensions. For a full-covariance posterior or a mixture prior
+    (mixture, VampPrior) the terms are the KLs between the one-dimensional
+    marginals, and their sum is then the total KL minus the dependence between
+    dimensions, not the total KL. A flow posterior has no closed-form marginals
+    (``ValueError``). Each term is analytic where TFP registers the pair
     (e.g. Normal || Normal: ``0.5 (s^2 + m^2 - 1) - log s`` against N(0, 1)) and a
     Monte Carlo estimate with ``num_samples`` samples otherwise.
 
@@ -89,10 +109,11 @@ def kl_per_dimension(
         seed: int for a reproducible Monte Carlo estimate.
 
     Returns:
-        float64 array ``(latent_dim,)`` in nats; its sum is the mean total KL.
+        float64 array ``(latent_dim,)`` in nats; for factorized q and p its sum is
+        the mean total KL.
 
     Raises:
-        ValueError: the posterior or prior is not factorized.
+        ValueError: the posterior or prior has no closed-form marginals (a flow).
 
     Example:
         >>> kl = vae.kl_per_dimension(x_test)          # doctest: +SKIP
@@ -113,8 +134,8 @@ def kl_per_dimension(
     count = 0
     for index, batch in enumerate(_batches(vae, x, batch_size)):
         q = vae.posterior(vae.prepare(batch), training=False)
-        q_dims = _factorized(q, latent_dim, "posterior")
-        p_dims = _factorized(vae.prior(), latent_dim, "prior")
+        q_dims = _marginals(q, latent_dim, "posterior")
+        p_dims = _marginals(vae.prior(), latent_dim, "prior")
         kl = None
         if method != "mc":
             try:

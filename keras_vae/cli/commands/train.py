@@ -319,6 +319,11 @@ def _pictures(vae, s, run_dir, x_eval, y_test, standardizer, columns, attempt) -
             lambda: plotting.latent_scatter(vae, x_eval[:2000], labels, path=path("latent.png")))
     picture("curves.png", "training curves",
             lambda: plotting.training_curves(path("history.csv"), path=path("curves.png")))
-    picture("kl.png", "KL per latent dimension",
-            lambda: plotting.kl_per_dimension_plot(vae.kl_per_dimension(x_eval), path=path("kl.png")))
+    try:
+        kl = vae.kl_per_dimension(x_eval)
+    except ValueError:  # a flow posterior has no per-dimension KL, only the total
+        kl = None
+    if kl is not None:
+        picture("kl.png", "KL per latent dimension",
+                lambda: plotting.kl_per_dimension_plot(kl, path=path("kl.png")))
     return drawn
