@@ -130,15 +130,37 @@ def _assert_weights(weights: tf.Tensor) -> tf.Tensor:
         return tf.identity(weights)
 
 
-def with_checked_weights(data: Any) -> Any:
-    """A ``tf.data.Dataset`` of ``(x, y, sample_weight)`` whose weights are checked
-    in the input pipeline, so a bad batch fails before the step that would use it.
-    Anything else is returned as is.
+def _assert_magnitude(x: tf.Tensor) -> tf.Tensor:
+    x = tf.convert_to_tensor(x)
+    if not (x.dtype.is_floating or x.dtype.is_integer):
+        return x
+    # Reduced in the data's own dtype (float64 1e300 stays finite); NaN passes here
+    # and is refused by the model's NaN check with its own message.
+    largest = tf.cast(tf.reduce_max(tf.abs(x)), tf.float64)
+    check = tf.debugging.Assert(
+        # Not logical_not(largest > MAX): Grappler rewrites that into <=, false for NaN.
+        tf.logical_or(largest <= MAX_MAGNITUDE, tf.math.is_nan(largest)),
+        [
+            f"keras_vae: x holds values above {MAX_MAGNITUDE:g} in magnitude, which "
+            "overflow the model's float32 computations. Standardize the data first, e.g. "
+            "x = (x - mean) / std. Largest magnitude in the batch:",
+            largest,
+        ],
+    )
+    with tf.control_dependencies([check]):
+        return tf.identity(x)
+
+
+def with_pipeline_checks(data: Any, magnitude: bool = True) -> Any:
+    """A ``tf.data.Dataset`` whose batches are checked in its input pipeline, so a bad
+    batch fails before the step that would use it: sample weights (the third element
+    of ``(x, y, sample_weight)``) finite and >= 0, and with ``magnitude`` the data
+    within ``MAX_MAGNITUDE``. Anything else is returned as is.
 
     Example:
         >>> ds = tf.data.Dataset.from_tensor_slices(([[0.0]], [0.0], [-1.0])).batch(1)
         >>> try:
-        ...     next(iter(with_checked_weights(ds)))
+        ...     next(iter(with_pipeline_checks(ds)))
         ... except tf.errors.InvalidArgumentError as err:
         ...     print("keras_vae: sample_weight holds negative values" in str(err))
         True
@@ -146,6 +168,13 @@ def with_checked_weights(data: Any) -> Any:
     if not isinstance(data, tf.data.Dataset):
         return data
     spec = data.element_spec
-    if not (isinstance(spec, tuple) and len(spec) == 3 and spec[2] is not None):
+    check_x = _assert_magnitude if magnitude else (lambda x: x)
+    if isinstance(spec, tf.TensorSpec):
+        return data.map(check_x) if magnitude else data
+    if not isinstance(spec, tuple) or not spec or not isinstance(spec[0], tf.TensorSpec):
         return data
-    return data.map(lambda x, y, w: (x, y, _assert_weights(w)))
+    if len(spec) == 3 and spec[2] is not None:
+        return data.map(lambda x, y, w: (check_x(x), y, _assert_weights(w)))
+    if not magnitude:
+        return data
+    return data.map(lambda x, *rest: (check_x(x), *rest))

@@ -644,13 +644,14 @@ class VAE(keras.Model):
                 val_x, val_y, val_w = validation_data
                 _data_checks.check_sample_weight(val_w, val_x, "validation_data's sample_weight")
                 validation_data = (val_x, self._placeholder_y(val_x, val_y, val_w), val_w)
-            validation_data = _data_checks.with_checked_weights(validation_data)
+            validation_data = _data_checks.with_pipeline_checks(validation_data, self.validate_inputs)
         y = self._placeholder_y(x, y, sample_weight)
         self._build_optimizer()  # the model may have been built from x just now
-        # A dataset's weights are checked in its pipeline, before the step using them.
+        # A dataset's weights and magnitude are checked in its pipeline, before the
+        # step that would use them.
         with _errors.own_message_first():
             return super().fit(
-                _data_checks.with_checked_weights(x), y, *args,
+                _data_checks.with_pipeline_checks(x, self.validate_inputs), y, *args,
                 validation_data=validation_data, sample_weight=sample_weight, **kwargs,
             )
 
@@ -661,14 +662,15 @@ class VAE(keras.Model):
         y = self._placeholder_y(x, y, sample_weight)
         with _errors.own_message_first():
             return super().evaluate(
-                _data_checks.with_checked_weights(x), y, *args, sample_weight=sample_weight, **kwargs
+                _data_checks.with_pipeline_checks(x, self.validate_inputs), y, *args,
+                sample_weight=sample_weight, **kwargs,
             )
 
     def predict(self, x, *args, **kwargs):
         _data_checks.check_x_given(x, "predict")
         self.check_data(x, "x")
         with _errors.own_message_first():
-            return super().predict(x, *args, **kwargs)
+            return super().predict(_data_checks.with_pipeline_checks(x, self.validate_inputs), *args, **kwargs)
 
     def save(self, filepath, overwrite=True, zipped=None, **kwargs):
         """Save to a ``.keras`` file, atomically (``keras_vae.saving.save_model``).

@@ -423,6 +423,14 @@ def test_data_overflowing_float32_is_refused_with_the_fix(compiled):
     for call in (compiled.fit, compiled.evaluate, compiled.predict):
         with pytest.raises(ValueError, match=r"above 1e\+08.*x = \(x - x.mean\(axis=0\)\) / x.std"):
             call(large, verbose=0)
+    # The same data in a tf.data pipeline: checked batch by batch, before the step.
+    import tensorflow as tf
+
+    for data in (large, huge):
+        ds = tf.data.Dataset.from_tensor_slices(data).batch(8)
+        for call in (compiled.fit, compiled.evaluate, compiled.predict):
+            with pytest.raises(tf.errors.InvalidArgumentError, match=r"^keras_vae: x holds values above 1e\+08"):
+                call(ds, verbose=0)
     _assert_unchanged(compiled, state)
 
 
