@@ -37,6 +37,7 @@ from _common import burda_vae, data_path, machine_line  # noqa: E402  (sets sys.
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
+import keras_vae as kv  # noqa: E402
 from keras_vae import datasets, evaluation  # noqa: E402
 
 # Test NLL in nats (lower is better), as printed in the papers.
@@ -86,6 +87,8 @@ def run_row(name, args, x_train, x_test, out: pathlib.Path) -> dict:
     ]
     if args.schedule == "paper":
         callbacks.append(keras.callbacks.LearningRateScheduler(paper_learning_rate))
+    if args.warmup and name.startswith("prior_"):
+        callbacks.append(kv.callbacks.KLWarmup(args.warmup))
     train = datasets.dynamic_binarization(x_train, batch_size=args.batch_size, seed=args.seed)
     start = time.perf_counter()
     vae.fit(train, epochs=epochs, verbose=2 if args.verbose else 0, shuffle=False, callbacks=callbacks)
@@ -110,6 +113,12 @@ def run_row(name, args, x_train, x_test, out: pathlib.Path) -> dict:
     return result
 
 
+def _key(name, args, n_test) -> str:
+    """What a result depends on: a run with other settings does not reuse it."""
+    warmup = f"/warmup{args.warmup}" if args.warmup and name.startswith("prior_") else ""
+    return f"{name}/{args.schedule}/{args.epochs}/{args.batch_size}/{args.num_samples}/{n_test}{warmup}"
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", default=None, help="directory with the MNIST IDX files")
@@ -121,6 +130,8 @@ def main(argv=None) -> int:
     parser.add_argument("--steps-per-execution", type=int, default=1)
     parser.add_argument("--num-samples", type=int, default=5000, help="K of the test NLL estimate")
     parser.add_argument("--limit", type=int, default=None, help="evaluate on the first N test images")
+    parser.add_argument("--warmup", type=int, default=0,
+                        help="KL warm-up epochs for the prior rows (Tomczak & Welling: 100)")
     parser.add_argument("--checkpoint-every", type=int, default=1, help="epochs between checkpoints")
     parser.add_argument("--out", default="runs/paper_table", help="checkpoints and results.json")
     parser.add_argument("--seed", type=int, default=0)
@@ -141,7 +152,7 @@ def main(argv=None) -> int:
     print(f"budget: {budget}, batch {args.batch_size}; test NLL with K={args.num_samples} "
           f"on {len(x_test)} test images", flush=True)
     for name in args.rows:
-        key = f"{name}/{args.schedule}/{args.epochs}/{args.batch_size}/{args.num_samples}/{len(x_test)}"
+        key = _key(name, args, len(x_test))
         if key in results:
             print(f"{name}: done earlier, {json.dumps(results[key])}")
             continue
@@ -151,8 +162,7 @@ def main(argv=None) -> int:
     print()
     print(f"{'row':16} {'paper (nats)':>22} {'ours (nats)':>16} {'test ELBO':>10} {'AU':>4} {'epochs':>7} {'train s':>8}")
     for name in args.rows:
-        key = f"{name}/{args.schedule}/{args.epochs}/{args.batch_size}/{args.num_samples}/{len(x_test)}"
-        r = results[key]
+        r = results[_key(name, args, len(x_test))]
         _, label, paper = ROWS[name]
         print(f"{name:16} {label + ' ' + format(paper, '.2f'):>22} {r['nll']:9.2f} +-{r['stderr']:4.2f} "
               f"{-r['test_elbo']:10.2f} {r['active_units']:4d} {r['epochs']:7d} {r['train_seconds']:8.0f}")

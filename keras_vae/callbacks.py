@@ -180,3 +180,48 @@ class SampleGridCallback(keras.callbacks.Callback):
     @classmethod
     def from_config(cls, config: dict) -> "SampleGridCallback":
         return cls(**config)
+
+
+class KLWarmup(keras.callbacks.Callback):
+    """KL warm-up (Bowman et al. 2016; Sønderby et al. 2016): beta rises linearly
+    from ``start`` to 1 over the first ``epochs`` epochs, then stays at 1.
+
+    A weak KL early lets the decoder learn to use z before the prior pulls the
+    posterior onto itself (a VampPrior, whose components start identical, is prone
+    to that collapse; Tomczak & Welling warm up for 100 epochs). Works with any
+    objective that has a ``beta`` (the ELBO); the value is saved with the model, so
+    a resumed run continues the schedule from its epoch.
+
+    Args:
+        epochs: warm-up length in epochs (>= 1).
+        start: beta at epoch 0, in [0, 1].
+
+    Example:
+        >>> import keras_vae as kv
+        >>> warmup = kv.callbacks.KLWarmup(epochs=10)
+        >>> [round(warmup.beta_at(e), 2) for e in (0, 5, 10, 20)]
+        [0.0, 0.5, 1.0, 1.0]
+    """
+
+    def __init__(self, epochs: int, start: float = 0.0):
+        super().__init__()
+        from keras_vae._arguments import check_number
+
+        self.epochs = int(check_number(epochs, "epochs", minimum=1, integer=True))
+        self.start = check_number(start, "start", minimum=0.0, maximum=1.0)
+
+    def beta_at(self, epoch: int) -> float:
+        """beta during ``epoch`` (0-based)."""
+        return min(1.0, self.start + (1.0 - self.start) * epoch / self.epochs)
+
+    def on_train_begin(self, logs=None):
+        if not hasattr(getattr(self.model, "objective", None), "beta"):
+            raise ValueError(
+                f"KLWarmup needs an objective with a beta (e.g. 'elbo'); "
+                f"{type(getattr(self.model, 'objective', None)).__name__} has none."
+            )
+
+    def on_epoch_begin(self, epoch, logs=None):
+        beta = self.beta_at(epoch)
+        if beta != self.model.beta:
+            self.model.beta = beta

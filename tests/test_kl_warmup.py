@@ -1,0 +1,32 @@
+"""KL warm-up: beta follows the schedule during fit and is saved with the model."""
+import keras
+import numpy as np
+import pytest
+
+import keras_vae as kv
+from keras_vae.testing import example_data, small_vae
+
+
+def test_beta_rises_over_the_warmup_epochs_and_is_saved(tmp_path):
+    seen = []
+
+    class Record(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append(self.model.beta)
+
+    vae = small_vae((4,))
+    vae.compile(optimizer="adam", jit_compile=False)
+    vae.fit(example_data((4,), n=16), epochs=3, batch_size=8, verbose=0,
+            callbacks=[kv.callbacks.KLWarmup(epochs=4), Record()])
+    assert seen == pytest.approx([0.0, 0.25, 0.5])
+    vae.save(tmp_path / "m.keras")
+    assert kv.load_model(tmp_path / "m.keras").beta == 0.5
+
+
+def test_warmup_needs_an_objective_with_beta():
+    vae = small_vae((4,), objective={"name": "iwae", "num_samples": 2})
+    vae.compile(optimizer="adam", jit_compile=False)
+    with pytest.raises(ValueError, match="KLWarmup needs an objective with a beta"):
+        vae.fit(np.full((8, 4), 0.5, "float32"), epochs=1, verbose=0, callbacks=[kv.callbacks.KLWarmup(2)])
+    with pytest.raises(ValueError, match="epochs must be an integer >= 1"):
+        kv.callbacks.KLWarmup(0)
