@@ -147,7 +147,9 @@ class Densities:
         Given: that value for every example. ``None``: half the spread of q(z|x),
         the mean over latent dimensions of the standard deviation of
         ``_SCALE_SAMPLES`` samples (only ``sample`` is used: a flow has no stddev).
-        Adaptation then tunes it to the target acceptance rate.
+        Adaptation then tunes it to the target acceptance rate. (Per-dimension steps
+        from the same spreads, a diagonal mass matrix, mixed no better on an MNIST
+        model: max R-hat 1.13 vs 1.08 over 8 images, 500 burn-in.)
         """
         if step_size is not None:
             return tf.fill([self.batch, 1], tf.constant(step_size, tf.float32))
@@ -231,3 +233,16 @@ class FreshTarget(tfp.mcmc.TransitionKernel):
 
 def to_tensor(vae, batch) -> tf.Tensor:
     return tf.cast(tf.convert_to_tensor(batch), tf.float32)
+
+
+def pad_rows(batch: tf.Tensor, size: int) -> tf.Tensor:
+    """A short batch padded to ``size`` rows by repeating its rows.
+
+    Under XLA a function is compiled once per input shape: padding the last batch
+    saves a second compilation. Each example's chains (and step size) are its own,
+    so the copies do not change the other rows' computation; their results are
+    dropped. (The random draws for a padded batch differ from an unpadded one, so a
+    result depends on ``batch_size`` either way.)
+    """
+    rows = int(batch.shape[0])
+    return batch if rows >= size else tf.gather(batch, tf.range(size) % rows)

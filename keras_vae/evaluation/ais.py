@@ -157,7 +157,7 @@ def annealed_importance_log_weights(
         make_kernel_fn=make_kernel,
         seed=ais_seed,
     )
-    final_step = tf.reshape(results.inner_results.new_step_size, [-1])
+    final_step = tf.reduce_mean(results.inner_results.new_step_size, axis=-1)
     return {"log_weights": log_weights[pilot:], "state": state[pilot:], "step_size": final_step}
 
 
@@ -242,8 +242,8 @@ def ais_log_likelihood(
             posterior each step evaluates log q at the chains' z, which inverts the
             flow, one network pass per latent dimension).
         num_leapfrog_steps: leapfrog steps per HMC transition.
-        step_size: initial HMC step size (``None``: half the spread of q(z|x) per
-            example); adapted to ``target_accept_prob`` during the run.
+        step_size: initial HMC step size (``None``: half the spread of q(z|x), per
+            example); adapted to ``target_accept_prob``.
         target_accept_prob: HMC acceptance rate the step size is adapted to.
         batch_size: examples per batch.
         seed: int for reproducible estimates (random when ``None``).
@@ -278,8 +278,11 @@ def ais_log_likelihood(
         batch = _mcmc.to_tensor(vae, batch)
         if int(batch.shape[0]) == 0:
             continue
+        rows = int(batch.shape[0])
+        if jit_compile and index > 0:  # one XLA compilation: pad the last batch
+            batch = _mcmc.pad_rows(batch, batch_size)
         out = run(batch, _mcmc.batch_seed(base, index))
-        results.append(log_mean_exp(out["log_weights"].numpy()))
+        results.append(log_mean_exp(out["log_weights"].numpy())[:rows])
         if verbose:
             done = sum(len(r) for r in results)
             print(

@@ -140,7 +140,7 @@ def hmc_posterior_samples(
         "r_hat": r_hat,
         "effective_sample_size": tfp.mcmc.effective_sample_size(samples, cross_chain_dims=1),
         "acceptance_rate": tf.reduce_mean(accepted, axis=[0, 1]),
-        "step_size": tf.reshape(final.new_step_size, [-1]),
+        "step_size": tf.reduce_mean(final.new_step_size, axis=-1),
     }
 
 
@@ -273,12 +273,14 @@ def posterior_samples(
         batch = _mcmc.to_tensor(vae, batch)
         if int(batch.shape[0]) == 0:
             continue
+        rows = int(batch.shape[0])
+        if jit_compile and index > 0:  # one XLA compilation: pad the last batch
+            batch = _mcmc.pad_rows(batch, batch_size)
         out = {k: v.numpy() for k, v in run(batch, _mcmc.batch_seed(base, index)).items()}
-        s = out["samples"]  # [S, C, B, L] -> [B, S * C, L], chains interleaved
-        rows = s.shape[2]
+        s = out["samples"][:, :, :rows]  # [S, C, B, L] -> [B, S * C, L], chains interleaved
         parts["samples"].append(np.transpose(s, (2, 0, 1, 3)).reshape(rows, -1, s.shape[-1])[:, :num_samples])
         for k in ("r_hat", "effective_sample_size", "acceptance_rate", "step_size"):
-            parts[k].append(out[k])
+            parts[k].append(out[k][:rows])
     latent = vae.latent_dim
     return PosteriorSamples(
         samples=_concat(parts["samples"], (0, num_samples, latent)),
