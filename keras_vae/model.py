@@ -15,6 +15,13 @@ from keras_vae.objectives import ELBO, KL_METHODS, Objective, Terms
 _INT32_MAX = INT32_MAX
 
 
+def _multi_worker(strategy) -> bool:
+    """Whether ``strategy`` is a MultiWorkerMirroredStrategy with several workers."""
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and bool(
+        strategy.extended._in_multi_worker_mode()
+    )
+
+
 @keras.saving.register_keras_serializable(package="keras_vae")
 class VAE(keras.Model):
     """A variational autoencoder trained with ``fit`` and saved with ``save``.
@@ -438,18 +445,7 @@ class VAE(keras.Model):
         prior = self.prior(training=training)
 
         def joint_log_prob(z):
-            """``log p(x|z)`` and ``log p(z)`` at z ``[K, B, L]``, one decoder call."""
-            batch = tf.shape(x)[0]
-            flat_z = tf.reshape(z, [k * batch, self.latent_dim])
-            if k == 1:
-                flat_x = x
-            else:
-                flat_x = tf.reshape(
-                    tf.broadcast_to(x[None], [k, batch, *self.data_shape]), [k * batch, *self.data_shape]
-                )
-            log_px = self.likelihood(flat_z, training=training).log_prob(flat_x)
-            log_px = tf.reshape(tf.cast(log_px, tf.float32), [k, batch])
-            return log_px, tf.cast(prior.log_prob(z), tf.float32)
+            return self.joint_log_prob(x, z, training=training, prior=prior)
 
         log_px, log_pz = joint_log_prob(z)
         return Terms(
@@ -465,6 +461,24 @@ class VAE(keras.Model):
             stopped_posterior=lambda: self.posterior_layer.stopped_distribution(params),
             joint_log_prob=joint_log_prob,
         )
+
+    def joint_log_prob(self, x, z, training: bool | None = False, prior=None):
+        """``log p(x|z)`` and ``log p(z)`` at latents ``z`` ``[K, batch, latent_dim]``
+        for a prepared batch ``x``, each ``[K, batch]`` (float32), with one decoder
+        call on all ``K * batch`` latents. ``prior`` reuses a ``vae.prior()`` already
+        built (a VampPrior runs the encoder to build it)."""
+        prior = self.prior(training=training) if prior is None else prior
+        k, batch = tf.shape(z)[0], tf.shape(x)[0]
+        flat_z = tf.reshape(z, [k * batch, self.latent_dim])
+        if z.shape[0] == 1:
+            flat_x = x
+        else:
+            flat_x = tf.reshape(
+                tf.broadcast_to(x[None], tf.concat([[k], tf.shape(x)], 0)), [k * batch, *self.data_shape]
+            )
+        log_px = self.likelihood(flat_z, training=training).log_prob(flat_x)
+        log_px = tf.reshape(tf.cast(log_px, tf.float32), [k, batch])
+        return log_px, tf.cast(prior.log_prob(z), tf.float32)
 
     def _metric_names(self) -> tuple[str, ...]:
         if isinstance(self.objective, Objective):
@@ -504,7 +518,7 @@ class VAE(keras.Model):
         x = self._prepare(x)
         weights = self._weights(sample_weight, tf.shape(x)[0])
         self._maybe_xla(self._update)(x, weights)
-        return {m.name: m.result() for m in self.metrics}
+        return self._step_logs()
 
     def _maybe_xla(self, fn):
         """``fn`` compiled with XLA when the model trains with ``jit_compile``."""
@@ -539,7 +553,38 @@ class VAE(keras.Model):
         x, _, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         x = self._prepare(x)
         self._maybe_xla(self._evaluate)(x, self._weights(sample_weight, tf.shape(x)[0]))
-        return {m.name: m.result() for m in self.metrics}
+        return self._step_logs()
+
+    # --------------------------------------- Keras 3.15 multi-worker workarounds
+    def _step_logs(self) -> dict:
+        """The logs a train / test step returns: the trackers' results."""
+        logs = {m.name: m.result() for m in self.metrics}
+        if _multi_worker(self.distribute_strategy):
+            # Keras 3.15 fault (keras#20585; Keras has no multi-worker tests): under
+            # MultiWorkerMirroredStrategy, one_step_on_data reduces the step's logs
+            # with strategy.reduce("MEAN", v, axis=0), which fails on scalars with
+            # "Invalid reduction dimension 0 for input with 0 dimensions". Rank-1
+            # logs of one element reduce to the same scalar. Remove when Keras
+            # reduces scalar logs.
+            logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
+        return logs
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        if iterator is not None and _multi_worker(self.distribute_strategy):
+            # Keras 3.15 fault (keras#20585): under MultiWorkerMirroredStrategy,
+            # Trainer._maybe_symbolic_build calls strategy.reduce("MEAN", batch) on
+            # the first batch, which fails for an (x, y) or (x, y, sample_weight)
+            # tuple of PerReplica values. The symbolic build needs only shapes, and
+            # a VAE needs only x: hand it this worker's first x. Remove when Keras
+            # builds from tuples under multi-worker strategies.
+            for _, _, batches in iterator:
+                x = keras.utils.unpack_x_y_sample_weight(next(batches))[0]
+                data_batch = self.distribute_strategy.experimental_local_results(x)[0]
+                break
+            with self.distribute_strategy.scope():
+                self._symbolic_build(data_batch=data_batch)
+            return
+        super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
 
     def _evaluate(self, x, weights):
         seed = self.noise_seed(stream=_seeds.EVAL, counter=0)

@@ -50,8 +50,6 @@ def _functions(model) -> dict:
         return cached
     if model.data_shape is None:
         raise ValueError("The VAE is not built; give it input_shape= or data first.")
-    data_shape = tuple(model.data_shape)
-    latent_dim = model.latent_dim
     model_ref = weakref.ref(model)
 
     @tf.function(reduce_retracing=True)
@@ -68,13 +66,7 @@ def _functions(model) -> dict:
     def chunk(x, z, log_q, running):
         """Fold one chunk of samples into the running log-sum-exp of the weights."""
         vae = model_ref()
-        x = tf.cast(x, tf.float32)
-        count, batch = tf.shape(z)[0], tf.shape(x)[0]
-        log_prior = vae.prior().log_prob(z)  # [c, batch]
-        p = vae.likelihood(tf.reshape(z, [count * batch, latent_dim]), training=False)
-        repeated = tf.broadcast_to(x[tf.newaxis], tf.concat([[count], tf.shape(x)], 0))
-        repeated = tf.reshape(repeated, [count * batch, *data_shape])
-        log_px = tf.reshape(p.log_prob(repeated), [count, batch])
+        log_px, log_prior = vae.joint_log_prob(tf.cast(x, tf.float32), z)  # [c, batch] each
         log_w = log_weights(log_px, log_prior, log_q)
         return tf.reduce_logsumexp(tf.stack([running, tf.reduce_logsumexp(log_w, axis=0)]), axis=0)
 
