@@ -29,6 +29,14 @@ SAMPLE_X = 4
 LOG_LIKELIHOOD = 5
 #: ``evaluation.kl_per_dimension``: Monte Carlo KL samples.
 KL_PER_DIMENSION = 6
+#: ``evaluation.ais_log_likelihood``: annealed importance sampling.
+AIS = 7
+#: ``evaluation.bdmc``: simulated data and both AIS directions.
+BDMC = 8
+#: ``evaluation.posterior_samples(method="hmc")``.
+HMC = 9
+#: ``evaluation.inference_gaps``: the per-example optimized posteriors.
+GAPS = 10
 
 
 def stateless_seed(model_seed: int, seed=None, stream: int = TRAIN, counter=None) -> tf.Tensor:

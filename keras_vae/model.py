@@ -766,15 +766,38 @@ class VAE(keras.Model):
         return export_vae(self, path, version=version, **kwargs)
 
     # ----------------------------------------------------------- evaluation
-    def log_likelihood(self, x, num_samples: int = 5000, **kwargs):
-        """Importance-sampled log p(x) per example, in nats (Burda et al., 2015).
+    def log_likelihood(self, x, num_samples: int | None = None, method: str = "iwae", **kwargs):
+        """log p(x) per example, in nats.
 
-        See ``keras_vae.evaluation.log_likelihood`` for ``batch_size``,
-        ``chunk_size``, ``seed`` and ``return_bits_per_dim``.
+        ``method="iwae"`` (default): the importance-sampled estimate of Burda et al.
+        (2015) with ``num_samples`` (default 5000) samples from q(z|x); see
+        ``keras_vae.evaluation.log_likelihood`` for ``batch_size``, ``chunk_size``,
+        ``seed`` and ``return_bits_per_dim``. ``method="ais"``: annealed importance
+        sampling with HMC transitions (``num_steps``, ``num_chains``,
+        ``anneal_from``, ...; see ``keras_vae.evaluation.ais_log_likelihood``).
         """
         from keras_vae import evaluation
 
-        return evaluation.log_likelihood(self, x, num_samples=num_samples, **kwargs)
+        if method == "ais":
+            if num_samples is not None:
+                raise ValueError(
+                    "method='ais' takes num_chains= and num_steps=, not num_samples= "
+                    "(that is the importance-sampling estimate, method='iwae')."
+                )
+            return evaluation.ais_log_likelihood(self, x, **kwargs)
+        if method != "iwae":
+            raise ValueError(f"method must be 'iwae' or 'ais', got {method!r}.")
+        return evaluation.log_likelihood(
+            self, x, num_samples=5000 if num_samples is None else num_samples, **kwargs
+        )
+
+    def posterior_samples(self, x, num_samples: int = 1000, method: str = "hmc", **kwargs):
+        """Samples of the true posterior p(z|x) by HMC (``method="hmc"``, with R-hat
+        and the step size reported), or of the amortized q(z|x) (``method="q"``)
+        for comparison; see ``keras_vae.evaluation.posterior_samples``."""
+        from keras_vae import evaluation
+
+        return evaluation.posterior_samples(self, x, num_samples=num_samples, method=method, **kwargs)
 
     def kl_per_dimension(self, x, **kwargs):
         """Mean KL(q(z_i|x) || p(z_i)) per latent dimension (see ``keras_vae.evaluation``)."""

@@ -210,3 +210,18 @@ def test_estimates_vs_cost_and_plot(poor_vae, data):
     assert points[1]["log_px"] > points[0]["log_px"]  # more samples, tighter bound
     figure = evaluation.plot_estimates_vs_cost(points)
     assert len(figure.axes[0].lines) == 2
+
+
+def test_the_model_delegates_ais_and_posterior_samples(poor_vae, data):
+    x = data[0][:12]
+    kwargs = dict(seed=5, batch_size=6, **AIS)
+    np.testing.assert_array_equal(
+        poor_vae.log_likelihood(x, method="ais", **kwargs), evaluation.ais_log_likelihood(poor_vae, x, **kwargs)
+    )
+    with pytest.raises(ValueError, match="method='ais' takes num_chains"):
+        poor_vae.log_likelihood(x, num_samples=10, method="ais")
+    with pytest.raises(ValueError, match="method must be 'iwae' or 'ais'"):
+        poor_vae.log_likelihood(x, method="hmc")
+    q_samples = poor_vae.posterior_samples(x[:2], num_samples=5, method="q", seed=0)
+    direct = evaluation.posterior_samples(poor_vae, x[:2], num_samples=5, method="q", seed=0)
+    np.testing.assert_array_equal(np.asarray(q_samples.samples), np.asarray(direct.samples))

@@ -21,14 +21,15 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 from tensorflow_probability.python.mcmc import simple_step_size_adaptation
 
+from keras_vae import _seeds
 from keras_vae.evaluation._common import _INT32_MAX
 
 # Seed streams of the MCMC tools (the model uses 0-4; log_likelihood 5,
 # kl_per_dimension 6). Values never change: results for a seed depend on them.
-AIS_STREAM = 7
-BDMC_STREAM = 8
-HMC_STREAM = 9
-GAPS_STREAM = 10
+AIS_STREAM = _seeds.AIS
+BDMC_STREAM = _seeds.BDMC
+HMC_STREAM = _seeds.HMC
+GAPS_STREAM = _seeds.GAPS
 
 # Memory budget, in float32 elements, of one batch's decoder output
 # (chains * batch * data size): HMC evaluates the decoder on all chains at once.

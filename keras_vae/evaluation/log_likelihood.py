@@ -153,7 +153,9 @@ def log_likelihood(
         rows = int(batch.shape[0])
         if rows == 0:
             continue
-        chunk = chunk_size or max(1, min(num_samples, _CHUNK_BUDGET // (rows * dims)))
+        # The decoder's output holds num_params numbers per data element.
+        params_per_example = dims * int(getattr(vae.likelihood_layer, "num_params", 1))
+        chunk = chunk_size or max(1, min(num_samples, _CHUNK_BUDGET // (rows * params_per_example)))
         seed_b = tf.random.experimental.stateless_fold_in(base, index)
         # Samples are drawn in blocks that fit the sample budget, so memory stays
         # bounded for any K; the block size depends only on the batch, never on
