@@ -8,7 +8,10 @@ not depend on them) it measures, on the same inputs:
 * p50 / p99 latency of one request of batch 1, and
 * throughput (examples/s) at batch ``--batch`` (256),
 
-for ``encode``, ``decode`` and ``reconstruct`` through
+for ``encode``, ``decode``, ``reconstruct`` and ``score`` (importance-weighted
+log p(x) with ``--score-samples`` K, default 64; with the library of a commit
+before ``score_samples`` existed it times that version's one-sample, per-row score:
+``PYTHONPATH=<old checkout> python benchmarks/serving_latency.py``) through
 
 * the SavedModel signature loaded with ``tf.saved_model.load`` (TF2),
 * the SavedModel run in a ``tf.compat.v1.Session`` (how TF Serving executes it),
@@ -74,6 +77,8 @@ def main(argv=None) -> None:
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--batch-iters", type=int, default=30, help="large-batch calls timed")
+    parser.add_argument("--score-samples", type=int, default=64, help="K of the score signature")
+    parser.add_argument("--only", nargs="*", default=None, help="signatures to time (default all)")
     args = parser.parse_args(argv)
     tf.get_logger().setLevel("ERROR")  # the TF1 loader's deprecation notice
 
@@ -93,14 +98,20 @@ def main(argv=None) -> None:
 
     with tempfile.TemporaryDirectory() as base:
         t0 = time.perf_counter()
-        directory = vae.export(base, warmup=False)
+        try:
+            directory = vae.export(base, warmup=False, score_samples=args.score_samples)
+            score_note = f"score: importance-weighted log p(x), K={args.score_samples}"
+        except TypeError:  # a version before score_samples: the one-sample score
+            directory = vae.export(base, warmup=False)
+            score_note = "score: one-sample ELBO per row (tf.map_fn), the version before K"
         export_s = time.perf_counter() - t0
         loaded = tf.saved_model.load(directory)
         session = Session(directory)
 
         cases = []  # (operation, path, batch-1 runner, batch-N runner)
         for op, name, small, big in [
-            ("encode", "x", x1, xb), ("decode", "z", z1, zb), ("reconstruct", "x", x1, xb)
+            ("encode", "x", x1, xb), ("decode", "z", z1, zb), ("reconstruct", "x", x1, xb),
+            ("score", "x", x1, xb),
         ]:
             cases.append((op, "SavedModel signature (TF2 load)",
                           signature_runner(loaded, op, {name: small}),
@@ -121,6 +132,9 @@ def main(argv=None) -> None:
               f"{keras.__version__}, {platform.processor() or platform.machine()}, "
               f"{os.cpu_count()} CPUs, devices: "
               f"{[d.device_type for d in tf.config.list_physical_devices()]}")
+        print(score_note)
+        if args.only:
+            cases = [case for case in cases if case[0] in args.only]
         print(f"export: {export_s:.1f} s | batch-1: {args.iters} calls after {args.warmup} "
               f"warm-up | batch {args.batch}: {args.batch_iters} calls\n")
         header = (f"{'signature':<12} {'path':<42} {'p50 ms':>8} {'p99 ms':>8} "

@@ -77,9 +77,10 @@ def make_data(combo: str, n: int = BATCH, seed: int = 0) -> np.ndarray:
 def keras_reference(vae: kv.VAE, x: np.ndarray, z: np.ndarray) -> dict:
     """What each signature must return, computed with the Keras model."""
     q = vae.posterior(x)
+    # score: each row alone, with the draws of the score signature (K = 64).
     seed = tf.constant(export_mod._score_seed(vae))
-    terms = [vae.terms(tf.constant(x[i : i + 1]), seed=seed) for i in range(len(x))]
-    log_px = np.concatenate([t.log_px[0].numpy() for t in terms])
+    terms = [vae.terms(tf.constant(x[i : i + 1]), num_samples=64, seed=seed) for i in range(len(x))]
+    log_px = np.concatenate([t.reconstruction().numpy() for t in terms])
     kl = np.concatenate([t.kl().numpy() for t in terms])
     return {
         "mean": q.mean().numpy(),
@@ -87,7 +88,12 @@ def keras_reference(vae: kv.VAE, x: np.ndarray, z: np.ndarray) -> dict:
         "decode": vae.decode(z).numpy(),
         "reconstruct": vae.reconstruct(x).numpy(),
         "sample": np.concatenate([vae.sample(1, seed=int(s)).numpy() for s in SEEDS]),
-        "elbo": np.concatenate([vae.elbo(x[i : i + 1], seed=seed).numpy() for i in range(len(x))]),
+        "elbo": np.concatenate(
+            [vae.elbo(x[i : i + 1], seed=seed, num_samples=64).numpy() for i in range(len(x))]
+        ),
+        "log_px": np.concatenate(
+            [vae.log_likelihood(x[i : i + 1], num_samples=64, seed=vae.seed) for i in range(len(x))]
+        ),
         "reconstruction_log_prob": log_px,
         "kl": kl,
     }
@@ -295,8 +301,8 @@ def test_score_matches_keras_elbo_with_the_score_seed(combo, exported, served):
     m = exported[combo]
     tol = TOL if combo != "mixed" else dict(rtol=1e-3, atol=1e-2)
     out = results[m.h["score"]]
-    assert sorted(out) == ["elbo", "kl", "reconstruction_log_prob"]
-    for name in ("elbo", "reconstruction_log_prob", "kl"):
+    assert sorted(out) == ["elbo", "kl", "log_px", "reconstruction_log_prob"]
+    for name in ("log_px", "elbo", "reconstruction_log_prob", "kl"):
         assert out[name].dtype == np.float32 and out[name].shape == (BATCH,)
         np.testing.assert_allclose(out[name], m.ref[name], **tol)
     np.testing.assert_allclose(out["elbo"], out["reconstruction_log_prob"] - out["kl"], **TOL)
@@ -343,7 +349,7 @@ def test_signature_defs_have_named_inputs_float32_outputs_and_batch_minus_one(se
         "reconstruct": {"reconstruction"},
         "serving_default": {"reconstruction"},
         "sample": {"x"},
-        "score": {"elbo", "reconstruction_log_prob", "kl"},
+        "score": {"log_px", "elbo", "reconstruction_log_prob", "kl"},
     }
     for name in ALL_SIGNATURES:
         assert sigs[name]["inputs"] == expected_inputs[name], name

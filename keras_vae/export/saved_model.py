@@ -18,7 +18,9 @@ signature       inputs                               outputs (all float32)
                                                      z = the posterior mean
 ``sample``      ``seed``: (batch,) int64             ``x``: z ~ p(z), then the mean of
                                                      p(x|z); one example per seed
-``score``       ``x``                                ``elbo``, ``reconstruction_log_prob``,
+``score``       ``x``                                ``log_px`` (importance-weighted
+                                                     log p(x), K = ``score_samples``),
+                                                     ``elbo``, ``reconstruction_log_prob``,
                                                      ``kl``: per example, in nats
 ==============  ===================================  =====================================
 
@@ -48,14 +50,19 @@ Design decisions
   the exported ``sample`` reproduces ``vae.sample(1, seed=s)``. z is drawn per row
   (``tf.map_fn``), so a seed gives the same z whatever else is in the batch, in any
   process (Philox on CPU and GPU). Seeds congruent modulo ``2**31 - 1`` coincide.
-* **score uses fixed noise.** Each example's z is drawn with the model's evaluation
-  seed (the seed ``vae.evaluate`` uses), per row, so ``score`` is a deterministic
-  function of ``x`` alone: the same example always gets the same score, on every
-  replica and after every restart, whatever it is batched with. That is what
-  thresholds (anomaly detection), caching and A/B comparisons need. It is still a
-  one-sample estimate of the ELBO; for a Monte Carlo average use ``vae.elbo`` in
-  Python. The KL is analytic where TFP registers it (diagonal Gaussian vs standard
-  normal), so it is exact.
+* **score is the importance-weighted log p(x) with fixed noise.** ``log_px`` is
+  ``log (1/K) sum_k p(x|z_k) p(z_k) / q(z_k|x)`` with K = ``score_samples`` (64 by
+  default), the estimate of ``vae.log_likelihood``, computed for the whole batch in
+  one pass (``K * batch`` decoder rows, no per-row loop). Every row is reparameterized
+  from the same K standard-normal draws, fixed at export from the model's ``seed``
+  (``keras_vae.evaluation.shared_noise``), so ``score`` is a deterministic function
+  of ``x`` alone: the same example gets the same score alone or in any batch, on
+  every replica and after every restart. That is what thresholds (anomaly
+  detection), caching and A/B comparisons need. Row i equals
+  ``vae.log_likelihood(x[i:i+1], num_samples=K, seed=vae.seed)`` (the same draws);
+  ``elbo`` / ``reconstruction_log_prob`` are K-sample averages under the same draws,
+  and the KL is analytic where TFP registers it. The graph holds the draws as a
+  constant: no random op.
 * **Atomic versions.** The SavedModel is written to a hidden temporary directory
   next to the version directory and renamed into place, so a TF Serving instance
   polling the base path never sees a half-written version.
@@ -72,8 +79,8 @@ import tensorflow as tf
 
 from keras_vae import _seeds
 from keras_vae._random import fresh_seed
+from keras_vae.evaluation import shared_noise
 from keras_vae.export import versions, warmup as _warmup
-from keras_vae.objectives import kl_divergence
 
 __all__ = ["export_vae"]
 
@@ -105,23 +112,9 @@ def _component(name: str, obj: Any):
 
 # ----------------------------------------------------------------- noise
 def _score_seed(vae) -> np.ndarray:
-    """The fixed stateless seed of the ``score`` signature: the evaluation seed."""
-
-    with tf.init_scope():
-        return np.asarray(vae.noise_seed(stream=_seeds.EVAL, counter=0)).astype(np.int32)
-
-
-def _per_row_sample(posterior_layer, params, seed, latent_dim: int) -> tf.Tensor:
-    """One sample of q(z|x_i) per row, each drawn with the same ``seed`` as if the
-    row were a batch of one: the result does not depend on the batch."""
-
-    def one(row_params):
-        row = tf.nest.map_structure(lambda t: tf.expand_dims(t, 0), row_params)
-        return tf.cast(posterior_layer.distribution(row).sample(seed=seed)[0], tf.float32)
-
-    return tf.map_fn(
-        one, params, fn_output_signature=tf.TensorSpec([latent_dim], tf.float32)
-    )
+    """The stateless seed of the ``score`` signature's draws (int32 ``[2]``): the
+    seed ``vae.log_likelihood(x_i, seed=vae.seed)`` draws a single example with."""
+    return shared_noise.noise_seed(vae.seed)
 
 
 # ------------------------------------------------------------ endpoints
@@ -182,7 +175,7 @@ def _likelihood(vae, z):
         return vae.likelihood_layer.distribution(params)
 
 
-def _make_endpoints(vae, score_seed: np.ndarray) -> dict:
+def _make_endpoints(vae, score_noise: np.ndarray) -> dict:
     latent_dim = vae.latent_dim
     posterior = vae.posterior_layer
 
@@ -233,16 +226,12 @@ def _make_endpoints(vae, score_seed: np.ndarray) -> dict:
             return {"x": _f32(p.mean())}
 
     def score(x):
-        x, params = _posterior_params(vae, x)
-        with _component("posterior", posterior):
-            q = posterior.distribution(params)
-            z = _per_row_sample(posterior, params, tf.constant(score_seed), latent_dim)
-        p = _likelihood(vae, z)
-        with _component("likelihood", vae.likelihood_layer):
-            log_px = _f32(p.log_prob(x))
-        with _component("prior", vae.prior_layer):
-            kl = _f32(kl_divergence(q, vae.prior(), z, vae.kl_method))
-        return {"elbo": log_px - kl, "reconstruction_log_prob": log_px, "kl": kl}
+        x = _checked_input(x, vae.data_shape, "x")
+        with _component("model input check (VAE.prepare)", vae):
+            x = vae.prepare(x)
+        with _component("score (posterior, decoder, likelihood, prior)", posterior):
+            scores = shared_noise.shared_noise_scores(vae, x, tf.constant(score_noise))
+        return {name: _f32(value) for name, value in scores.items()}
 
     x_spec = tf.TensorSpec((None, *vae.data_shape), tf.float32, name="x")
     return {
@@ -263,6 +252,7 @@ def export_vae(
     warmup_batch=None,
     overwrite: bool = False,
     serving_default: str = "reconstruct",
+    score_samples: int = 64,
 ) -> str:
     """Write ``vae`` as a TF Serving SavedModel to ``<path>/<version>/``.
 
@@ -282,6 +272,8 @@ def export_vae(
             example); ``sample`` is warmed up with seeds ``0..n-1``.
         overwrite: replace an existing, non-empty version directory.
         serving_default: which signature also serves as ``serving_default``.
+        score_samples: K, the importance samples of the ``score`` signature (its
+            cost grows as ``K * batch`` decoder rows).
 
     Returns:
         The absolute path of the version directory written.
@@ -313,6 +305,11 @@ def export_vae(
         )
     if warmup not in (True, False, "auto"):
         raise ValueError(f"warmup must be True, False or 'auto', got {warmup!r}.")
+    if isinstance(score_samples, bool) or not isinstance(score_samples, (int, np.integer)) or score_samples < 1:
+        raise ValueError(
+            f"score_samples must be an integer >= 1 (K, the importance samples of the "
+            f"score signature), got {score_samples!r}; e.g. score_samples=64."
+        )
     base, version = versions._resolve_target(path, version, overwrite)
     warmup_inputs = _warmup._warmup_inputs(vae, warmup_batch) if warmup is not False else None
     write_warmup = False
@@ -328,7 +325,9 @@ def export_vae(
 
     archive = keras.export.ExportArchive()
     archive.track(vae)
-    endpoints = _make_endpoints(vae, _score_seed(vae))
+    endpoints = _make_endpoints(
+        vae, shared_noise.standard_noise(score_samples, vae.latent_dim, vae.seed)
+    )
     # The serving_default signature is registered first: ExportArchive aliases the
     # first endpoint as serving_default, so it shares that function (no second graph).
     order = [serving_default] + [name for name in SIGNATURES if name != serving_default]
