@@ -326,8 +326,6 @@ class VAE(keras.Model):
                 x = tf.identity(x)
         return x
 
-    _prepare = prepare  # the name used before prepare() was public
-
     # --------------------------------------------------------------- seeds
     def noise_seed(self, seed=None, stream: int = _seeds.TRAIN, counter=None) -> tf.Tensor:
         """The stateless seed (int32, shape ``[2]``) of one of the model's noise
@@ -339,8 +337,6 @@ class VAE(keras.Model):
         ``seed``.
         """
         return _seeds.stateless_seed(self.seed, seed, stream, counter)
-
-    _seed = noise_seed  # the name used before noise_seed() was public
 
     # ----------------------------------------------------------- inference
     def posterior_parameters(self, x, training: bool | None = None) -> tf.Tensor:
@@ -515,7 +511,7 @@ class VAE(keras.Model):
     def train_step(self, data):
         x, _, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         # The checks run here, outside any XLA cluster: XLA compiles asserts into nothing.
-        x = self._prepare(x)
+        x = self.prepare(x)
         weights = self._weights(sample_weight, tf.shape(x)[0])
         self._maybe_xla(self._update)(x, weights)
         return self._step_logs()
@@ -551,7 +547,7 @@ class VAE(keras.Model):
 
     def test_step(self, data):
         x, _, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-        x = self._prepare(x)
+        x = self.prepare(x)
         self._maybe_xla(self._evaluate)(x, self._weights(sample_weight, tf.shape(x)[0]))
         return self._step_logs()
 
