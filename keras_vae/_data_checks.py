@@ -18,6 +18,8 @@ import tensorflow as tf
 #: one epoch of a dense Gaussian VAE; float64 data beyond 3.4e38 becomes inf on the
 #: cast to float32).
 MAX_MAGNITUDE = 1e8
+# The pipeline checks run in parallel (order is kept: map stays deterministic).
+_PARALLEL = tf.data.AUTOTUNE
 
 _RESCALE = (
     "Standardize the data first, e.g. x = (x - x.mean(axis=0)) / x.std(axis=0), or "
@@ -170,11 +172,11 @@ def with_pipeline_checks(data: Any, magnitude: bool = True) -> Any:
     spec = data.element_spec
     check_x = _assert_magnitude if magnitude else (lambda x: x)
     if isinstance(spec, tf.TensorSpec):
-        return data.map(check_x) if magnitude else data
+        return data.map(check_x, num_parallel_calls=_PARALLEL) if magnitude else data
     if not isinstance(spec, tuple) or not spec or not isinstance(spec[0], tf.TensorSpec):
         return data
     if len(spec) == 3 and spec[2] is not None:
-        return data.map(lambda x, y, w: (check_x(x), y, _assert_weights(w)))
+        return data.map(lambda x, y, w: (check_x(x), y, _assert_weights(w)), num_parallel_calls=_PARALLEL)
     if not magnitude:
         return data
-    return data.map(lambda x, *rest: (check_x(x), *rest))
+    return data.map(lambda x, *rest: (check_x(x), *rest), num_parallel_calls=_PARALLEL)

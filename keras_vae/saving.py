@@ -111,6 +111,8 @@ def save_model(
             f"name ending in .keras, e.g. vae.save({stem + '.keras'!r}); for weights only "
             "use vae.save_weights('name.weights.h5')."
         )
+    if os.path.islink(path):  # write through the link, as a plain open() would
+        path = os.path.realpath(path)
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise FileNotFoundError(

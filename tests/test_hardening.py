@@ -69,6 +69,10 @@ def test_save_keeps_permissions_and_refuses_other_formats(tmp_path):
     assert oct(os.stat(path).st_mode & 0o777) == oct(0o640)  # a re-save keeps them
     with pytest.raises(FileExistsError, match="overwrite=True"):
         vae.save(path, overwrite=False)
+    os.symlink(path, tmp_path / "latest.keras")  # a save through a link replaces its target
+    vae.save(tmp_path / "latest.keras")
+    assert os.path.islink(tmp_path / "latest.keras") and kv.load_model(tmp_path / "latest.keras")
+    os.remove(tmp_path / "latest.keras")
     with pytest.raises(ValueError, match=r"filepath='.*m\.h5'.*vae\.save\('.*m\.keras'\)"):
         vae.save(tmp_path / "m.h5")
     assert sorted(os.listdir(tmp_path)) == ["m.keras"]
