@@ -737,15 +737,23 @@ class VAE(keras.Model):
         keras_save = super().save
         save_model(filepath, lambda path: keras_save(path, overwrite=True, **kwargs), overwrite=overwrite)
 
-    def export(self, path, version=None, **kwargs) -> str:
+    def export(self, path, version=None, format: str = "tf_saved_model", **kwargs):
         """Write a TF Serving SavedModel to ``<path>/<version>/`` and return that directory.
+
+        ``format="litert"`` or ``"onnx"`` instead writes the deterministic parts
+        (``encode``: posterior parameters and point; ``decode``: mean of p(x|z)) as
+        ``<path>/encode.tflite``, ``<path>/decode.tflite`` (or ``.onnx``) through
+        Keras' own exporters and returns ``{part: file}``; see
+        ``keras_vae.export.litert`` / ``keras_vae.export.onnx`` (keyword arguments
+        ``parts``, ``overwrite``).
 
         The SavedModel has the signatures ``encode``, ``decode``, ``reconstruct``
         (also ``serving_default``), ``sample`` and ``score`` and needs neither
         keras_vae nor TensorFlow Probability to be served. This replaces
         ``keras.Model.export``; see ``keras_vae.export.export_vae`` for the
         signatures and the keyword arguments (``warmup``, ``warmup_batch``,
-        ``overwrite``, ``serving_default``).
+        ``overwrite``, ``serving_default``, ``score_samples``: K of the ``score``
+        signature's importance-weighted log p(x), default 64).
 
         Example:
             >>> import tempfile, keras_vae as kv
@@ -757,6 +765,16 @@ class VAE(keras.Model):
             >>> vae.export(base).endswith("/2")
             True
         """
+        formats = ("tf_saved_model", "litert", "onnx")
+        if format not in formats:
+            raise ValueError(f"format must be one of {formats}, got {format!r}.")
+        if format != "tf_saved_model":
+            if version is not None:
+                raise ValueError(f"version= applies to the SavedModel export, not format={format!r}.")
+            from keras_vae.export import litert, onnx
+
+            exporter = litert.export_litert if format == "litert" else onnx.export_onnx
+            return exporter(self, path, **kwargs)
         from keras_vae.export import export_vae
 
         return export_vae(self, path, version=version, **kwargs)
