@@ -8,14 +8,15 @@ signature       inputs                               outputs (all float32)
 ==============  ===================================  =====================================
 ``encode``      ``x``: (batch, *data_shape) float32  the posterior's natural parameters
                                                      (``mean``, ``stddev`` for the diagonal
-                                                     Gaussian; q's mean and stddev when a
-                                                     posterior has no natural_parameters)
+                                                     Gaussian; ``point``, the posterior's
+                                                     representative z, when it has no
+                                                     natural_parameters)
                                                      and ``z``: one sample of q(z|x),
                                                      fresh noise on every call
 ``decode``      ``z``: (batch, latent_dim) float32   ``x_mean`` (mean of p(x|z)) and
                                                      ``x_sample`` (a sample, fresh noise)
 ``reconstruct`` ``x``                                ``reconstruction``: mean of p(x|z) at
-                                                     z = the posterior mean
+                                                     z = the posterior's point (its mean)
 ``sample``      ``seed``: (batch,) int64             ``x``: z ~ p(z), then the mean of
                                                      p(x|z); one example per seed
 ``score``       ``x``                                ``log_px`` (importance-weighted
@@ -63,9 +64,17 @@ Design decisions
   ``elbo`` / ``reconstruction_log_prob`` are K-sample averages under the same draws,
   and the KL is analytic where TFP registers it. The graph holds the draws as a
   constant: no random op.
+* **Checks travel with the graph.** A client may feed any shape (TF Serving does
+  not enforce the signature's), so ``encode``, ``reconstruct`` and ``score`` check
+  the example shape in the graph, the model's own checks (NaN / inf, the
+  likelihood's support) run inside it, and ``decode`` refuses NaN / inf latents: a
+  bad request gets ``INVALID_ARGUMENT`` with a ``keras_vae:`` message, never a
+  plausible-looking answer.
 * **Atomic versions.** The SavedModel is written to a hidden temporary directory
   next to the version directory and renamed into place, so a TF Serving instance
-  polling the base path never sees a half-written version.
+  polling the base path never sees a half-written version; folders and files get the
+  usual permissions (``0755`` / ``0644`` under umask 022) so a server running as
+  another user can read them (``keras_vae.export.versions``).
 """
 from __future__ import annotations
 
