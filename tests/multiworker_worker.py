@@ -8,8 +8,9 @@ with ``--single`` it is the reference: one process, ``MirroredStrategy`` over tw
 logical CPUs, so the replicas, their noise (the replica id is folded into every
 seed) and the split of each global batch are those of the two-worker job. It trains
 a small ``kv.VAE`` on the first 256 examples of real MNIST (``$MNIST_DIR``, the
-test split: the smaller file), as numpy
-``x`` (``--data x``) or a ``tf.data`` dataset of ``(x, y)`` (``--data xy``), then
+test split: the smaller file), as numpy ``x`` (``--data x``), a ``tf.data`` dataset
+of ``(x, y)`` (``--data xy``) or ``(x, y, sample_weight)`` (``--data xyw``), or all
+three in turn (``--data all``), then
 writes its weights to ``DIR/weights-<task>.npz`` and the chief also ``DIR/run/``
 (``vae.keras`` and an export): only the chief writes the run folder.
 ``--kill-after-step N`` makes the process SIGKILL itself after step N of the first
@@ -96,9 +97,13 @@ def _train(strategy, data_kind, x, y, args, task, chief) -> None:
     validation = (x[:64],)
     if data_kind == "x":
         data, kwargs = x, {"batch_size": GLOBAL_BATCH, "shuffle": False}
-    else:
+    elif data_kind == "xy":
         data, kwargs = tf.data.Dataset.from_tensor_slices((x, y)).batch(GLOBAL_BATCH), {}
         validation = tf.data.Dataset.from_tensor_slices((x[:64], y[:64])).batch(GLOBAL_BATCH)
+    else:  # (x, y, sample_weight): weights in [0.5, 1.5], a function of the example
+        w = (0.5 + (np.arange(len(x)) % 7) / 6.0).astype("float32")
+        data, kwargs = tf.data.Dataset.from_tensor_slices((x, y, w)).batch(GLOBAL_BATCH), {}
+        validation = (x[:64], y[:64], w[:64])
     timer = _StepTimer()
     callbacks = [timer.callback]
     if args.backup:
@@ -133,7 +138,7 @@ def _train(strategy, data_kind, x, y, args, task, chief) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", required=True)
-    parser.add_argument("--data", choices=("x", "xy", "both"), default="x")
+    parser.add_argument("--data", choices=("x", "xy", "xyw", "all"), default="x")
     parser.add_argument("--single", action="store_true")
     parser.add_argument("--backup")
     parser.add_argument("--kill-after-step", type=int)
@@ -155,7 +160,7 @@ def main() -> None:
             task_info["type"] == "worker" and task_info["index"] == 0
         )
     x, y = _mnist()
-    for data_kind in (("x", "xy") if args.data == "both" else (args.data,)):
+    for data_kind in (("x", "xy", "xyw") if args.data == "all" else (args.data,)):
         _train(strategy, data_kind, x, y, args, task, chief)
 
 

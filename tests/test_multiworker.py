@@ -97,7 +97,8 @@ def _assert_close(a, b, atol, rtol=0.0):
 
 @pytest.fixture(scope="module")
 def two_worker_run(tmp_path_factory):
-    """Two workers and the one-process reference, run at once (x and (x, y) data)."""
+    """Two workers and the one-process reference, run at once (x, (x, y) and
+    (x, y, sample_weight) data, one after the other in each process)."""
     from conftest import data_root
 
     mnist_dir = data_root() / "mnist"
@@ -106,9 +107,9 @@ def two_worker_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("two_workers")
     ref = tmp_path_factory.mktemp("one_process")
     start = time.perf_counter()
-    procs = _start_workers(out, mnist_dir, ["--data", "both"])
+    procs = _start_workers(out, mnist_dir, ["--data", "all"])
     single = subprocess.Popen(
-        [sys.executable, str(WORKER), "--out", str(ref), "--data", "both", "--single"],
+        [sys.executable, str(WORKER), "--out", str(ref), "--data", "all", "--single"],
         env=_env(mnist_dir),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -122,7 +123,7 @@ def two_worker_run(tmp_path_factory):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("data", ["x", "xy"])
+@pytest.mark.parametrize("data", ["x", "xy", "xyw"])
 def test_two_workers_train_like_one_process(two_worker_run, data):
     out, ref = two_worker_run["out"], two_worker_run["ref"]
     w0 = _weights(out / f"weights-{data}-worker0.npz")
