@@ -100,3 +100,12 @@ def test_exported_signatures_use_the_point_and_the_models_prior(posterior, prior
     np.testing.assert_allclose(sampled[0], vae.sample(1, seed=3).numpy()[0], rtol=1e-5, atol=1e-6)
     score = served.signatures["score"](x=tf.constant(x))
     assert np.all(np.isfinite(score["elbo"].numpy()))
+
+
+def test_default_warmup_requests_lie_inside_the_likelihoods_support():
+    from keras_vae.export.warmup import _warmup_inputs
+
+    vae = kv.VAE("mlp", "mlp", latent_dim=2, input_shape=SHAPE, likelihood="beta", seed=0)
+    x = _warmup_inputs(vae, None)["score"]["x"]
+    vae.check_data(x)  # zeros would be refused: the Beta needs (0, 1)
+    assert x.shape == (1, *SHAPE)

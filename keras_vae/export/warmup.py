@@ -16,7 +16,8 @@ WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
 
 def _warmup_inputs(vae, warmup_batch) -> dict[str, dict[str, np.ndarray]]:
     if warmup_batch is None:
-        x = np.zeros((1, *vae.data_shape), np.float32)
+        # A stand-in inside the likelihood's support (zeros are outside a Beta's).
+        x = np.asarray(vae.likelihood_layer.valid_example(), np.float32)[None]
     else:
         x = np.asarray(warmup_batch, dtype=np.float32)
         if x.shape == tuple(vae.data_shape):
