@@ -46,6 +46,7 @@ setup(
             "onnxruntime",
             "onnx",
             "tf2onnx",
+            "scipy",  # tests/test_score.py compares with scipy.special.logsumexp
         ],
     },
     entry_points={"console_scripts": ["keras-vae=keras_vae.cli:main"]},
