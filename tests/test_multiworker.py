@@ -9,6 +9,7 @@ folded into every seed), so only the all-reduce differs.
 from __future__ import annotations
 
 import json
+import pathlib
 import os
 import signal
 import socket
@@ -176,3 +177,42 @@ def test_a_killed_worker_resumes_to_the_same_weights(two_worker_run, tmp_path):
     uninterrupted = _weights(two_worker_run["out"] / "weights-x-worker0.npz")
     _assert_close(resumed, uninterrupted, atol=1e-6)
     assert _logs(tmp_path / "logs-x-worker0.json")["steps"] == 16
+
+
+@pytest.mark.slow
+def test_cli_train_under_tf_config_writes_the_run_folder_once(tmp_path):
+    """keras-vae train on two workers: the chief writes the run folder (model, export,
+    metrics); the other worker only its own scratch folder; both compute the same."""
+    from conftest import data_root
+
+    if not (data_root() / "mnist" / "t10k-images-idx3-ubyte.gz").exists():
+        pytest.skip("real MNIST not found (set KERAS_VAE_DATA)")
+    ports = _free_ports(2)
+    cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
+    run = tmp_path / "run"
+    argv = ["-m", "keras_vae", "train", "--epochs", "1", "--limit", "256", "--hidden-units", "16",
+            "--num-samples", "5", "--output", str(run)]
+    procs = []
+    for index in range(2):
+        config = {"cluster": cluster, "task": {"type": "worker", "index": index}}
+        env = {**_env(data_root() / "mnist", config), "KERAS_VAE_DATA": str(data_root())}
+        procs.append(subprocess.Popen([sys.executable, *argv], env=env, cwd=tmp_path,
+                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+    outputs = _wait(procs)
+    for proc, output in zip(procs, outputs):
+        assert proc.returncode == 0, output[-4000:]
+    from keras_vae import distribute
+
+    scratch = distribute.worker_folder(
+        str(run), json.dumps({"cluster": cluster, "task": {"type": "worker", "index": 1}})
+    )
+    try:
+        assert (run / "model.keras").is_file() and (run / "serving" / "1" / "saved_model.pb").is_file()
+        assert os.path.commonpath([scratch, str(tmp_path)]) != str(tmp_path)  # not in the run folder
+        chief = json.loads((run / "metrics.json").read_text())
+        other = json.loads((pathlib.Path(scratch) / "metrics.json").read_text())
+        assert chief["test_elbo"] == pytest.approx(other["test_elbo"], rel=1e-5)
+    finally:
+        import shutil
+
+        shutil.rmtree(scratch, ignore_errors=True)

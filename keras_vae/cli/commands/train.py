@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -84,7 +85,14 @@ def run(args: argparse.Namespace) -> int:
         return 0
     s = settings
     run_dir = resume or s.output or new_run_dir()
-    if not resume:
+    # TF_CONFIG (keras_vae.distribute): only the chief writes the run folder; another
+    # worker writes to a scratch folder of its own, started afresh unless resuming.
+    from keras_vae import distribute
+
+    chief = distribute.is_chief()
+    if not chief:
+        run_dir = distribute.worker_folder(run_dir)
+    if not resume and chief:
         check_output(run_dir, args.overwrite)
     elif os.path.isfile(os.path.join(run_dir, "model.keras")) and not os.path.isdir(
         os.path.join(run_dir, BACKUP_DIR)
@@ -99,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
     from keras_vae.cli.components import model_arguments
 
     kv = load_library()
+    strategy = distribute.strategy_from_env()  # several tasks in TF_CONFIG: made first
     import keras
     import numpy as np
 
@@ -119,8 +128,9 @@ def run(args: argparse.Namespace) -> int:
         x_train, x_test = standardizer.transform(x_train), standardizer.transform(x_test)
 
     keras.utils.set_random_seed(s.seed)
-    vae = kv.VAE(**model_arguments(s, x_train.shape[1:]))
-    vae.compile(optimizer=keras.optimizers.Adam(learning_rate=s.learning_rate))
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        vae = kv.VAE(**model_arguments(s, x_train.shape[1:]))
+        vae.compile(optimizer=keras.optimizers.Adam(learning_rate=s.learning_rate))
     if s.binarize:  # both reject data outside [0, 1]
         _as_probabilities(x_train)
         x_eval = datasets.binarize(x_test, seed=s.seed)
@@ -137,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
         )
 
     # Only now, with settings, data and model known to be usable, touch the folder.
-    if args.overwrite:
+    if args.overwrite or (not chief and not resume):
         clear_run(run_dir)
     os.makedirs(run_dir, exist_ok=True)
     config = s.to_dict() | {"output": run_dir}
