@@ -18,8 +18,9 @@ PARTS = ("encode", "decode")
 #: parts a runtime cannot take, with the reason (the error message says it).
 UNSUPPORTED = {
     "sample": (
-        "it draws random numbers: the seeded stateless random op "
-        "(StatelessRandomNormalV2) has no {runtime} kernel ({detail}). Sample z ~ N(0, I) "
+        "it draws random numbers: the seeded stateless random ops "
+        "(StatelessRandomGetKeyCounter, StatelessRandomNormalV2) have no {runtime} kernel "
+        "({detail}; checked with Keras' exporter). Sample z ~ N(0, I) "
         "on the client and run the 'decode' part, or serve the SavedModel's 'sample' "
         "signature"
     ),
@@ -113,8 +114,11 @@ def conversion_error(part: str, runtime: str, vae, error: BaseException) -> Valu
     text = str(error)
     # The converters name the failing TensorFlow op as fused["Op:", ...] (LiteRT)
     # or in the checker's "No Op registered for Op" (ONNX).
-    ops = sorted(set(re.findall(r'fused\["([A-Za-z0-9_]+):', text))
-                 | set(re.findall(r"No Op registered for ([A-Za-z0-9_]+)", text)))
+    ops = sorted(
+        (set(re.findall(r'fused\["([A-Za-z0-9_]+):', text))
+         | set(re.findall(r"No Op registered for ([A-Za-z0-9_]+)", text)))
+        - {"StatefulPartitionedCall", "PartitionedCall"}  # the call wrappers, not the op
+    )
     if ops:
         why = f"it uses the TensorFlow operation(s) {', '.join(ops)}, which {runtime} has no built-in kernel for"
     else:

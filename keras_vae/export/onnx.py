@@ -36,7 +36,7 @@ from keras_vae.export.litert import _write_parts
 
 __all__ = ["export_onnx"]
 
-_DETAIL = "tf2onnx has no conversion for it"
+_DETAIL = "tf2onnx has no conversion for them"
 
 
 def export_onnx(
