@@ -114,15 +114,17 @@ def _train(strategy, data_kind, x, y, args, task, chief) -> None:
         callbacks.append(_KillAfter(args.kill_after_step).callback)
     history = vae.fit(data, epochs=EPOCHS, verbose=0, callbacks=callbacks,
                       validation_data=validation, **kwargs)
-    logs = vae.evaluate(x[:64], batch_size=GLOBAL_BATCH, verbose=0, return_dict=True)
-    reconstruction = np.asarray(vae.predict(x[:8], batch_size=8, verbose=0))
+    logs, reconstruction = {}, []
+    if data_kind == "x":  # evaluate and predict once (they do not depend on the data kind)
+        logs = vae.evaluate(x[:64], batch_size=GLOBAL_BATCH, verbose=0, return_dict=True)
+        reconstruction = np.asarray(vae.predict(x[:8], batch_size=8, verbose=0))
     np.savez(os.path.join(args.out, f"weights-{data_kind}-{task}.npz"), *vae.get_weights())
     with open(os.path.join(args.out, f"logs-{data_kind}-{task}.json"), "w") as f:
         json.dump(
             {
                 "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
                 "evaluate": {k: float(v) for k, v in logs.items()},
-                "predict": reconstruction.reshape(len(reconstruction), -1)[:, ::16].tolist(),
+                "predict": [r.ravel()[::16].tolist() for r in reconstruction],
                 "steps": int(vae.optimizer.iterations.numpy()),
                 # the first step of each fit traces the function: left out
                 "median_step_seconds": float(np.median(timer.times[1:])) if len(timer.times) > 1 else None,

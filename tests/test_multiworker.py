@@ -144,9 +144,12 @@ def test_two_workers_train_like_one_process(two_worker_run, data):
     for name in ("loss", "elbo", "kl", "reconstruction_loss", "val_loss"):
         np.testing.assert_allclose(logs0["history"][name], logs_ref["history"][name], rtol=1e-4)
         np.testing.assert_allclose(logs1["history"][name], logs_ref["history"][name], rtol=1e-4)
-    for name, value in logs_ref["evaluate"].items():
-        np.testing.assert_allclose(logs0["evaluate"][name], value, rtol=1e-4)
-    np.testing.assert_allclose(logs0["predict"], logs_ref["predict"], atol=1e-5)
+    if data == "x":  # evaluate and predict run once per process
+        assert sorted(logs_ref["evaluate"]) == ["elbo", "kl", "loss", "reconstruction_loss"]
+        for name, value in logs_ref["evaluate"].items():
+            np.testing.assert_allclose(logs0["evaluate"][name], value, rtol=1e-4)
+        assert len(logs0["predict"]) == 8
+        np.testing.assert_allclose(logs0["predict"], logs_ref["predict"], atol=1e-5)
     # Only the chief wrote the run folder.
     assert sorted(os.listdir(out / f"run-{data}")) == ["vae.keras"]
     assert not (out / f"run-{data}-worker1").exists()
