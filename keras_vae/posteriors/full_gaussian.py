@@ -17,8 +17,8 @@ class FullGaussianPosterior(Posterior):
     """q(z|x) = N(mu(x), L(x) L(x)^T) with a lower-triangular Cholesky factor L.
 
     The head predicts ``latent_dim`` means and ``latent_dim (latent_dim + 1) / 2``
-    entries of L; ``tfp.bijectors.FillScaleTriL`` fills the triangle and keeps the
-    diagonal positive (softplus plus ``min_scale``). Unlike the diagonal posterior it
+    entries of L; ``tfp.math.fill_triangular`` fills the triangle and the diagonal
+    is kept positive (softplus plus ``min_scale``), as ``tfb.FillScaleTriL`` does. Unlike the diagonal posterior it
     can represent correlated posteriors, so it removes the approximation gap of a
     model whose true posterior is Gaussian (the linear-Gaussian model). The KL to a
     Gaussian prior stays analytic.
@@ -47,7 +47,12 @@ class FullGaussianPosterior(Posterior):
     def _loc_tril(self, params):
         params = tf.cast(params, tf.float32)
         loc, raw = params[..., : self.latent_dim], params[..., self.latent_dim :]
-        return loc, tfb.FillScaleTriL(diag_shift=self.min_scale).forward(raw)
+        # FillScaleTriL's diagonal transform has a gradient XLA cannot compile (a
+        # zeros op of dynamic shape), so the positive diagonal is made with a mask.
+        tril = tfp.math.fill_triangular(raw)
+        eye = tf.eye(self.latent_dim, dtype=tril.dtype)
+        diagonal = tf.math.softplus(tf.linalg.diag_part(tril)) + self.min_scale
+        return loc, tril * (1.0 - eye) + eye * diagonal[..., None, :]
 
     def distribution(self, params):
         loc, tril = self._loc_tril(params)
