@@ -71,6 +71,8 @@ _MAIN_EPILOG = """\
 examples:
   keras-vae train --output runs/demo                 # train on the bundled sample
   keras-vae evaluate runs/demo/model.keras sample    # ELBO, log-likelihood, bits/dim
+  keras-vae evaluate runs/demo/model.keras sample --method ais --limit 100
+  keras-vae gaps runs/demo/model.keras sample --limit 100 --plot runs/demo/gaps.png
   keras-vae sample runs/demo/model.keras -n 64 -o runs/demo/grid.png
   keras-vae export runs/demo/model.keras runs/serving/vae --version 3
   keras-vae components                               # built-in and plugin components
@@ -162,6 +164,57 @@ def _command(commands, common, formatter, name: str, help: str, description: str
     return command
 
 
+def _add_ais_options(command, positive) -> None:
+    """--num-steps, --num-chains, --anneal-from: settings of AIS (kv.evaluation.ais_log_likelihood)."""
+    command.add_argument(
+        "--num-steps", type=positive("num_steps"), default=500, metavar="T",
+        help="AIS annealing steps (default: 500; hundreds to thousands for an image model)",
+    )
+    command.add_argument(
+        "--num-chains", type=positive("num_chains"), default=16, metavar="C",
+        help="AIS chains per example (default: 16)",
+    )
+    command.add_argument(
+        "--anneal-from", choices=("prior", "q"), default="prior",
+        help="AIS starts at the prior p(z) or at the encoder's q(z|x) (default: prior)",
+    )
+
+
+def _add_gaps(commands, common, formatter, positive, seed) -> None:
+    gaps = _command(
+        commands, common, formatter, "gaps", "split the inference gap of a saved model (AIS)",
+        "Report log p(x) (AIS), the ELBO of the encoder's q(z|x) and the ELBO of a q of "
+        "the same family optimized per example, and the gaps between them in nats per "
+        "example (Cremer et al. 2018): the approximation gap (the posterior family is "
+        "too narrow) and the amortization gap (the encoder misses the best q). Costly: "
+        "use --limit.",
+        ["runs/demo/model.keras sample --limit 100",
+         "model.keras mnist --limit 200 --num-steps 1000 --json gaps.json --plot cost.png"],
+    )
+    gaps.add_argument("data", metavar="DATA", help="data set name (mnist, fashion_mnist, sample) or path")
+    gaps.add_argument("--split", choices=("train", "test"), default="test", help="split to use (default: test)")
+    gaps.add_argument(
+        "--limit", type=positive("limit"), default=100, metavar="N",
+        help="use the first N examples (default: 100)",
+    )
+    _add_ais_options(gaps, positive)
+    gaps.add_argument(
+        "--optimize-steps", type=positive("optimize_steps"), default=300, metavar="N",
+        help="Adam steps of the per-example q (default: 300)",
+    )
+    gaps.add_argument(
+        "--binarize", action="store_true",
+        help="binarize the data once (seeded), as for a model trained with --binarize",
+    )
+    gaps.add_argument("--seed", type=seed, default=0, metavar="S", help="seed of the estimates (default: 0)")
+    gaps.add_argument("--json", default=None, metavar="FILE", help="also write the gaps table as JSON to FILE")
+    gaps.add_argument(
+        "--plot", default=None, metavar="FILE",
+        help="also draw the log p(x) estimates against their cost (importance sampling "
+        "and AIS at several settings) to FILE (e.g. .png)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The parser of every ``keras-vae`` command (fast: imports no TensorFlow)."""
     from keras_vae.version import __version__
@@ -187,11 +240,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = _command(
         commands, common, formatter, "evaluate", "score a saved model on a data set",
-        "Report the ELBO, an importance-sampled log-likelihood estimate, bits per "
-        "dimension and the number of active latent units of a saved model on a "
+        "Report the ELBO, a log-likelihood estimate (importance-sampled, or AIS with "
+        "--method ais), bits per dimension (for a discrete likelihood) and the number "
+        "of active latent units of a saved model on a "
         "data set. A progress bar on stderr follows long work. Data are standardized "
         "with the statistics saved beside the model, if any.",
-        ["runs/demo/model.keras sample", "model.keras mnist --num-samples 1000 --json"],
+        ["runs/demo/model.keras sample", "model.keras mnist --num-samples 1000 --json",
+         "model.keras mnist --method ais --num-steps 1000 --limit 500"],
     )
     evaluate.add_argument("data", metavar="DATA", help="data set name (mnist, fashion_mnist, sample) or path")
     evaluate.add_argument("--split", choices=("train", "test"), default="test", help="split to score (default: test)")
@@ -199,6 +254,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--num-samples", type=positive("num_samples"), default=100, metavar="K",
         help="importance samples per example (default: 100)",
     )
+    evaluate.add_argument(
+        "--method", choices=("iwae", "ais"), default="iwae",
+        help="log-likelihood estimator: importance sampling with K samples, or annealed "
+        "importance sampling (slower, tighter when q is poor) (default: iwae)",
+    )
+    _add_ais_options(evaluate, positive)
     evaluate.add_argument(
         "--limit", type=positive("limit"), default=None, metavar="N", help="score at most N examples (default: all)"
     )
@@ -216,6 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--json", action="store_true", help="print the results as JSON")
     evaluate.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_gaps(commands, common, formatter, positive, seed)
 
     sample = _command(
         commands, common, formatter, "sample", "draw samples from a saved model",

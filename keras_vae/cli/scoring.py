@@ -47,7 +47,8 @@ def score(vae, x, num_samples: int, batch_size: int, seed: int, progress: bool =
         "elbo": elbo_total / len(x),
         "log_likelihood": ll_mean,
         "log_likelihood_num_samples": int(num_samples),
-        "bits_per_dim": -ll_mean / (dims * math.log(2.0)),
+        # a code length only for a probability mass (keras_vae.cli.levels)
+        "bits_per_dim": -ll_mean / (dims * math.log(2.0)) if vae.likelihood_layer.discrete else None,
         "active_units": _active_units(vae, x),
         "latent_dim": int(vae.latent_dim),
         "kl_per_dimension": _kl_per_dimension(vae, x),
@@ -66,6 +67,8 @@ def _kl_per_dimension(vae, x) -> list[float] | None:
 
 
 def finite(value) -> float | None:
-    """A float for JSON (``None`` for NaN / inf)."""
+    """A float for JSON (``None`` for NaN / inf / None)."""
+    if value is None:
+        return None
     value = float(value)
     return value if math.isfinite(value) else None

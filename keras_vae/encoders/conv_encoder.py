@@ -21,6 +21,8 @@ class ConvEncoder(keras.layers.Layer):
         strides: convolution stride.
         hidden_units: dense layers after flattening, e.g. ``[16]``.
         activation: activation of every layer.
+        input_scale: the input is multiplied by this first (e.g. ``1 / 255`` for raw
+            8-bit levels, see :class:`MLPEncoder`). Default 1.0: no scaling.
 
     Example:
         >>> import numpy as np, keras_vae as kv
@@ -36,6 +38,7 @@ class ConvEncoder(keras.layers.Layer):
         strides: int = 2,
         hidden_units: Sequence[int] = (),
         activation: str = "relu",
+        input_scale: float = 1.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -44,6 +47,7 @@ class ConvEncoder(keras.layers.Layer):
         self.strides = check_number(strides, "strides", minimum=1, integer=True)
         self.hidden_units = check_units(hidden_units)
         self.activation = activation
+        self.input_scale = float(check_number(input_scale, "ConvEncoder input_scale", minimum=0.0, exclusive_minimum=True))
         self.convs = [
             keras.layers.Conv2D(
                 f,
@@ -69,6 +73,8 @@ class ConvEncoder(keras.layers.Layer):
         build_layers(self.hidden, self.flatten.compute_output_shape(shape))
 
     def call(self, x):
+        if self.input_scale != 1.0:
+            x = keras.ops.cast(x, self.compute_dtype) * self.input_scale
         return apply_layers(self.hidden, self.flatten(apply_layers(self.convs, x)))
 
     def get_config(self):
@@ -79,5 +85,6 @@ class ConvEncoder(keras.layers.Layer):
             strides=self.strides,
             hidden_units=self.hidden_units,
             activation=self.activation,
+            input_scale=self.input_scale,
         )
         return config

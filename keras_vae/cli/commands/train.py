@@ -40,15 +40,15 @@ def _resume_settings(args: argparse.Namespace) -> TrainSettings:
 
 
 # ---------------------------------------------------------------------- data
-def _load_splits(dataset: str, limit: int | None, seed: int):
+def _load_splits(dataset: str, limit: int | None, seed: int, normalize: bool = True):
     """``(x_train, y_train), (x_test, y_test), note``: a path without a separate test
     split gets a 10% holdout (chosen by ``seed``)."""
     import numpy as np
 
     from keras_vae import datasets
 
-    x_train, y_train = datasets.load_dataset(dataset, split="train")
-    x_test, y_test = datasets.load_dataset(dataset, split="test")
+    x_train, y_train = datasets.load_dataset(dataset, split="train", normalize=normalize)
+    x_test, y_test = datasets.load_dataset(dataset, split="test", normalize=normalize)
     note = None
     if x_train.shape == x_test.shape and np.array_equal(x_train, x_test):
         order = np.random.default_rng(seed).permutation(len(x_train))
@@ -114,7 +114,12 @@ def run(args: argparse.Namespace) -> int:
     from keras_vae import datasets
     from keras_vae.datasets.binarization import _as_probabilities
 
-    (x_train, y_train), (x_test, y_test), note = _load_splits(s.dataset, s.limit, s.seed)
+    from keras_vae.cli import levels  # integer-valued likelihoods: raw levels, scaled encoder input
+
+    s = levels.with_encoder_scaling(s)
+    (x_train, y_train), (x_test, y_test), note = _load_splits(
+        s.dataset, s.limit, s.seed, normalize=not levels.integer_valued(s.likelihood)
+    )
     if note:
         say(note)
     columns = _columns(s.dataset)
@@ -207,6 +212,7 @@ def _after_training(vae, s, run_dir, config, x_train, x_eval, y_test, standardiz
     recorded in metrics.json without losing what was computed before it."""
     import numpy as np
 
+    from keras_vae.cli import levels
     from keras_vae.cli.scoring import finite, score
 
     path = lambda name: os.path.join(run_dir, name)  # noqa: E731
@@ -284,7 +290,7 @@ def _after_training(vae, s, run_dir, config, x_train, x_eval, y_test, standardiz
         table(listing),
         "",
         f"Test ELBO {scores['elbo']:.2f} nats | log-likelihood (K={s.num_samples}) "
-        f"{scores['log_likelihood']:.2f} nats | {scores['bits_per_dim']:.4f} bits/dim | "
+        f"{scores['log_likelihood']:.2f} nats | bits/dim {levels.bits_text(vae, scores['bits_per_dim'])} | "
         f"active units {scores['active_units']}/{s.latent_dim} | {metrics['wall_time_s']:.1f} s",
     )
     if failures:
