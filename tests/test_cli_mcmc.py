@@ -35,7 +35,7 @@ def continuous_model(tmp_path_factory):
     keras.utils.set_random_seed(0)
     vae = kv.VAE(kv.encoders.MLPEncoder([16]), kv.decoders.MLPDecoder([16]), latent_dim=2,
                  input_shape=x.shape[1:], likelihood="continuous_bernoulli", seed=0)
-    vae.compile(optimizer=keras.optimizers.Adam(1e-3))
+    vae.compile(optimizer=keras.optimizers.Adam(1e-3), jit_compile=False)  # 4 steps: no XLA compile
     vae.fit(x[:256], epochs=1, batch_size=64, verbose=0)
     path = str(tmp_path_factory.mktemp("mcmc_cli") / "model.keras")
     vae.save(path)
@@ -55,11 +55,11 @@ def test_evaluate_ais_is_the_library_estimate_and_bits_are_na_for_a_density(cont
     expected = kv.evaluation.ais_log_likelihood(vae, x[:N], num_steps=5, num_chains=2, anneal_from="q", seed=3)
     assert math.isclose(scores["log_likelihood"], float(np.mean(expected)), rel_tol=1e-6)
 
-    status, out, err = run_main(["evaluate", path, "sample", "--limit", str(N), "--method", "ais",
-                                 "--no-progress", *AIS])
+    # the table (the importance-sampled default: cheap) shows no bits/dim for a density
+    status, out, err = run_main(["evaluate", path, "sample", "--limit", str(N), "--num-samples", "5",
+                                 "--no-progress"])
     assert status == 0, err
-    assert "AIS, T=5 C=2 from the prior" in out
-    assert "bits/dim        n/a (continuous likelihood)" in out
+    assert "(K=5)" in out and "bits/dim        n/a (continuous likelihood)" in out
 
 
 def test_evaluate_method_is_checked():
@@ -84,11 +84,12 @@ def test_gaps_prints_writes_and_plots(continuous_model, tmp_path):
         assert image.format == "PNG" and image.size[0] > 100
 
 
-def test_train_logistic_mixture_on_8_bit_levels(tmp_path):
+def test_train_categorical_on_8_bit_levels(tmp_path):
+    # categorical rather than logistic_mixture here: the same data path (integer_valued,
+    # num_values), and its training step compiles faster (20 s against 26 s for the run)
     folder = str(tmp_path / "run")
     status, out, err = run_main(["train", "sample", "--limit", "256", "--epochs", "1", "--hidden-units", "16",
-                                 "--latent-dim", "2", "--likelihood", "logistic_mixture",
-                                 "--likelihood-options", '{"num_components": 2}', "--num-samples", "5",
+                                 "--latent-dim", "3", "--likelihood", "categorical", "--num-samples", "5",
                                  "--no-export", "--output", folder])
     assert status == 0, err
     config = json.load(open(os.path.join(folder, "config.json")))
