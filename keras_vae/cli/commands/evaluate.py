@@ -39,9 +39,8 @@ def run(args: argparse.Namespace) -> int:
         shown = {k: (finite(v) if isinstance(v, float) else v) for k, v in scores.items()}
         say(json.dumps(shown, indent=2))
         return 0
-    estimator = (
-        f"AIS, T={args.num_steps} C={args.num_chains} from the {args.anneal_from}" if ais else f"K={args.num_samples}"
-    )
+    start = "the prior" if args.anneal_from == "prior" else "q(z|x)"
+    estimator = f"AIS, T={args.num_steps} C={args.num_chains} from {start}" if ais else f"K={args.num_samples}"
     say(
         f"{args.model} on {args.data!r} ({args.split} split, {scores['num_examples']} examples)",
         table(
