@@ -109,7 +109,7 @@ def test_inference_methods_check_shapes(vae):
         ({"kl": "exact"}, "kl must be one of"),
         ({"likelihood": "weibull"}, r"Unknown likelihood 'weibull'. Available likelihoods: bernoulli, beta, .*gaussian"),
         ({"encoder": "transformer"}, r"Unknown encoder 'transformer'. Available encoders: conv, mlp"),
-        ({"prior": "gaussian_process"}, r"Unknown prior .gaussian_process.. Available priors: learned_gaussian, mixture, standard_normal, vamp"),
+        ({"prior": "gaussian_process"}, r"Unknown prior .gaussian_process.. Available priors: .*mixture.*vamp"),
         ({"posterior": "flow"}, r"Unknown posterior 'flow'"),
         ({"input_shape": (0, 3)}, "every dimension"),
         ({"seed": -5}, r"seed must be in"),
