@@ -38,6 +38,7 @@ setup(
         "yaml": ["pyyaml"],
         "dev": [
             "pytest",
+            "pytest-xdist",  # pytest.ini runs the suite on two processes
             "tensorflow-serving-api",
             "matplotlib",
             "pillow",
