@@ -39,6 +39,7 @@ import tensorflow_probability as tfp
 from keras_vae.evaluation import _mcmc
 from keras_vae.evaluation._common import _as_array, _batches, _check_positive, _num_examples
 from keras_vae.evaluation.log_likelihood import bits_per_dim
+from keras_vae.objectives._log_weights import importance_bound
 
 __all__ = ["ais_log_likelihood", "annealed_importance_log_weights"]
 
@@ -198,13 +199,6 @@ def traced_ais(vae, settings: tuple, jit_compile: bool):
     return cache[key]
 
 
-def log_mean_exp(log_weights: tf.Tensor) -> np.ndarray:
-    """``log (1/C) sum_c exp(w_c)`` over the chain axis 0, float64."""
-    w = np.asarray(log_weights, np.float64)
-    top = np.max(w, axis=0)
-    return top + np.log(np.mean(np.exp(w - top), axis=0))
-
-
 def ais_log_likelihood(
     vae,
     x,
@@ -282,7 +276,7 @@ def ais_log_likelihood(
         if jit_compile and index > 0:  # one XLA compilation: pad the last batch
             batch = _mcmc.pad_rows(batch, batch_size)
         out = run(batch, _mcmc.batch_seed(base, index))
-        results.append(log_mean_exp(out["log_weights"].numpy())[:rows])
+        results.append(importance_bound(tf.cast(out["log_weights"], tf.float64)).numpy()[:rows])
         if verbose:
             done = sum(len(r) for r in results)
             print(

@@ -27,7 +27,8 @@ import tensorflow as tf
 
 from keras_vae.evaluation import _mcmc
 from keras_vae.evaluation._common import _check_positive
-from keras_vae.evaluation.ais import _settings, log_mean_exp, traced_ais
+from keras_vae.evaluation.ais import _settings, traced_ais
+from keras_vae.objectives._log_weights import importance_bound
 
 __all__ = ["BDMCResult", "bdmc", "simulate"]
 
@@ -132,13 +133,13 @@ def bdmc(
         seeds = tf.unstack(tf.random.experimental.stateless_split(_mcmc.batch_seed(base, index + 1), 2))
         t0 = time.perf_counter()
         out = forward(xb, seeds[0])
-        lower.append(log_mean_exp(out["log_weights"].numpy()))
+        lower.append(importance_bound(tf.cast(out["log_weights"], tf.float64)).numpy())
         t1 = time.perf_counter()
         exact = tf.constant(np.broadcast_to(zb[None], (num_chains, *zb.shape)))
         # The reverse run's pilot chains start where the forward chains ended:
         # near the posterior, and independent of the exact samples.
         out = backward(xb, seeds[1], exact, out["state"])
-        upper.append(-log_mean_exp(out["log_weights"].numpy()))
+        upper.append(-importance_bound(tf.cast(out["log_weights"], tf.float64)).numpy())
         seconds["forward"] += t1 - t0
         seconds["reverse"] += time.perf_counter() - t1
     result = BDMCResult(x=x, z=z, lower=np.concatenate(lower), upper=np.concatenate(upper), seconds=seconds)

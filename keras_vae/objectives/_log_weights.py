@@ -14,8 +14,9 @@ def log_weights(log_px: tf.Tensor, log_pz: tf.Tensor, log_qz: tf.Tensor) -> tf.T
 
 def importance_bound(log_w: tf.Tensor, axis: int = 0) -> tf.Tensor:
     """``log (1/K) sum_k w_k`` over ``axis`` (K = its size): the IWAE bound of Burda
-    et al. (2015). K = 1 gives the one-sample ELBO."""
-    k = tf.cast(tf.shape(log_w)[axis], tf.float32)
+    et al. (2015). K = 1 gives the one-sample ELBO. Computed in ``log_w``'s dtype
+    (float64 log-weights give a float64 bound)."""
+    k = tf.cast(tf.shape(log_w)[axis], log_w.dtype)
     return tf.reduce_logsumexp(log_w, axis=axis) - tf.math.log(k)
 
 
