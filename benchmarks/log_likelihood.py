@@ -1,46 +1,101 @@
-"""Throughput of the importance-sampled log-likelihood estimator.
+"""Throughput of the importance-sampled log-likelihood estimator, against the bound
+the decoder's matrix products set on this machine.
 
-Builds the Burda et al. (2015) one-stochastic-layer MNIST architecture (784-200-200
-tanh encoder, 50 latent units, 200-200 tanh decoder, Bernoulli), optionally trains it
-briefly, and times ``keras_vae.evaluation.log_likelihood`` on the (statically
-binarized) MNIST test set. Reports images x importance samples per second; the
-estimator's cost does not depend on the weights.
+The estimator's cost is K decoder passes per example; the matrix products of those
+passes are its floor. This script times ``keras_vae.evaluation.log_likelihood`` with
+and without XLA, and, in the same run, the decoder's matrix products alone (the same
+kernels, the same rows per chunk, no bias, activation or likelihood): that rate is the
+bound, and the estimator's fraction of it is the figure of merit. The weights do not
+change the cost, so the model is untrained unless ``--epochs`` is given.
+
+Models: ``mlp400`` (784-400-20, ReLU, Bernoulli; the model the issue measured) and
+``burda`` (784-200-200-50 tanh, Burda et al. 2015).
 
 Usage::
 
-    python benchmarks/log_likelihood.py --num-samples 1000 --limit 1000
-    python benchmarks/log_likelihood.py --limit 10000 --chunk-size 200 --batch-size 100
+    python benchmarks/log_likelihood.py                       # mlp400, K = 200, 1000 images
+    python benchmarks/log_likelihood.py --model burda --num-samples 1000 --rounds 3
 
 Data: ``--data DIR``, else $KERAS_VAE_DATA, else ../shared/data/mnist beside the
-repository, else the Keras cache / download.
+repository.
 """
 from __future__ import annotations
 
 import argparse
+import importlib
+import statistics
 import sys
 import time
 
 from _common import burda_vae, data_path, machine_line  # noqa: E402  (sets sys.path)
 
 import keras  # noqa: E402
+import tensorflow as tf  # noqa: E402
 
-from keras_vae import datasets, evaluation  # noqa: E402
+import keras_vae as kv  # noqa: E402
+from keras_vae import _xla, datasets, evaluation  # noqa: E402
+
+# The module (the package re-exports its function under the same name).
+ll_module = importlib.import_module("keras_vae.evaluation.log_likelihood")
+
+
+def mlp400(seed: int) -> kv.VAE:
+    return kv.VAE(
+        encoder=kv.encoders.MLPEncoder([400]),
+        decoder=kv.decoders.MLPDecoder([400]),
+        latent_dim=20,
+        input_shape=(28, 28, 1),
+        likelihood="bernoulli",
+        seed=seed,
+    )
+
+
+def decoder_kernels(vae) -> list:
+    """The decoder's Dense kernels in call order (the likelihood head's included)."""
+    layers = [layer for layer in vae.decoder._flatten_layers() if isinstance(layer, keras.layers.Dense)]
+    head = [layer for layer in vae.likelihood_layer._flatten_layers() if isinstance(layer, keras.layers.Dense)]
+    return [layer.kernel for layer in layers + head]
+
+
+def matmul_bound(vae, rows: int, rounds: int) -> tuple[float, float]:
+    """(samples/s, GFLOP/s) of the decoder's matrix products alone on ``rows`` latents."""
+    kernels = [tf.convert_to_tensor(k) for k in decoder_kernels(vae)]
+    flops = sum(2 * int(k.shape[0]) * int(k.shape[1]) for k in kernels)
+    h0 = tf.random.normal([rows, int(kernels[0].shape[0])])
+
+    @tf.function
+    def chain(h):
+        for k in kernels:
+            h = tf.matmul(h, k)
+        return tf.reduce_sum(h[:1])
+
+    chain(h0)
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for _ in range(10):
+            chain(h0).numpy()
+        times.append((time.perf_counter() - start) / 10)
+    rate = rows / statistics.median(times)
+    return rate, rate * flops / 1e9
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Throughput of the log-likelihood estimator.")
     parser.add_argument("--data", default=None, help="directory with the MNIST IDX files")
-    parser.add_argument("--num-samples", type=int, default=1000, help="K importance samples")
+    parser.add_argument("--model", choices=["mlp400", "burda"], default="mlp400")
+    parser.add_argument("--num-samples", type=int, default=200, help="K importance samples")
     parser.add_argument("--limit", type=int, default=1000, help="number of test images")
     parser.add_argument("--batch-size", type=int, default=None)
     parser.add_argument("--chunk-size", type=int, default=None)
+    parser.add_argument("--rounds", type=int, default=5, help="timed runs of each variant (median)")
     parser.add_argument("--epochs", type=int, default=0, help="train briefly first (0: untrained)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
     x_test, _ = datasets.load_mnist("test", path=data_path(args.data))
     x_test = datasets.binarize(x_test[: args.limit], seed=args.seed)
-    vae = burda_vae(args.seed)
+    vae = mlp400(args.seed) if args.model == "mlp400" else burda_vae(args.seed)
     if args.epochs:
         x_train, _ = datasets.load_mnist("train", path=data_path(args.data))
         vae.compile(optimizer=keras.optimizers.Adam(1e-3))
@@ -48,20 +103,34 @@ def main(argv=None) -> int:
                 epochs=args.epochs, verbose=2)
 
     print(machine_line())
-    print(f"model: 784-200-200-50 (tanh) / 50-200-200-784 Bernoulli; images: {len(x_test)}; "
-          f"K = {args.num_samples}; batch_size = {args.batch_size or 'auto'}; "
-          f"chunk_size = {args.chunk_size or 'auto'}")
+    auto_batch = ll_module._SAMPLE_BUDGET // (args.num_samples * vae.latent_dim)
+    rows = min(len(x_test), args.batch_size or auto_batch)
+    per_chunk = args.chunk_size or max(1, ll_module._CHUNK_BUDGET // (rows * 784))
+    print(f"model: {args.model}; images: {len(x_test)}; K = {args.num_samples}; "
+          f"batch_size = {args.batch_size or 'auto'}; chunk_size = {args.chunk_size or 'auto'} "
+          f"({per_chunk} samples x {rows} images = {per_chunk * rows} decoder rows per chunk)")
+    pairs = len(x_test) * args.num_samples
     kwargs = dict(num_samples=args.num_samples, batch_size=args.batch_size,
                   chunk_size=args.chunk_size, seed=args.seed)
-    # Warm-up: trace the tf.functions on a slice (not timed).
-    evaluation.log_likelihood(vae, x_test[: min(len(x_test), 8)], **kwargs)
-    start = time.perf_counter()
-    ll, bpd = evaluation.log_likelihood(vae, x_test, return_bits_per_dim=True, **kwargs)
-    elapsed = time.perf_counter() - start
-    pairs = len(x_test) * args.num_samples
-    print(f"time: {elapsed:.2f} s for {len(x_test)} images x {args.num_samples} samples")
-    print(f"throughput: {pairs / elapsed:,.0f} image-samples/s ({len(x_test) / elapsed:.2f} images/s)")
-    print(f"mean log p(x) estimate: {ll.mean():.3f} nats ({bpd.mean():.4f} bits/dim)")
+    rates, estimates = {}, {}
+    for jit in (False, True):
+        # Warm-up: trace (and compile) on the full shapes, not timed.
+        estimates[jit] = evaluation.log_likelihood(vae, x_test, jit_compile=jit, **kwargs).mean()
+        times = []
+        for _ in range(args.rounds):
+            start = time.perf_counter()
+            evaluation.log_likelihood(vae, x_test, jit_compile=jit, **kwargs)
+            times.append(time.perf_counter() - start)
+        rates[jit] = pairs / statistics.median(times)
+    bound, gflops = matmul_bound(vae, per_chunk * rows, args.rounds)
+    print(f"bound (decoder matrix products alone, same rows, measured now): "
+          f"{bound:,.0f} image-samples/s ({gflops:.0f} GFLOP/s)")
+    for jit in (False, True):
+        print(f"estimator, jit_compile={jit!s:5}: {rates[jit]:,.0f} image-samples/s, "
+              f"{rates[jit] / bound:.0%} of the bound (median of {args.rounds}); "
+              f"mean log p(x) {estimates[jit]:.3f} nats")
+    auto = _xla.resolve(vae, "auto")
+    print(f"XLA / plain graph: {rates[True] / rates[False]:.2f}x; jit_compile='auto' picks {auto} for this model")
     return 0
 
 

@@ -121,6 +121,22 @@ def test_chunked_equals_unchunked_bernoulli_mlp(mlp_vae):
     assert whole.shape == (40,) and np.all(whole < 0)
 
 
+@pytest.mark.parametrize("fixture", ["correlated", "mlp_vae"])
+def test_xla_and_the_plain_graph_give_the_same_estimate(fixture, request):
+    """jit_compile changes how a chunk is computed (fused by XLA), never the samples."""
+    if fixture == "correlated":
+        W, b, vae = request.getfixturevalue(fixture)
+        x = sample_data(W, b, 20, seed=4)
+    else:
+        vae, x = request.getfixturevalue(fixture)
+    plain = evaluation.log_likelihood(vae, x, num_samples=300, chunk_size=70, seed=6, jit_compile=False)
+    fused = evaluation.log_likelihood(vae, x, num_samples=300, chunk_size=70, seed=6, jit_compile=True)
+    auto = evaluation.log_likelihood(vae, x, num_samples=300, chunk_size=70, seed=6)
+    np.testing.assert_allclose(fused, plain, rtol=1e-6, atol=1e-4)
+    np.testing.assert_allclose(auto, plain, rtol=1e-6, atol=1e-4)
+    assert np.all(np.isfinite(plain))
+
+
 def test_seeding(mlp_vae):
     vae, x = mlp_vae
     a = evaluation.log_likelihood(vae, x, num_samples=50, seed=3)
@@ -153,6 +169,8 @@ def test_log_likelihood_argument_errors(mlp_vae):
         evaluation.log_likelihood(vae, x, num_samples=0)
     with pytest.raises(ValueError, match="chunk_size"):
         evaluation.log_likelihood(vae, x, num_samples=5, chunk_size=-1)
+    with pytest.raises(ValueError, match="jit_compile must be True, False or 'auto'"):
+        evaluation.log_likelihood(vae, x, num_samples=5, jit_compile="yes")
     with pytest.raises(ValueError, match="shape"):
         evaluation.log_likelihood(vae, x[:, :3], num_samples=5)
     with pytest.raises(ValueError, match=r"\[0.0, 1.0\]|\[0, 1\]"):

@@ -1,6 +1,9 @@
 """Helpers shared by the evaluation tools: argument checks and batching."""
 from __future__ import annotations
 
+import weakref
+from typing import Any, Callable, Hashable
+
 import numpy as np
 import tensorflow as tf
 
@@ -42,3 +45,24 @@ def _num_examples(x) -> int | None:
     return len(x)
 
 
+
+
+# Traced functions, cached per model and key. The keys are weak and a function
+# reaches its model only through the weak reference it is built with, so a model
+# and its traces can be freed together.
+_TRACED: "weakref.WeakKeyDictionary[Any, dict]" = weakref.WeakKeyDictionary()
+
+
+def traced(vae, key: Hashable, build: Callable[["weakref.ref"], Any]):
+    """The function ``build(weakref.ref(vae))`` made once per model and ``key``.
+
+    ``key`` names the caller and every setting the function depends on (e.g.
+    ``("log_likelihood.chunk", jit_compile)``). Refuses a VAE that is not built,
+    before anything is traced.
+    """
+    if vae.data_shape is None:
+        raise ValueError("The VAE is not built; give it input_shape= or data first.")
+    cache = _TRACED.setdefault(vae, {})
+    if key not in cache:
+        cache[key] = build(weakref.ref(vae))
+    return cache[key]

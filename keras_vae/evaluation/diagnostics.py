@@ -3,15 +3,13 @@ from __future__ import annotations
 
 import random
 import warnings
-import weakref
-from typing import Any
 
 import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
 from keras_vae import _seeds
-from keras_vae.evaluation._common import _INT32_MAX, _as_array, _batches, _check_positive
+from keras_vae.evaluation._common import _INT32_MAX, _as_array, _batches, _check_positive, traced
 
 tfd = tfp.distributions
 
@@ -22,19 +20,7 @@ class PosteriorCollapseWarning(UserWarning):
     """The posterior carries (almost) no information about x."""
 
 
-# Traced functions are cached per model. Keys are weak and the functions reach the
-# model only through a weak reference, so a model and its traces can be freed.
-_FUNCTIONS: "weakref.WeakKeyDictionary[Any, dict]" = weakref.WeakKeyDictionary()
-
-
-def _functions(model) -> dict:
-    cached = _FUNCTIONS.get(model)
-    if cached is not None:
-        return cached
-    if model.data_shape is None:
-        raise ValueError("The VAE is not built; give it input_shape= or data first.")
-    model_ref = weakref.ref(model)
-
+def _posterior_mean(model_ref):
     @tf.function(reduce_retracing=True)
     def posterior_mean(x):
         vae = model_ref()
@@ -44,9 +30,7 @@ def _functions(model) -> dict:
             tf.float32,
         )
 
-    cached = {"posterior_mean": posterior_mean}
-    _FUNCTIONS[model] = cached
-    return cached
+    return posterior_mean
 
 
 def _marginals(distribution, latent_dim: int, what: str):
@@ -159,7 +143,7 @@ def kl_per_dimension(
 
 
 def _posterior_means(vae, x, batch_size: int) -> np.ndarray:
-    fn = _functions(vae)["posterior_mean"]
+    fn = traced(vae, "diagnostics.posterior_mean", _posterior_mean)
     means = [fn(tf.convert_to_tensor(b)).numpy() for b in _batches(vae, x, batch_size)]
     if not means:
         raise ValueError("x is empty.")

@@ -22,14 +22,13 @@ from __future__ import annotations
 
 import dataclasses
 import weakref
-from typing import Any
 
 import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
 from keras_vae.evaluation import _mcmc
-from keras_vae.evaluation._common import _as_array, _batches, _check_positive, _num_examples
+from keras_vae.evaluation._common import _as_array, _batches, _check_positive, _num_examples, traced
 
 __all__ = ["PosteriorSamples", "hmc_posterior_samples", "posterior_samples"]
 
@@ -157,14 +156,10 @@ def _sample(kernel, densities, num_results, num_burnin_steps, init_seed, chain_s
     return result.all_states, result.trace, result.final_kernel_results
 
 
-_FUNCTIONS: "weakref.WeakKeyDictionary[Any, dict]" = weakref.WeakKeyDictionary()
-
-
 def _traced(vae, settings: tuple, jit_compile: bool):
-    cache = _FUNCTIONS.setdefault(vae, {})
-    key = (settings, bool(jit_compile))
-    if key not in cache:
-        model_ref = weakref.ref(vae)
+    """The HMC run for one set of settings, traced once for any batch size."""
+
+    def build(model_ref):
         kwargs = dict(settings)
         signature = [tf.TensorSpec([None, *vae.data_shape], tf.float32), tf.TensorSpec([2], tf.int32)]
 
@@ -172,8 +167,9 @@ def _traced(vae, settings: tuple, jit_compile: bool):
         def run(x, seed):
             return hmc_posterior_samples(model_ref(), x, seed, **kwargs)
 
-        cache[key] = run
-    return cache[key]
+        return run
+
+    return traced(vae, ("hmc.run", settings, bool(jit_compile)), build)
 
 
 def _q_sampler(vae, num_samples: int):
