@@ -22,7 +22,7 @@ import tensorflow_probability as tfp
 from tensorflow_probability.python.mcmc import simple_step_size_adaptation
 
 from keras_vae import _seeds
-from keras_vae.evaluation._common import _INT32_MAX
+from keras_vae.evaluation._common import _INT32_MAX, _check_positive
 
 # Seed streams of the MCMC tools (the model uses 0-4; log_likelihood 5,
 # kl_per_dimension 6). Values never change: results for a seed depend on them.
@@ -82,6 +82,32 @@ def check_step_size(step_size) -> float | None:
     if isinstance(step_size, bool) or not isinstance(step_size, (int, float, np.floating)) or not step_size > 0:
         raise ValueError(f"step_size must be a positive number or None (estimated from q), got {step_size!r}.")
     return float(step_size)
+
+
+def check_ais_arguments(
+    num_steps, num_chains, anneal_from, num_leapfrog_steps, step_size, target_accept_prob, batch_size
+) -> tuple[tuple, int | None]:
+    """The arguments :func:`~keras_vae.evaluation.ais_log_likelihood` and
+    :func:`~keras_vae.evaluation.bdmc` share, validated: the AIS settings as a
+    hashable tuple of (name, value) (the key of ``ais.traced_ais``), and the batch
+    size (``None`` stays ``None``: see :func:`ais_batch_size`)."""
+    settings = (
+        ("num_steps", _check_positive(num_steps, "num_steps", allow_none=False)),
+        ("num_chains", _check_positive(num_chains, "num_chains", allow_none=False)),
+        ("anneal_from", check_anneal_from(anneal_from)),
+        ("num_leapfrog_steps", _check_positive(num_leapfrog_steps, "num_leapfrog_steps", allow_none=False)),
+        ("step_size", check_step_size(step_size)),
+        ("target_accept_prob", check_probability(target_accept_prob, "target_accept_prob")),
+    )
+    return settings, _check_positive(batch_size, "batch_size")
+
+
+def ais_batch_size(vae, batch_size: int | None, num_chains: int, n: int | None) -> int:
+    """``batch_size``, or by default one that bounds the memory of an AIS batch
+    (``num_chains`` chains and the pilot chains per example)."""
+    if batch_size is None:
+        return default_batch_size(vae, num_chains + PILOT_CHAINS, n)
+    return batch_size
 
 
 class Densities:

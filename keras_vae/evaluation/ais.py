@@ -253,8 +253,9 @@ def ais_log_likelihood(
         >>> ll = kv.evaluation.ais_log_likelihood(vae, x_test[:100], num_steps=1000, seed=0)  # doctest: +SKIP
         >>> print(f"AIS NLL: {-ll.mean():.2f} nats")                                        # doctest: +SKIP
     """
-    settings = _settings(num_steps, num_chains, anneal_from, num_leapfrog_steps, step_size, target_accept_prob)
-    batch_size = _check_positive(batch_size, "batch_size")
+    settings, batch_size = _mcmc.check_ais_arguments(
+        num_steps, num_chains, anneal_from, num_leapfrog_steps, step_size, target_accept_prob, batch_size
+    )
     if isinstance(x, tf.data.Dataset):
         vae.check_data(x)
     else:
@@ -262,8 +263,7 @@ def ais_log_likelihood(
     if vae.data_shape is None:
         raise ValueError("The VAE is not built; give it input_shape= or data first.")
     n = _num_examples(x)
-    if batch_size is None:
-        batch_size = _mcmc.default_batch_size(vae, num_chains + _mcmc.PILOT_CHAINS, n)
+    batch_size = _mcmc.ais_batch_size(vae, batch_size, num_chains, n)
     base = _mcmc.base_seed(seed, _mcmc.AIS_STREAM)
     run = traced_ais(vae, settings, jit_compile)
     results = []
@@ -288,15 +288,3 @@ def ais_log_likelihood(
     if return_bits_per_dim:
         return log_px, bits_per_dim(log_px, math.prod(vae.data_shape))
     return log_px
-
-
-def _settings(num_steps, num_chains, anneal_from, num_leapfrog_steps, step_size, target_accept_prob) -> tuple:
-    """Validated AIS settings as a hashable tuple of (name, value)."""
-    return (
-        ("num_steps", _check_positive(num_steps, "num_steps", allow_none=False)),
-        ("num_chains", _check_positive(num_chains, "num_chains", allow_none=False)),
-        ("anneal_from", _mcmc.check_anneal_from(anneal_from)),
-        ("num_leapfrog_steps", _check_positive(num_leapfrog_steps, "num_leapfrog_steps", allow_none=False)),
-        ("step_size", _mcmc.check_step_size(step_size)),
-        ("target_accept_prob", _mcmc.check_probability(target_accept_prob, "target_accept_prob")),
-    )

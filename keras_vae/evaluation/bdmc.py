@@ -27,7 +27,7 @@ import tensorflow as tf
 
 from keras_vae.evaluation import _mcmc
 from keras_vae.evaluation._common import _check_positive
-from keras_vae.evaluation.ais import _settings, traced_ais
+from keras_vae.evaluation.ais import traced_ais
 from keras_vae.objectives._log_weights import importance_bound
 
 __all__ = ["BDMCResult", "bdmc", "simulate"]
@@ -118,11 +118,11 @@ def bdmc(
         >>> result = kv.evaluation.bdmc(vae, num_examples=50, num_steps=2000, seed=0)  # doctest: +SKIP
         >>> print(result.summary())                                                   # doctest: +SKIP
     """
-    settings = _settings(num_steps, num_chains, anneal_from, num_leapfrog_steps, step_size, target_accept_prob)
-    batch_size = _check_positive(batch_size, "batch_size")
+    settings, batch_size = _mcmc.check_ais_arguments(
+        num_steps, num_chains, anneal_from, num_leapfrog_steps, step_size, target_accept_prob, batch_size
+    )
     x, z = simulate(vae, num_examples, seed)
-    if batch_size is None:
-        batch_size = _mcmc.default_batch_size(vae, num_chains + _mcmc.PILOT_CHAINS, num_examples)
+    batch_size = _mcmc.ais_batch_size(vae, batch_size, num_chains, num_examples)
     base = _mcmc.base_seed(seed, _mcmc.BDMC_STREAM)
     forward = traced_ais(vae, settings, jit_compile)
     backward = traced_ais(vae, settings + (("reverse", True),), jit_compile)
