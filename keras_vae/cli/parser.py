@@ -33,6 +33,13 @@ def _argparse_type(check_value: Callable[[Any], Any], name: str) -> Callable[[st
     return convert
 
 
+def _positive(name: str) -> Callable[[str], int]:
+    return _argparse_type(check.positive_int, name)
+
+
+_SEED = _argparse_type(check.seed, "seed")
+
+
 _TRAIN_EPILOG = """\
 components: --encoder, --decoder, --posterior, --prior, --likelihood and --objective
 take any registered name, built-in or from an installed plugin, and
@@ -85,18 +92,25 @@ def _wrap(text: str) -> str:
     return textwrap.fill(text, width=79)
 
 
-def _add_train(commands, common, formatter) -> None:
-    train = commands.add_parser(
-        "train",
+def _subcommand(commands, common, formatter, name: str, help: str, description: str, epilog: str | None = None):
+    """A sub-command with the options every command takes (``common``: --debug)."""
+    return commands.add_parser(
+        name,
         parents=[common],
-        help="train a VAE and write a run folder",
-        description=_wrap(
-            "Train a VAE on a data set (the train split; the test split, or a 10% "
-            "holdout when there is none, is the validation data) and write the model, "
-            "its serving export, pictures and metrics to a run folder."
-        ),
-        epilog=_TRAIN_EPILOG,
+        help=help,
+        description=_wrap(description),
+        epilog=epilog,
         formatter_class=formatter,
+    )
+
+
+def _add_train(commands, common, formatter) -> None:
+    train = _subcommand(
+        commands, common, formatter, "train", "train a VAE and write a run folder",
+        "Train a VAE on a data set (the train split; the test split, or a 10% "
+        "holdout when there is none, is the validation data) and write the model, "
+        "its serving export, pictures and metrics to a run folder.",
+        epilog=_TRAIN_EPILOG,
     )
     fields = {f.name: f for f in dataclasses.fields(TrainSettings)}
     train.add_argument(
@@ -152,26 +166,35 @@ def _add_train(commands, common, formatter) -> None:
 
 def _command(commands, common, formatter, name: str, help: str, description: str, examples: list[str]):
     """A sub-command whose first argument is a saved model."""
-    command = commands.add_parser(
-        name,
-        parents=[common],
-        help=help,
-        description=_wrap(description),
-        epilog="examples:\n" + "\n".join(f"  keras-vae {name} {e}" for e in examples),
-        formatter_class=formatter,
-    )
+    epilog = "examples:\n" + "\n".join(f"  keras-vae {name} {e}" for e in examples)
+    command = _subcommand(commands, common, formatter, name, help, description, epilog)
     command.add_argument("model", metavar="MODEL", help="a .keras file saved by keras_vae")
     return command
 
 
-def _add_ais_options(command, positive) -> None:
+def _add_data_options(command, use: str) -> None:
+    """DATA and --split: the data a command reads (``use``: what it does with the split)."""
+    command.add_argument("data", metavar="DATA", help="data set name (mnist, fashion_mnist, sample) or path")
+    command.add_argument("--split", choices=("train", "test"), default="test", help=f"split to {use} (default: test)")
+
+
+def _add_binarize_and_seed(command, binarize_when: str, seed_help: str) -> None:
+    """--binarize (``binarize_when``: when it happens) and --seed (help ``seed_help``)."""
+    command.add_argument(
+        "--binarize", action="store_true",
+        help=f"binarize the data once (seeded){binarize_when}, as for a model trained with --binarize",
+    )
+    command.add_argument("--seed", type=_SEED, default=0, metavar="S", help=seed_help)
+
+
+def _add_ais_options(command) -> None:
     """--num-steps, --num-chains, --anneal-from: settings of AIS (kv.evaluation.ais_log_likelihood)."""
     command.add_argument(
-        "--num-steps", type=positive("num_steps"), default=500, metavar="T",
+        "--num-steps", type=_positive("num_steps"), default=500, metavar="T",
         help="AIS annealing steps (default: 500; hundreds to thousands for an image model)",
     )
     command.add_argument(
-        "--num-chains", type=positive("num_chains"), default=16, metavar="C",
+        "--num-chains", type=_positive("num_chains"), default=16, metavar="C",
         help="AIS chains per example (default: 16)",
     )
     command.add_argument(
@@ -180,7 +203,7 @@ def _add_ais_options(command, positive) -> None:
     )
 
 
-def _add_gaps(commands, common, formatter, positive, seed) -> None:
+def _add_gaps(commands, common, formatter) -> None:
     gaps = _command(
         commands, common, formatter, "gaps", "split the inference gap of a saved model (AIS)",
         "Report log p(x) (AIS), the ELBO of the encoder's q(z|x) and the ELBO of a q of "
@@ -191,22 +214,17 @@ def _add_gaps(commands, common, formatter, positive, seed) -> None:
         ["runs/demo/model.keras sample --limit 100",
          "model.keras mnist --limit 200 --num-steps 1000 --json gaps.json --plot cost.png"],
     )
-    gaps.add_argument("data", metavar="DATA", help="data set name (mnist, fashion_mnist, sample) or path")
-    gaps.add_argument("--split", choices=("train", "test"), default="test", help="split to use (default: test)")
+    _add_data_options(gaps, "use")
     gaps.add_argument(
-        "--limit", type=positive("limit"), default=100, metavar="N",
+        "--limit", type=_positive("limit"), default=100, metavar="N",
         help="use the first N examples (default: 100)",
     )
-    _add_ais_options(gaps, positive)
+    _add_ais_options(gaps)
     gaps.add_argument(
-        "--optimize-steps", type=positive("optimize_steps"), default=300, metavar="N",
+        "--optimize-steps", type=_positive("optimize_steps"), default=300, metavar="N",
         help="Adam steps of the per-example q (default: 300)",
     )
-    gaps.add_argument(
-        "--binarize", action="store_true",
-        help="binarize the data once (seeded), as for a model trained with --binarize",
-    )
-    gaps.add_argument("--seed", type=seed, default=0, metavar="S", help="seed of the estimates (default: 0)")
+    _add_binarize_and_seed(gaps, "", "seed of the estimates (default: 0)")
     gaps.add_argument("--json", default=None, metavar="FILE", help="also write the gaps table as JSON to FILE")
     gaps.add_argument(
         "--plot", default=None, metavar="FILE",
@@ -235,9 +253,6 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     _add_train(commands, common, formatter)
 
-    positive = lambda name: _argparse_type(check.positive_int, name)  # noqa: E731
-    seed = _argparse_type(check.seed, "seed")
-
     evaluate = _command(
         commands, common, formatter, "evaluate", "score a saved model on a data set",
         "Report the ELBO, a log-likelihood estimate (importance-sampled, or AIS with "
@@ -248,10 +263,9 @@ def build_parser() -> argparse.ArgumentParser:
         ["runs/demo/model.keras sample", "model.keras mnist --num-samples 1000 --json",
          "model.keras mnist --method ais --num-steps 1000 --limit 500"],
     )
-    evaluate.add_argument("data", metavar="DATA", help="data set name (mnist, fashion_mnist, sample) or path")
-    evaluate.add_argument("--split", choices=("train", "test"), default="test", help="split to score (default: test)")
+    _add_data_options(evaluate, "score")
     evaluate.add_argument(
-        "--num-samples", type=positive("num_samples"), default=100, metavar="K",
+        "--num-samples", type=_positive("num_samples"), default=100, metavar="K",
         help="importance samples per example (default: 100)",
     )
     evaluate.add_argument(
@@ -259,25 +273,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="log-likelihood estimator: importance sampling with K samples, or annealed "
         "importance sampling (slower, tighter when q is poor) (default: iwae)",
     )
-    _add_ais_options(evaluate, positive)
+    _add_ais_options(evaluate)
     evaluate.add_argument(
-        "--limit", type=positive("limit"), default=None, metavar="N", help="score at most N examples (default: all)"
+        "--limit", type=_positive("limit"), default=None, metavar="N", help="score at most N examples (default: all)"
     )
     evaluate.add_argument(
-        "--batch-size", type=positive("batch_size"), default=100, metavar="N",
+        "--batch-size", type=_positive("batch_size"), default=100, metavar="N",
         help="examples per batch (default: 100)",
     )
-    evaluate.add_argument(
-        "--binarize", action="store_true",
-        help="binarize the data once (seeded) before scoring, as for a model trained with --binarize",
-    )
-    evaluate.add_argument(
-        "--seed", type=seed, default=0, metavar="S",
-        help="seed of the Monte Carlo estimates and of --binarize (default: 0)",
+    _add_binarize_and_seed(
+        evaluate, " before scoring", "seed of the Monte Carlo estimates and of --binarize (default: 0)"
     )
     evaluate.add_argument("--json", action="store_true", help="print the results as JSON")
     evaluate.add_argument("--no-progress", action="store_true", help="no progress bar")
-    _add_gaps(commands, common, formatter, positive, seed)
+    _add_gaps(commands, common, formatter)
 
     sample = _command(
         commands, common, formatter, "sample", "draw samples from a saved model",
@@ -288,14 +297,14 @@ def build_parser() -> argparse.ArgumentParser:
         ["runs/demo/model.keras -n 64 -o runs/demo/grid.png", "model.keras -n 1000 -o samples.npy --seed 3"],
     )
     sample.add_argument(
-        "-n", "--num", dest="n", type=positive("n"), default=64, metavar="N",
+        "-n", "--num", dest="n", type=_positive("n"), default=64, metavar="N",
         help="number of samples (default: 64)",
     )
     sample.add_argument(
         "-o", "--output", default=None, metavar="FILE",
         help=f"output file: {', '.join(SAMPLE_FORMATS)} (default: sampled.png beside MODEL)",
     )
-    sample.add_argument("--seed", type=seed, default=0, metavar="S", help="sampling seed (default: 0)")
+    sample.add_argument("--seed", type=_SEED, default=0, metavar="S", help="sampling seed (default: 0)")
 
     export = _command(
         commands, common, formatter, "export", "write a saved model as a TF Serving SavedModel",
@@ -307,22 +316,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.add_argument("base", metavar="BASE", help="the model's base folder (TF Serving's model_base_path)")
     export.add_argument(
-        "--version", type=positive("version"), default=None, metavar="N",
+        "--version", type=_positive("version"), default=None, metavar="N",
         help="version number (default: one more than the highest under BASE)",
     )
     export.add_argument("--overwrite", action="store_true", help="replace an existing version N")
 
-    components = commands.add_parser(
-        "components",
-        parents=[common],
-        help="list components (built-in and plugin) with their options",
-        description=_wrap(
-            "List the registered components of each kind (encoder, decoder, posterior, "
-            "prior, likelihood, objective), built-in and from installed plugins, with "
-            "the options each takes and their defaults (give them with "
-            "--<kind>-options to train)."
-        ),
-        formatter_class=formatter,
+    components = _subcommand(
+        commands, common, formatter, "components", "list components (built-in and plugin) with their options",
+        "List the registered components of each kind (encoder, decoder, posterior, "
+        "prior, likelihood, objective), built-in and from installed plugins, with "
+        "the options each takes and their defaults (give them with "
+        "--<kind>-options to train).",
     )
     components.add_argument(
         "kind", nargs="?", choices=COMPONENT_KINDS, metavar="KIND", help="list one kind only"
