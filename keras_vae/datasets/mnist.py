@@ -127,24 +127,16 @@ def _urls(source: _Source, split: str) -> list[str]:
 
 def _download(source: _Source, split: str, get_file: Callable[..., str]):
     cache = _keras_home()
+
+    def fetch(fname: str, **kwargs) -> str:
+        """One file from the mirror into the Keras cache, through ``get_file``."""
+        return get_file(
+            fname=fname, origin=MIRROR + fname, cache_dir=str(cache), cache_subdir=source.cache_subdir, **kwargs
+        )
+
     if source.npz:
-        path = get_file(
-            fname=source.npz,
-            origin=MIRROR + source.npz,
-            file_hash=_MNIST_NPZ_SHA256,
-            cache_dir=str(cache),
-            cache_subdir=source.cache_subdir,
-        )
-        return _read_mnist_npz(pathlib.Path(path), split)
-    paths = [
-        get_file(
-            fname=stem + ".gz",
-            origin=MIRROR + stem + ".gz",
-            cache_dir=str(cache),
-            cache_subdir=source.cache_subdir,
-        )
-        for stem in _IDX_FILES[split]
-    ]
+        return _read_mnist_npz(pathlib.Path(fetch(source.npz, file_hash=_MNIST_NPZ_SHA256)), split)
+    paths = [fetch(stem + ".gz") for stem in _IDX_FILES[split]]
     x, y = read_idx(paths[0]), read_idx(paths[1])
     _check_pair(x, y, " / ".join(paths))
     return x, y
@@ -159,6 +151,23 @@ def _default_get_file(*args, **kwargs) -> str:
 def _check_split(split: str) -> None:
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}.")
+
+
+def _with_subdirs(source: _Source, directory: pathlib.Path) -> list[pathlib.Path]:
+    """``directory`` and its subdirectories named for ``source`` (``mnist/`` ...)."""
+    return [directory] + [directory / d for d in source.dirnames]
+
+
+def _search(source: _Source, split: str, places, tried: list[str]):
+    """(images, labels) from the first of ``places`` ((label, directory) pairs)
+    that holds them, or None; each place that does not is added to ``tried``
+    as ``label: why``."""
+    for label, directory in places:
+        found = _read_from_dir(source, directory, split)
+        if not isinstance(found, str):
+            return found
+        tried.append(f"{label}: {found}")
+    return None
 
 
 def _load_mnist_format(
@@ -177,13 +186,10 @@ def _load_mnist_format(
         return _format_images(x, normalize), y.astype(np.int64)
 
     if path is not None:
-        directory = pathlib.Path(path).expanduser()
-        candidates = [directory] + [directory / d for d in source.dirnames]
-        for candidate in candidates:
-            found = _read_from_dir(source, candidate, split)
-            if not isinstance(found, str):
-                return finish(found)
-            tried.append(f"path={str(candidate)!r}: {found}")
+        candidates = _with_subdirs(source, pathlib.Path(path).expanduser())
+        found = _search(source, split, [(f"path={str(c)!r}", c) for c in candidates], tried)
+        if found is not None:
+            return finish(found)
         raise DatasetNotFoundError(
             f"{source.name} ({split}) not found at the path you gave:\n  "
             + "\n  ".join(tried)
@@ -193,21 +199,16 @@ def _load_mnist_format(
             split=split,
         )
 
+    places = []
     base = data_folder()
     if base is not None:
-        for candidate in [base] + [base / d for d in source.dirnames]:
-            found = _read_from_dir(source, candidate, split)
-            if not isinstance(found, str):
-                return finish(found)
-            tried.append(f"${ENV_VAR} -> {candidate}: {found}")
+        places += [(f"${ENV_VAR} -> {c}", c) for c in _with_subdirs(source, base)]
     else:
         tried.append(f"${ENV_VAR}: not set")
-
-    for candidate in _keras_cache_dirs(source):
-        found = _read_from_dir(source, candidate, split)
-        if not isinstance(found, str):
-            return finish(found)
-        tried.append(f"Keras cache {candidate}: {found}")
+    places += [(f"Keras cache {c}", c) for c in _keras_cache_dirs(source)]
+    found = _search(source, split, places, tried)
+    if found is not None:
+        return finish(found)
 
     if download:
         getter = get_file or _default_get_file
