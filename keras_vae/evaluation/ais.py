@@ -29,15 +29,13 @@ from __future__ import annotations
 
 import math
 import time
-import weakref
-from typing import Any
 
 import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
 from keras_vae.evaluation import _mcmc
-from keras_vae.evaluation._common import _as_array, _batches, _check_positive, _num_examples
+from keras_vae.evaluation._common import _as_array, _batches, _check_positive, _num_examples, traced
 from keras_vae.evaluation.log_likelihood import bits_per_dim
 from keras_vae.objectives._log_weights import importance_bound
 
@@ -162,21 +160,14 @@ def annealed_importance_log_weights(
     return {"log_weights": log_weights[pilot:], "state": state[pilot:], "step_size": final_step}
 
 
-# Traced functions per model, keyed by their settings; weak keys and a weak
-# reference from the function to the model let both be freed.
-_FUNCTIONS: "weakref.WeakKeyDictionary[Any, dict]" = weakref.WeakKeyDictionary()
-
-
 def traced_ais(vae, settings: tuple, jit_compile: bool):
     """A cached ``tf.function`` for one set of AIS settings: ``(x, seed)``, or with
     ``("reverse", True)`` in the settings ``(x, seed, initial_state, pilot_state)``.
 
     Traced once for any batch size (the batch dimension is left unknown).
     """
-    cache = _FUNCTIONS.setdefault(vae, {})
-    key = (settings, bool(jit_compile))
-    if key not in cache:
-        model_ref = weakref.ref(vae)
+
+    def build(model_ref):
         kwargs = dict(settings)
         x_spec = tf.TensorSpec([None, *vae.data_shape], tf.float32)
         seed_spec = tf.TensorSpec([2], tf.int32)
@@ -189,14 +180,15 @@ def traced_ais(vae, settings: tuple, jit_compile: bool):
                     model_ref(), x, seed, initial_state=initial_state, pilot_state=pilot_state, **kwargs
                 )
 
-        else:
+            return run
 
-            @tf.function(input_signature=[x_spec, seed_spec], jit_compile=bool(jit_compile))
-            def run(x, seed):
-                return annealed_importance_log_weights(model_ref(), x, seed, **kwargs)
+        @tf.function(input_signature=[x_spec, seed_spec], jit_compile=bool(jit_compile))
+        def run(x, seed):
+            return annealed_importance_log_weights(model_ref(), x, seed, **kwargs)
 
-        cache[key] = run
-    return cache[key]
+        return run
+
+    return traced(vae, ("ais.run", settings, bool(jit_compile)), build)
 
 
 def ais_log_likelihood(
