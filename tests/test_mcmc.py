@@ -197,6 +197,26 @@ def test_clear_errors(poor_vae, data):
         evaluation.inference_gaps(poor_vae, x, log_px=np.zeros(5))
     with pytest.raises(ValueError, match="shape"):
         evaluation.ais_log_likelihood(poor_vae, x[:, :3])
+    with pytest.raises(ValueError, match="jit_compile must be True, False or 'auto'"):
+        evaluation.ais_log_likelihood(poor_vae, x, jit_compile="xla")
+    with pytest.raises(ValueError, match="jit_compile must be True, False or 'auto'"):
+        evaluation.bdmc(poor_vae, num_examples=2, jit_compile=1.0)
+
+
+def test_auto_jit_compiles_long_runs_only(poor_vae, data):
+    """'auto' is the plain graph below XLA_MIN_STEPS steps (same numbers as
+    jit_compile=False) and XLA from there on (same numbers as jit_compile=True)."""
+    from keras_vae.evaluation import _mcmc
+
+    x = data[0][:3]
+    short = dict(num_steps=4, num_chains=2, seed=1)
+    np.testing.assert_array_equal(
+        evaluation.ais_log_likelihood(poor_vae, x, **short),
+        evaluation.ais_log_likelihood(poor_vae, x, jit_compile=False, **short),
+    )
+    assert not _mcmc.resolve_jit(poor_vae, "auto", _mcmc.XLA_MIN_STEPS - 1)
+    assert _mcmc.resolve_jit(poor_vae, "auto", _mcmc.XLA_MIN_STEPS)
+    assert not _mcmc.resolve_jit(poor_vae, False, 10**6)
 
 
 def test_estimates_vs_cost_and_plot(poor_vae, data):

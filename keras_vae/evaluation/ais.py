@@ -203,7 +203,7 @@ def ais_log_likelihood(
     batch_size: int | None = None,
     seed: int | None = None,
     return_bits_per_dim: bool = False,
-    jit_compile: bool = False,
+    jit_compile: bool | str = "auto",
     verbose: int = 0,
 ):
     """AIS estimate of log p(x) per example, in nats (see the module docstring).
@@ -235,7 +235,11 @@ def ais_log_likelihood(
         seed: int for reproducible estimates (random when ``None``).
         return_bits_per_dim: also return ``-log p^(x) / (D ln 2)``.
         jit_compile: compile the annealing loop with XLA (compiled once per
-            batch shape; pays for long runs, see ``benchmarks/inference_gaps.py``).
+            batch shape; pays for long runs, see ``benchmarks/ais.py``). ``"auto"``:
+            XLA from 100 steps on for a model the training rule compiles
+            (``keras_vae._xla.resolve``). The random streams differ under XLA, so
+            the estimate for a fixed seed depends on this choice (by its Monte
+            Carlo error), never on anything else.
         verbose: 1 prints progress per batch.
 
     Returns:
@@ -254,6 +258,7 @@ def ais_log_likelihood(
         x = _as_array(vae, x)
     if vae.data_shape is None:
         raise ValueError("The VAE is not built; give it input_shape= or data first.")
+    jit_compile = _mcmc.resolve_jit(vae, jit_compile, num_steps)
     n = _num_examples(x)
     batch_size = _mcmc.ais_batch_size(vae, batch_size, num_chains, n)
     base = _mcmc.base_seed(seed, _mcmc.AIS_STREAM)

@@ -93,7 +93,7 @@ def bdmc(
     target_accept_prob: float = 0.65,
     batch_size: int | None = None,
     seed: int | None = None,
-    jit_compile: bool = False,
+    jit_compile: bool | str = "auto",
     verbose: int = 0,
 ) -> BDMCResult:
     """Forward and reverse AIS on data simulated from the model: log p(x) bracketed.
@@ -121,6 +121,7 @@ def bdmc(
     settings, batch_size = _mcmc.check_ais_arguments(
         num_steps, num_chains, anneal_from, num_leapfrog_steps, step_size, target_accept_prob, batch_size
     )
+    jit_compile = _mcmc.resolve_jit(vae, jit_compile, num_steps)
     x, z = simulate(vae, num_examples, seed)
     batch_size = _mcmc.ais_batch_size(vae, batch_size, num_chains, num_examples)
     base = _mcmc.base_seed(seed, _mcmc.BDMC_STREAM)

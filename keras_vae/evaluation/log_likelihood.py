@@ -141,7 +141,7 @@ def log_likelihood(
     if seed is None:
         seed = random.randint(0, _INT32_MAX - 1)
     base = tf.constant([int(seed) % _INT32_MAX, _LL_STREAM], tf.int32)
-    if jit_compile not in (True, False, "auto"):
+    if not (isinstance(jit_compile, bool) or jit_compile == "auto"):
         raise ValueError(f"jit_compile must be True, False or 'auto', got {jit_compile!r}.")
     jit = bool(_xla.resolve(vae, jit_compile))
     draw = traced(vae, "log_likelihood.draw", _draw)
