@@ -113,6 +113,27 @@ def test_hmc_matches_the_exact_posterior_and_q_does_not(poor_vae, data):
     np.testing.assert_allclose(amortized.mean(), (x - B) @ A_POOR.T, atol=0.08)
 
 
+def test_hmc_without_preconditioning_or_jitter_and_their_checks(poor_vae, data):
+    """The defaults precondition with q's spreads and jitter the step size (what made
+    the chains of an MNIST model mix, see hmc.py); without either HMC is plain TFP
+    HMC with one adapted step size per example, and still exact here."""
+    x = data[0][:4]
+    plain = evaluation.posterior_samples(poor_vae, x, num_samples=1200, num_chains=4, num_burnin_steps=150,
+                                         seed=0, precondition=False, step_size_jitter=0.0)
+    assert plain.max_r_hat() < 1.05
+    exact_mean = (x - B) @ A_EXACT.T
+    tolerance = 4 * np.sqrt(np.diag(COV) / plain.effective_sample_size)
+    assert np.all(np.abs(plain.mean() - exact_mean) < tolerance), (plain.mean() - exact_mean, tolerance)
+    np.testing.assert_allclose(plain.covariance().mean(0), COV, atol=0.025)
+    # the step size is reported in units of z either way (preconditioned: the mean
+    # over dimensions of the per-dimension steps)
+    default = evaluation.posterior_samples(poor_vae, x, num_samples=1200, num_chains=4, num_burnin_steps=150, seed=0)
+    assert np.all((default.step_size > plain.step_size / 3) & (default.step_size < plain.step_size * 3))
+    for bad in (1.0, -0.1, True, "0.5"):
+        with pytest.raises(ValueError, match="step_size_jitter"):
+            evaluation.posterior_samples(poor_vae, x, num_samples=8, step_size_jitter=bad)
+
+
 # -------------------------------------------------------------------- gaps
 def test_gaps_match_their_closed_forms(poor_vae, data):
     x, exact = data
