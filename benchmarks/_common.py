@@ -1,11 +1,14 @@
-"""What the benchmark scripts share: where MNIST is, the Burda et al. model, and a
+"""What the benchmark scripts share: where MNIST is, the Burda et al. model, the
+small MNIST model of the MCMC benchmarks (ais.py, inference_gaps.py), and a
 one-line description of the machine."""
 from __future__ import annotations
 
+import argparse
 import os
 import pathlib
 import platform
 import sys
+import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -42,6 +45,57 @@ def burda_vae(seed: int = 0, **components) -> kv.VAE:
         seed=seed,
         **components,
     )
+
+
+SMALL_VAE = "784-300-20 / 20-300-784 Bernoulli"
+
+
+def small_vae(seed: int = 0) -> kv.VAE:
+    """The small MLP VAE of the MCMC benchmarks: 784-300-20 / 20-300-784, Bernoulli."""
+    return kv.VAE(
+        encoder=kv.encoders.MLPEncoder([300]),
+        decoder=kv.decoders.MLPDecoder([300]),
+        latent_dim=20,
+        input_shape=(28, 28, 1),
+        likelihood="bernoulli",
+        seed=seed,
+    )
+
+
+def add_small_vae_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--data``, ``--epochs``, ``--seed``, ``--save`` and ``--load`` of :func:`trained_small_vae`."""
+    parser.add_argument("--data", default=None, help="directory with the MNIST IDX files")
+    parser.add_argument("--epochs", type=int, default=3, help="training epochs of the small model")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--save", default=None, metavar="PATH.keras", help="save the trained model here")
+    parser.add_argument("--load", default=None, metavar="PATH.keras",
+                        help="use this saved model instead of training one (e.g. another script's --save)")
+
+
+def trained_small_vae(args) -> tuple[kv.VAE, str]:
+    """:func:`small_vae` trained for ``args.epochs`` on dynamically binarized MNIST
+    (Adam 1e-3, batches of 100), or loaded from ``args.load``; saved to
+    ``args.save`` if given. Returns the model and a line describing it."""
+    if args.load:
+        vae = kv.load_model(args.load)
+        line = f"model: {args.load} (loaded)"
+    else:
+        x_train, _ = datasets.load_mnist("train", path=data_path(args.data))
+        vae = small_vae(args.seed)
+        vae.compile(optimizer=keras.optimizers.Adam(1e-3))
+        t0 = time.perf_counter()
+        vae.fit(datasets.dynamic_binarization(x_train, batch_size=100, seed=args.seed), epochs=args.epochs, verbose=0)
+        line = f"model: {SMALL_VAE}, {args.epochs} epochs in {time.perf_counter() - t0:.0f} s"
+    if args.save:
+        vae.save(args.save)
+        line += f", saved to {args.save}"
+    return vae, line
+
+
+def binarized_test_images(args, limit: int):
+    """The first ``limit`` MNIST test images, statically binarized with ``args.seed``."""
+    x_test, _ = datasets.load_mnist("test", path=data_path(args.data))
+    return datasets.binarize(x_test[:limit], seed=args.seed)
 
 
 def machine_line() -> str:
