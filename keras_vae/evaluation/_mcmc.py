@@ -103,7 +103,7 @@ def check_ais_arguments(
 
 
 # From this many annealing steps, "auto" compiles AIS with XLA: the compilation
-# (~5 s for an MLP) is then repaid; XLA ran 1.7x faster at 100 steps of the
+# (~5 s for an MLP) is then repaid; XLA ran 1.7x to 2.9x faster at 100 steps of the
 # 784-300-20 MLP (benchmarks/ais.py).
 XLA_MIN_STEPS = 100
 

@@ -52,20 +52,37 @@ def _draw(model_ref):
     return draw
 
 
-def _chunk(model_ref, jit_compile: bool):
-    # XLA fuses the decoder's element-wise tail (bias, likelihood, sum over the data)
-    # into its last matrix product instead of passing the chunk's
-    # [c * batch, D] output through memory a dozen times: 1.3x on the 784-400-20
-    # MLP (benchmarks/log_likelihood.py).
+def _fold(model_ref, jit_compile: bool, chunk: int):
+    # One call per block of samples, the loop over its chunks inside the graph: no
+    # Python round trip and no eager slicing per chunk. With XLA the decoder's
+    # element-wise tail (bias, likelihood, sum over the data) is fused instead of
+    # passing each chunk's [chunk * batch, D] output through memory a dozen times
+    # (benchmarks/log_likelihood.py measures both).
     @tf.function(reduce_retracing=True, jit_compile=jit_compile)
-    def chunk(x, z, log_q, running):
-        """Fold one chunk of samples into the running log-sum-exp of the weights."""
+    def fold(x, z, log_q, running):
+        """Fold a block of samples (z ``[k, batch, latent]``, log q ``[k, batch]``)
+        into the running log-sum-exp of the weights, ``chunk`` samples at a time.
+        The block is padded to whole chunks with ``log q = +inf``: a padded sample
+        has weight exp(-inf) = 0 and leaves the sum unchanged."""
         vae = model_ref()
-        log_px, log_prior = vae.joint_log_prob(x, z)  # [c, batch] each
-        log_w = log_weights(log_px, log_prior, log_q)
-        return tf.reduce_logsumexp(tf.stack([running, tf.reduce_logsumexp(log_w, axis=0)]), axis=0)
+        prior = vae.prior(training=False)  # built once (a VampPrior runs the encoder)
+        k = tf.shape(z)[0]
+        n = (k + chunk - 1) // chunk
+        pad = n * chunk - k
+        z = tf.pad(z, [[0, pad], [0, 0], [0, 0]])
+        log_q = tf.pad(log_q, [[0, pad], [0, 0]], constant_values=np.inf)
+        z = tf.reshape(z, tf.concat([[n, chunk], tf.shape(z)[1:]], 0))
+        log_q = tf.reshape(log_q, tf.concat([[n, chunk], tf.shape(log_q)[1:]], 0))
 
-    return chunk
+        def body(i, running):
+            log_px, log_prior = vae.joint_log_prob(x, z[i], prior=prior)  # [chunk, batch] each
+            log_w = log_weights(log_px, log_prior, log_q[i])
+            return i + 1, tf.reduce_logsumexp(tf.stack([running, tf.reduce_logsumexp(log_w, axis=0)]), axis=0)
+
+        _, running = tf.while_loop(lambda i, _: i < n, body, (tf.constant(0), running))
+        return running
+
+    return fold
 
 
 def log_likelihood(
@@ -145,7 +162,6 @@ def log_likelihood(
         raise ValueError(f"jit_compile must be True, False or 'auto', got {jit_compile!r}.")
     jit = bool(_xla.resolve(vae, jit_compile))
     draw = traced(vae, "log_likelihood.draw", _draw)
-    chunk_fn = traced(vae, ("log_likelihood.chunk", jit), lambda ref: _chunk(ref, jit))
     log_k = math.log(num_samples)
 
     results = []
@@ -171,8 +187,8 @@ def log_likelihood(
             size = min(block, num_samples - b0)
             seed_block = seed_b if block_index == 0 else tf.random.experimental.stateless_fold_in(seed_b, block_index)
             z, log_q = draw(batch, seed_block, tf.constant(size, tf.int32))
-            for k0 in range(0, size, chunk):
-                running = chunk_fn(prepared, z[k0 : k0 + chunk], log_q[k0 : k0 + chunk], running)
+            fold = traced(vae, ("log_likelihood.fold", jit, min(chunk, size)), lambda ref: _fold(ref, jit, min(chunk, size)))
+            running = fold(prepared, z, log_q, running)
         results.append(running.numpy().astype(np.float64) - log_k)
         if verbose:
             done = sum(len(r) for r in results)
