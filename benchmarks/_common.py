@@ -50,16 +50,21 @@ def burda_vae(seed: int = 0, **components) -> kv.VAE:
 SMALL_VAE = "784-300-20 / 20-300-784 Bernoulli"
 
 
-def small_vae(seed: int = 0) -> kv.VAE:
-    """The small MLP VAE of the MCMC benchmarks: 784-300-20 / 20-300-784, Bernoulli."""
+def mlp_vae(hidden: int, latent_dim: int, seed: int = 0, input_shape=(28, 28, 1)) -> kv.VAE:
+    """A one-hidden-layer MLP VAE on MNIST: 784-hidden-latent / latent-hidden-784, Bernoulli."""
     return kv.VAE(
-        encoder=kv.encoders.MLPEncoder([300]),
-        decoder=kv.decoders.MLPDecoder([300]),
-        latent_dim=20,
-        input_shape=(28, 28, 1),
+        encoder=kv.encoders.MLPEncoder([hidden]),
+        decoder=kv.decoders.MLPDecoder([hidden]),
+        latent_dim=latent_dim,
+        input_shape=tuple(input_shape),
         likelihood="bernoulli",
         seed=seed,
     )
+
+
+def small_vae(seed: int = 0) -> kv.VAE:
+    """The small MLP VAE of the MCMC benchmarks: 784-300-20 / 20-300-784, Bernoulli."""
+    return mlp_vae(300, 20, seed)
 
 
 def add_small_vae_arguments(parser: argparse.ArgumentParser) -> None:

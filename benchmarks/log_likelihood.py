@@ -28,27 +28,15 @@ import statistics
 import sys
 import time
 
-from _common import burda_vae, data_path, machine_line  # noqa: E402  (sets sys.path)
+from _common import burda_vae, data_path, machine_line, mlp_vae  # noqa: E402  (sets sys.path)
 
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-import keras_vae as kv  # noqa: E402
 from keras_vae import _xla, datasets, evaluation  # noqa: E402
 
 # The module (the package re-exports its function under the same name).
 ll_module = importlib.import_module("keras_vae.evaluation.log_likelihood")
-
-
-def mlp400(seed: int, input_shape=(28, 28, 1)) -> kv.VAE:
-    return kv.VAE(
-        encoder=kv.encoders.MLPEncoder([400]),
-        decoder=kv.decoders.MLPDecoder([400]),
-        latent_dim=20,
-        input_shape=tuple(input_shape),
-        likelihood="bernoulli",
-        seed=seed,
-    )
 
 
 def decoder_kernels(vae) -> list:
@@ -93,7 +81,7 @@ def main(argv=None) -> int:
     x_test = datasets.binarize(x_test[: args.limit], seed=args.seed)
     if args.flat:
         x_test = x_test.reshape(len(x_test), -1)
-    vae = mlp400(args.seed, x_test.shape[1:]) if args.model == "mlp400" else burda_vae(args.seed)
+    vae = mlp_vae(400, 20, args.seed, x_test.shape[1:]) if args.model == "mlp400" else burda_vae(args.seed)
     if args.epochs:
         x_train, _ = datasets.load_mnist("train", path=data_path(args.data))
         vae.compile(optimizer=keras.optimizers.Adam(1e-3))
@@ -103,7 +91,7 @@ def main(argv=None) -> int:
     print(machine_line())
     auto_batch = ll_module._SAMPLE_BUDGET // (args.num_samples * vae.latent_dim)
     rows = min(len(x_test), args.batch_size or auto_batch)
-    per_chunk = args.chunk_size or max(1, ll_module._CHUNK_BUDGET // (rows * 784))
+    per_chunk = min(args.num_samples, args.chunk_size or max(1, ll_module._CHUNK_BUDGET // (rows * 784)))
     print(f"model: {args.model}; images: {len(x_test)}; K = {args.num_samples}; "
           f"batch_size = {args.batch_size or 'auto'}; chunk_size = {args.chunk_size or 'auto'} "
           f"({per_chunk} samples x {rows} images = {per_chunk * rows} decoder rows per chunk)")

@@ -239,21 +239,19 @@ def hmc_kernel(
     )
 
 
-class FreshTarget(tfp.mcmc.TransitionKernel):
-    """Recompute the HMC kernel's cached target log-prob (and gradient) before each step.
+class WrappingKernel(tfp.mcmc.TransitionKernel):
+    """A transition kernel that adjusts what its inner (TFP) kernel is given and
+    otherwise is that kernel: its results, calibration and bootstrap are the
+    inner kernel's, so TFP's ``unnest`` getters see through it. Subclasses
+    implement ``one_step``."""
 
-    ``tfp.mcmc.sample_annealed_importance_chain`` makes a kernel for the next
-    annealing distribution f_t but hands it the previous step's results, whose cached
-    ``target_log_prob`` and gradient were computed under f_{t-1}. HMC reuses them in
-    its first leapfrog half-step and in the Metropolis ratio, so each transition
-    leaves neither distribution invariant (TFP issue #1429: AIS estimates off).
-    This wrapper refreshes the cache under f_t; the transitions stay TFP's own.
-    """
-
-    def __init__(self, inner_kernel, target_log_prob_fn):
+    def __init__(self, inner_kernel, **parameters):
         self._inner_kernel = inner_kernel
-        self._target_log_prob_fn = target_log_prob_fn
-        self._parameters = {"inner_kernel": inner_kernel, "target_log_prob_fn": target_log_prob_fn}
+        self._parameters = {"inner_kernel": inner_kernel, **parameters}
+
+    @property
+    def parameters(self):
+        return self._parameters
 
     @property
     def inner_kernel(self):
@@ -265,6 +263,22 @@ class FreshTarget(tfp.mcmc.TransitionKernel):
 
     def bootstrap_results(self, init_state):
         return self._inner_kernel.bootstrap_results(init_state)
+
+
+class FreshTarget(WrappingKernel):
+    """Recompute the HMC kernel's cached target log-prob (and gradient) before each step.
+
+    ``tfp.mcmc.sample_annealed_importance_chain`` makes a kernel for the next
+    annealing distribution f_t but hands it the previous step's results, whose cached
+    ``target_log_prob`` and gradient were computed under f_{t-1}. HMC reuses them in
+    its first leapfrog half-step and in the Metropolis ratio, so each transition
+    leaves neither distribution invariant (TFP issue #1429: AIS estimates off).
+    This wrapper refreshes the cache under f_t; the transitions stay TFP's own.
+    """
+
+    def __init__(self, inner_kernel, target_log_prob_fn):
+        super().__init__(inner_kernel, target_log_prob_fn=target_log_prob_fn)
+        self._target_log_prob_fn = target_log_prob_fn
 
     def one_step(self, current_state, previous_kernel_results, seed=None):
         log_prob, gradient = tfp.math.value_and_gradient(self._target_log_prob_fn, current_state)

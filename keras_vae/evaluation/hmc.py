@@ -102,7 +102,7 @@ class PosteriorSamples:
 _PRECONDITION_SAMPLES = 64
 
 
-class _JitteredStepSize(tfp.mcmc.TransitionKernel):
+class _JitteredStepSize(_mcmc.WrappingKernel):
     """An HMC kernel whose step size is multiplied, at each transition, by a factor
     drawn uniformly from ``[1 - amount, 1 + amount]`` (one per example).
 
@@ -115,24 +115,8 @@ class _JitteredStepSize(tfp.mcmc.TransitionKernel):
     """
 
     def __init__(self, inner_kernel, amount: float):
-        self._inner_kernel = inner_kernel
+        super().__init__(inner_kernel, amount=amount)
         self._amount = amount
-        self._parameters = {"inner_kernel": inner_kernel, "amount": amount}
-
-    @property
-    def parameters(self):
-        return self._parameters
-
-    @property
-    def inner_kernel(self):
-        return self._inner_kernel
-
-    @property
-    def is_calibrated(self) -> bool:
-        return self._inner_kernel.is_calibrated
-
-    def bootstrap_results(self, init_state):
-        return self._inner_kernel.bootstrap_results(init_state)
 
     def one_step(self, current_state, previous_kernel_results, seed=None):
         jitter_seed, seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
