@@ -71,6 +71,25 @@ def test_categorical_sums_to_one_and_has_the_level_mean():
     np.testing.assert_allclose(dist.mean().numpy(), (np.arange(256.0)[:, None] * probs).sum(0), rtol=1e-4)
 
 
+def test_bernoulli_log_prob_and_gradient_match_tfp_including_at_zero_logits():
+    """The one-pass log-density equals TFP's, grey values included, and its gradient
+    is x - sigmoid(l) everywhere (at l = 0 too, where relu and abs have none)."""
+    logits = tf.Variable([0.0, 0.0, 3.0, -3.0, 40.0, -40.0])
+    x = tf.constant([0.3, 1.0, 1.0, 0.0, 0.2, 0.7])
+    head = kv.likelihoods.Bernoulli(data_shape=(6,))
+    with tf.GradientTape() as tape:
+        ours = head.distribution(logits[None, :, None]).log_prob(x[None])
+    reference = tf.reduce_sum(x * logits - tf.nn.softplus(logits))
+    np.testing.assert_allclose(ours.numpy(), [reference.numpy()], rtol=1e-6, atol=1e-5)
+    np.testing.assert_allclose(tape.gradient(ours, logits).numpy(), (x - tf.sigmoid(logits)).numpy(), atol=1e-6)
+    binary = tf.constant([1.0, 0.0, 1.0, 0.0, 1.0, 0.0])
+    tfp_value = tfp.distributions.Bernoulli(logits=logits).log_prob(binary)
+    np.testing.assert_allclose(
+        head.distribution(logits[None, :, None]).log_prob(binary[None]).numpy(),
+        [tf.reduce_sum(tfp_value).numpy()], rtol=1e-6, atol=1e-5,
+    )
+
+
 def test_continuous_bernoulli_integrates_to_one_including_near_one_half():
     # lambda = sigmoid(logit): logits near 0 are lambda near 1/2, where the
     # normalizing constant 2 artanh(1 - 2 lambda) / (1 - 2 lambda) is 0/0.

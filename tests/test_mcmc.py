@@ -222,6 +222,8 @@ def test_clear_errors(poor_vae, data):
         evaluation.ais_log_likelihood(poor_vae, x, jit_compile="xla")
     with pytest.raises(ValueError, match="jit_compile must be True, False or 'auto'"):
         evaluation.bdmc(poor_vae, num_examples=2, jit_compile=1.0)
+    with pytest.raises(ValueError, match="jit_compile must be True, False or 'auto'"):
+        evaluation.posterior_samples(poor_vae, x, num_samples=4, jit_compile="False")
 
 
 def test_auto_jit_compiles_long_runs_only(poor_vae, data):

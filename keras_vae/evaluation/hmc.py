@@ -291,7 +291,7 @@ def posterior_samples(
     target_accept_prob: float = 0.75,
     batch_size: int | None = None,
     seed: int | None = None,
-    jit_compile: bool = False,
+    jit_compile: bool | str = False,
     precondition: bool = True,
     step_size_jitter: float = 0.5,
 ) -> PosteriorSamples:
@@ -318,7 +318,8 @@ def posterior_samples(
         target_accept_prob: HMC acceptance rate the step size is adapted to.
         batch_size: examples per batch (by default memory-bounded).
         seed: int for reproducible samples.
-        jit_compile: compile the HMC loop with XLA.
+        jit_compile: compile the HMC loop with XLA (``"auto"``: as for
+            ``ais_log_likelihood``, counting burn-in and kept steps).
         precondition: HMC on z scaled by q(z|x)'s per-dimension spread (a diagonal
             mass matrix from q; see the module docstring).
         step_size_jitter: each HMC transition's step size is drawn uniformly within
@@ -365,6 +366,7 @@ def posterior_samples(
     )
     if settings[2][1] < 0:
         raise ValueError(f"num_burnin_steps must be >= 0, got {num_burnin_steps}.")
+    jit_compile = _mcmc.resolve_jit(vae, jit_compile, settings[2][1] + per_chain)
     if batch_size is None:
         batch_size = _mcmc.default_batch_size(vae, num_chains, n)
     run = _traced(vae, settings, jit_compile)

@@ -62,21 +62,24 @@ def _fold(model_ref, jit_compile: bool, chunk: int):
     def fold(x, z, log_q, running):
         """Fold a block of samples (z ``[k, batch, latent]``, log q ``[k, batch]``)
         into the running log-sum-exp of the weights, ``chunk`` samples at a time.
-        The block is padded to whole chunks with ``log q = +inf``: a padded sample
-        has weight exp(-inf) = 0 and leaves the sum unchanged."""
+        The block is padded to whole chunks; the padded samples' log-weights are
+        set to -inf (weight 0), whatever the model computes at them."""
         vae = model_ref()
         prior = vae.prior(training=False)  # built once (a VampPrior runs the encoder)
         k = tf.shape(z)[0]
         n = (k + chunk - 1) // chunk
         pad = n * chunk - k
-        z = tf.pad(z, [[0, pad], [0, 0], [0, 0]])
-        log_q = tf.pad(log_q, [[0, pad], [0, 0]], constant_values=np.inf)
+        # Padded with copies of the first samples: points the model handles.
+        z = tf.concat([z, z[:pad]], 0)
+        log_q = tf.concat([log_q, log_q[:pad]], 0)
         z = tf.reshape(z, tf.concat([[n, chunk], tf.shape(z)[1:]], 0))
         log_q = tf.reshape(log_q, tf.concat([[n, chunk], tf.shape(log_q)[1:]], 0))
 
         def body(i, running):
             log_px, log_prior = vae.joint_log_prob(x, z[i], prior=prior)  # [chunk, batch] each
             log_w = log_weights(log_px, log_prior, log_q[i])
+            real = i * chunk + tf.range(chunk) < k  # False for the padding
+            log_w = tf.where(real[:, None], log_w, tf.constant(-np.inf, log_w.dtype))
             return i + 1, tf.reduce_logsumexp(tf.stack([running, tf.reduce_logsumexp(log_w, axis=0)]), axis=0)
 
         _, running = tf.while_loop(lambda i, _: i < n, body, (tf.constant(0), running))
@@ -169,6 +172,8 @@ def log_likelihood(
     draw = traced(vae, "log_likelihood.draw", _draw)
     log_k = math.log(num_samples)
 
+    # The decoder's output holds num_params numbers per data element.
+    params_per_example = dims * int(getattr(vae.likelihood_layer, "num_params", 1))
     results = []
     start = time.perf_counter()
     n_batches = None if n is None else -(-n // batch_size)
@@ -179,9 +184,9 @@ def log_likelihood(
             continue
         # Checked once by draw (vae.prepare); the chunks take it as float32.
         prepared = tf.cast(batch, tf.float32)
-        # The decoder's output holds num_params numbers per data element.
-        params_per_example = dims * int(getattr(vae.likelihood_layer, "num_params", 1))
-        chunk = chunk_size or max(1, min(num_samples, _CHUNK_BUDGET // (rows * params_per_example)))
+        # Sized for the full batch size (or a larger dataset batch), so a short last
+        # batch reuses the same traced function.
+        chunk = chunk_size or max(1, min(num_samples, _CHUNK_BUDGET // (max(rows, batch_size) * params_per_example)))
         seed_b = tf.random.experimental.stateless_fold_in(base, index)
         # Samples are drawn in blocks that fit the sample budget, so memory stays
         # bounded for any K; the block size depends only on the batch, never on

@@ -27,7 +27,13 @@ class _FusedBernoulli(tfd.Bernoulli):
     def _log_prob(self, event):
         logits = tf.convert_to_tensor(self.logits)
         event = tf.cast(event, logits.dtype)
-        return event * logits - tf.nn.relu(logits) - tf.math.log(1.0 + tf.exp(-tf.abs(logits)))
+        # max(l, 0) and -|l| through one select (as TF's sigmoid cross-entropy does):
+        # relu's and abs' gradients are 0 at l = 0, which would make the gradient
+        # there x instead of x - sigmoid(0).
+        nonnegative = logits >= 0
+        relu = tf.where(nonnegative, logits, tf.zeros_like(logits))
+        neg_abs = tf.where(nonnegative, -logits, logits)
+        return event * logits - relu - tf.math.log(1.0 + tf.exp(neg_abs))
 
 
 @register("likelihood", "bernoulli")
