@@ -11,29 +11,20 @@ tfd = tfp.distributions
 
 
 class _FusedBernoulli(tfd.Bernoulli):
-    """``tfd.Bernoulli`` whose ``log_prob`` takes one pass over the logits.
+    """``tfd.Bernoulli`` whose ``log_prob`` is ``x l - softplus(l)``.
 
-    The value is ``x log p + (1 - x) log(1 - p)`` with ``p = sigmoid(l)``, computed
-    as ``x l - max(l, 0) - log(1 + exp(-|l|))`` (the sigmoid cross-entropy). TFP
-    computes it as two softplus and two ``multiply_no_nan`` passes, which made it
-    the most expensive op of a 784-400-20 MLP training step. ``log(1 + e)`` rather
-    than ``log1p(e)``: ``e = exp(-|l|)`` lies in (0, 1], where the two differ by at
-    most float32's rounding of ``1 + e`` (~6e-8 nats per element, below the rounding
-    of the sum over the data), and ``log`` is the cheaper kernel: 1.2x on the
-    likelihood pass of ``benchmarks/log_likelihood.py``. Everything else (sampling,
-    mean, KL registrations) is TFP's.
+    The value is ``x log p + (1 - x) log(1 - p)`` with ``p = sigmoid(l)``, and the
+    gradient is ``x - sigmoid(l)`` everywhere (TF's softplus kernel). TFP computes
+    it as two softplus and two ``multiply_no_nan`` passes, which made it the most
+    expensive op of a 784-400-20 MLP training step; this is one softplus pass (the
+    fastest of the forms measured with ``benchmarks/log_likelihood.py``).
+    Everything else (sampling, mean, KL registrations) is TFP's.
     """
 
     def _log_prob(self, event):
         logits = tf.convert_to_tensor(self.logits)
         event = tf.cast(event, logits.dtype)
-        # max(l, 0) and -|l| through one select (as TF's sigmoid cross-entropy does):
-        # relu's and abs' gradients are 0 at l = 0, which would make the gradient
-        # there x instead of x - sigmoid(0).
-        nonnegative = logits >= 0
-        relu = tf.where(nonnegative, logits, tf.zeros_like(logits))
-        neg_abs = tf.where(nonnegative, -logits, logits)
-        return event * logits - relu - tf.math.log(1.0 + tf.exp(neg_abs))
+        return event * logits - tf.math.softplus(logits)
 
 
 @register("likelihood", "bernoulli")
