@@ -38,6 +38,13 @@ def _batches(vae, x, batch_size: int):
         yield x[start : start + batch_size]
 
 
+def check_jit_compile(value):
+    """``value`` if it is ``True``, ``False`` or ``"auto"``; else a ``ValueError``."""
+    if not (isinstance(value, bool) or value == "auto"):
+        raise ValueError(f"jit_compile must be True, False or 'auto', got {value!r}.")
+    return value
+
+
 def _num_examples(x) -> int | None:
     if isinstance(x, tf.data.Dataset):
         n = int(x.cardinality())

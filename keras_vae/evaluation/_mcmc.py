@@ -22,7 +22,7 @@ import tensorflow_probability as tfp
 from tensorflow_probability.python.mcmc import simple_step_size_adaptation
 
 from keras_vae import _seeds, _xla
-from keras_vae.evaluation._common import _INT32_MAX, _check_positive
+from keras_vae.evaluation._common import _INT32_MAX, _check_positive, check_jit_compile
 
 # Seed streams of the MCMC tools (the model uses 0-4; log_likelihood 5,
 # kl_per_dimension 6). Values never change: results for a seed depend on them.
@@ -113,9 +113,7 @@ def resolve_jit(vae, jit_compile, num_steps: int) -> bool:
     for runs of at least ``XLA_MIN_STEPS`` steps on a model the training rule
     compiles (``keras_vae._xla.resolve``). XLA draws other random numbers from the
     same seed, so the estimate changes by its Monte Carlo error with this choice."""
-    if not (isinstance(jit_compile, bool) or jit_compile == "auto"):
-        raise ValueError(f"jit_compile must be True, False or 'auto', got {jit_compile!r}.")
-    if jit_compile == "auto":
+    if check_jit_compile(jit_compile) == "auto":
         return num_steps >= XLA_MIN_STEPS and bool(_xla.resolve(vae, "auto"))
     return bool(jit_compile)
 
@@ -213,12 +211,15 @@ def hmc_kernel(
     target_accept_prob: float,
     adaptation_rate: float = 0.05,
     pilot_chains: int | None = None,
+    wrap=None,
 ):
     """TFP's HMC wrapped in ``SimpleStepSizeAdaptation`` (one step size per example).
 
     ``pilot_chains=P``: only the first P chains' acceptance drives the adaptation,
     for AIS: the other chains then move under a step-size sequence that does not
     depend on them, so their weights stay unbiased (the pilots' are dropped).
+    ``wrap``: a function of the HMC kernel giving the kernel that is adapted (for
+    ``posterior_samples``: the step-size jitter and the preconditioning).
     """
     getter = simple_step_size_adaptation.hmc_like_log_accept_prob_getter_fn
     if pilot_chains is not None:
@@ -231,7 +232,7 @@ def hmc_kernel(
         num_leapfrog_steps=num_leapfrog_steps,
     )
     return tfp.mcmc.SimpleStepSizeAdaptation(
-        hmc,
+        hmc if wrap is None else wrap(hmc),
         num_adaptation_steps=num_adaptation_steps,
         target_accept_prob=target_accept_prob,
         adaptation_rate=adaptation_rate,

@@ -197,14 +197,20 @@ def hmc_posterior_samples(
         initial = 0.5 * tf.ones_like(mean_scale) if step_size is None else step_size / mean_scale
     else:
         initial = densities.step_size(step_seed, step_size)
-    hmc = tfp.mcmc.HamiltonianMonteCarlo(densities.log_joint, step_size=initial, num_leapfrog_steps=num_leapfrog_steps)
-    if step_size_jitter:
-        hmc = _JitteredStepSize(hmc, step_size_jitter)
-    if precondition:  # the chains move u = z / s; the state and samples stay z
-        hmc = tfp.mcmc.TransformedTransitionKernel(hmc, tfp.bijectors.Scale(scale))
-    kernel = tfp.mcmc.SimpleStepSizeAdaptation(  # the adaptation rate of _mcmc.hmc_kernel
-        hmc, num_adaptation_steps=int(0.8 * num_burnin_steps), target_accept_prob=target_accept_prob,
-        adaptation_rate=0.05,
+    def wrap(hmc):
+        if step_size_jitter:
+            hmc = _JitteredStepSize(hmc, step_size_jitter)
+        if precondition:  # the chains move u = z / s; the state and samples stay z
+            hmc = tfp.mcmc.TransformedTransitionKernel(hmc, tfp.bijectors.Scale(scale))
+        return hmc
+
+    kernel = _mcmc.hmc_kernel(
+        densities.log_joint,
+        initial,
+        num_leapfrog_steps,
+        num_adaptation_steps=int(0.8 * num_burnin_steps),
+        target_accept_prob=target_accept_prob,
+        wrap=wrap,
     )
 
     def trace(_, results):

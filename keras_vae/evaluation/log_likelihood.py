@@ -27,6 +27,7 @@ from keras_vae.evaluation._common import (
     _batches,
     _check_positive,
     _num_examples,
+    check_jit_compile,
     traced,
 )
 
@@ -162,8 +163,7 @@ def log_likelihood(
     if seed is None:
         seed = random.randint(0, _INT32_MAX - 1)
     base = tf.constant([int(seed) % _INT32_MAX, _LL_STREAM], tf.int32)
-    if not (isinstance(jit_compile, bool) or jit_compile == "auto"):
-        raise ValueError(f"jit_compile must be True, False or 'auto', got {jit_compile!r}.")
+    check_jit_compile(jit_compile)
     # XLA's CPU reductions over several small data axes (28 x 28 x 1) are slower
     # than TensorFlow's, which undid the fusion's gain for image-shaped data (0.89x
     # on MNIST images, 1.1x on the same data flattened: benchmarks/log_likelihood.py),

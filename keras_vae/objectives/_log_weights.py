@@ -2,8 +2,6 @@
 log-likelihood estimator."""
 from __future__ import annotations
 
-import math
-
 import tensorflow as tf
 
 
@@ -18,8 +16,3 @@ def importance_bound(log_w: tf.Tensor, axis: int = 0) -> tf.Tensor:
     (float64 log-weights give a float64 bound)."""
     k = tf.cast(tf.shape(log_w)[axis], log_w.dtype)
     return tf.reduce_logsumexp(log_w, axis=axis) - tf.math.log(k)
-
-
-def logsumexp_bound(running_logsumexp, num_samples: int):
-    """The bound from a running ``logsumexp`` of K log-weights (chunked estimators)."""
-    return running_logsumexp - math.log(num_samples)
