@@ -118,6 +118,31 @@ def test_train_model_and_serving_export(run):
     assert os.path.isfile(os.path.join(folder, "serving", "1", "saved_model.pb"))
 
 
+def test_a_step_failing_after_training_loses_nothing(tmp_path, monkeypatch):
+    """A picture that cannot be drawn (here: sample_grid raises) is reported in one
+    line and in metrics.json; the model, the scores, the export and the other
+    pictures are kept, and the exit status says that something failed."""
+    from keras_vae import plotting
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("no display for you")
+
+    monkeypatch.setattr(plotting, "sample_grid", broken)
+    folder = str(tmp_path / "run")
+    status, out, err = run_main(["train", *TINY, "--output", folder])
+    assert status == 1, err
+    assert "picture samples.png: RuntimeError: no display for you" in err
+    assert "these steps failed: picture samples.png" in err and "Traceback" not in err
+    with open(os.path.join(folder, "metrics.json")) as f:
+        metrics = json.load(f)
+    assert metrics["failed_steps"] == ["picture samples.png: RuntimeError: no display for you"]
+    assert np.isfinite(metrics["test_elbo"]) and np.isfinite(metrics["test_log_likelihood"])
+    assert "samples.png" not in metrics["pictures"] and "reconstructions.png" in metrics["pictures"]
+    assert os.path.isfile(os.path.join(folder, "model.keras"))
+    assert os.path.isfile(os.path.join(folder, "serving", "1", "saved_model.pb"))
+    assert not os.path.exists(os.path.join(folder, "samples.png"))
+
+
 def test_train_from_config_file_with_overrides(tmp_path):
     """YAML config + flags, a 2-D latent space (manifold.png), binarization, no export."""
     pytest.importorskip("yaml")
