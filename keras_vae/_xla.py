@@ -101,6 +101,27 @@ def resolve(model: keras.Model, jit_compile, run_eagerly: bool = False) -> bool:
     )
 
 
+def likelihood_compiles(model: keras.Model) -> bool:
+    """Whether ``"auto"`` compiles the likelihood's ``log_prob`` alone with XLA, as the
+    log-likelihood estimator does around a decoder left to TensorFlow's own kernels.
+
+    The per-element density and its sum over the data are a chain of element-wise ops
+    that the plain graph runs as one pass over memory each, and XLA fuses into one; the
+    decoder's matrix products (or convolutions) stay on TensorFlow's oneDNN kernels,
+    which are faster than XLA's on a CPU (``benchmarks/log_likelihood.py``). True when
+    the likelihood head is Keras' or keras_vae's own (not user code), float32,
+    ``supports_jit``, and no ``tf.distribute`` strategy or op determinism is in force.
+    """
+    head = getattr(model, "likelihood_layer", None)
+    if head is None or tf.distribute.has_strategy() or _op_determinism_enabled():
+        return False
+    layers = [head, *head._flatten_layers(include_self=False)]
+    return all(
+        getattr(layer, "supports_jit", True) and _known(layer) and _compute_dtype(layer) == "float32"
+        for layer in layers
+    )
+
+
 def _compute_dtype(layer) -> str:
     policy = getattr(layer, "dtype_policy", None)
     return getattr(policy, "compute_dtype", "float32")

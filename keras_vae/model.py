@@ -458,22 +458,20 @@ class VAE(keras.Model):
             joint_log_prob=joint_log_prob,
         )
 
-    def joint_log_prob(self, x, z, training: bool | None = False, prior=None):
+    def joint_log_prob(self, x, z, training: bool | None = False, prior=None, log_prob=None):
         """``log p(x|z)`` and ``log p(z)`` at latents ``z`` ``[K, batch, latent_dim]``
         for a prepared batch ``x``, each ``[K, batch]`` (float32), with one decoder
         call on all ``K * batch`` latents. ``prior`` reuses a ``vae.prior()`` already
-        built (a VampPrior runs the encoder to build it)."""
+        built (a VampPrior runs the encoder to build it). ``log_prob(params, x)``
+        replaces the likelihood head's own ``log_prob`` (the log-likelihood estimator
+        passes it compiled with XLA)."""
         prior = self.prior(training=training) if prior is None else prior
         k, batch = tf.shape(z)[0], tf.shape(x)[0]
-        flat_z = tf.reshape(z, [k * batch, self.latent_dim])
-        if z.shape[0] == 1:
-            flat_x = x
-        else:
-            flat_x = tf.reshape(
-                tf.broadcast_to(x[None], tf.concat([[k], tf.shape(x)], 0)), [k * batch, *self.data_shape]
-            )
-        log_px = self.likelihood(flat_z, training=training).log_prob(flat_x)
-        log_px = tf.reshape(tf.cast(log_px, tf.float32), [k, batch])
+        features = self.decoder(tf.reshape(z, [k * batch, self.latent_dim]), training=training)
+        params = self.likelihood_layer(features, training=training)
+        params = tf.reshape(params, [k, batch, *params.shape[1:]])
+        # x [batch, ...] broadcasts against the K samples' parameters: no K copies.
+        log_px = (log_prob or self.likelihood_layer.log_prob)(params, x)
         return log_px, tf.cast(prior.log_prob(z), tf.float32)
 
     def _metric_names(self) -> tuple[str, ...]:

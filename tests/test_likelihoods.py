@@ -71,18 +71,27 @@ def test_categorical_sums_to_one_and_has_the_level_mean():
     np.testing.assert_allclose(dist.mean().numpy(), (np.arange(256.0)[:, None] * probs).sum(0), rtol=1e-4)
 
 
-def test_bernoulli_log_prob_and_gradient_match_tfp_including_at_zero_logits():
+@pytest.mark.parametrize("compiled", [None, "graph", "xla"])
+def test_bernoulli_log_prob_and_gradient_match_tfp_including_at_zero_logits(compiled):
     """The one-pass log-density equals TFP's, grey values included, and its gradient
-    is x - sigmoid(l) everywhere (at l = 0 too, where relu and abs have none)."""
-    logits = tf.Variable([0.0, 0.0, 3.0, -3.0, 40.0, -40.0])
-    x = tf.constant([0.3, 1.0, 1.0, 0.0, 0.2, 0.7])
-    head = kv.likelihoods.Bernoulli(data_shape=(6,))
-    with tf.GradientTape() as tape:
-        ours = head.distribution(logits[None, :, None]).log_prob(x[None])
+    is x - sigmoid(l) everywhere (at l = 0 too, where relu and abs have none), in
+    each of its forms: eager and the plain graph (softplus) and XLA (log of 1 + exp)."""
+    logits = tf.Variable([0.0, 0.0, 3.0, -3.0, 40.0, -40.0, 17.0, -17.0, 1e-4])
+    x = tf.constant([0.3, 1.0, 1.0, 0.0, 0.2, 0.7, 1.0, 0.0, 0.5])
+    head = kv.likelihoods.Bernoulli(data_shape=(9,))
+
+    def value_and_gradient():
+        with tf.GradientTape() as tape:
+            value = head.distribution(logits[None, :, None]).log_prob(x[None])
+        return value, tape.gradient(value, logits)
+
+    if compiled:
+        value_and_gradient = tf.function(value_and_gradient, jit_compile=compiled == "xla")
+    ours, gradient = value_and_gradient()
     reference = tf.reduce_sum(x * logits - tf.nn.softplus(logits))
     np.testing.assert_allclose(ours.numpy(), [reference.numpy()], rtol=1e-6, atol=1e-5)
-    np.testing.assert_allclose(tape.gradient(ours, logits).numpy(), (x - tf.sigmoid(logits)).numpy(), atol=1e-6)
-    binary = tf.constant([1.0, 0.0, 1.0, 0.0, 1.0, 0.0])
+    np.testing.assert_allclose(gradient.numpy(), (x - tf.sigmoid(logits)).numpy(), atol=1e-6)
+    binary = tf.constant([1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 0.0, 1.0, 1.0])
     tfp_value = tfp.distributions.Bernoulli(logits=logits).log_prob(binary)
     np.testing.assert_allclose(
         head.distribution(logits[None, :, None]).log_prob(binary[None]).numpy(),
@@ -300,3 +309,24 @@ def test_valid_example_is_inside_the_support():
         assert example.shape == (3,)
         vae.check_data(example[None])
     assert kv.likelihoods.Beta(data_shape=(1,)).valid_example()[0] == 0.5
+
+
+@pytest.mark.parametrize("spec, x", [
+    *[(SPECS.get(name, name), x) for name, x in sorted(THROUGH_THE_MODEL.items())],
+    ("bernoulli", (RNG.uniform(size=(3, 2, 3, 1)) < 0.5).astype("float32")),
+    ("gaussian", RNG.normal(size=(3, 4)).astype("float32")),
+])
+def test_log_prob_scores_k_samples_against_one_copy_of_the_batch(spec, x):
+    """Likelihood.log_prob(params [K, B, ...], x [B, ...]) is the distribution's
+    log_prob of each row against its example, for the heads that sum independent
+    elements (image-shaped data included) and for the size-factor heads whose
+    distribution reads each example's total."""
+    x = np.asarray(x, "float32")[:3]
+    vae = kv.VAE("mlp", "mlp", latent_dim=2, input_shape=x.shape[1:], likelihood=spec, seed=1)
+    k, batch = 4, len(x)
+    z = tf.random.stateless_normal([k * batch, 2], seed=[0, 1])
+    params = vae.likelihood_layer(vae.decoder(z))
+    rows = vae.likelihood_layer.distribution(params).log_prob(np.tile(x, (k,) + (1,) * (x.ndim - 1)))
+    ours = vae.likelihood_layer.log_prob(tf.reshape(params, [k, batch, *params.shape[1:]]), x)
+    assert ours.shape == (k, batch)
+    np.testing.assert_allclose(ours.numpy(), tf.reshape(rows, [k, batch]).numpy(), rtol=1e-5, atol=1e-3)

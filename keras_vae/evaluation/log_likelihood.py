@@ -53,13 +53,22 @@ def _draw(model_ref):
     return draw
 
 
-def _fold(model_ref, jit_compile: bool, chunk: int):
+# How a block of samples is scored: all of it compiled with XLA, none of it, or the
+# likelihood's log_prob alone (the decoder on TensorFlow's own kernels).
+WHOLE, PLAIN, LIKELIHOOD = "whole", "plain", "likelihood"
+
+
+def _fold(model_ref, mode: str, chunk: int):
     # One call per block of samples, the loop over its chunks inside the graph: no
-    # Python round trip and no eager slicing per chunk. With XLA the decoder's
-    # element-wise tail (bias, likelihood, sum over the data) is fused instead of
-    # passing each chunk's [chunk * batch, D] output through memory a dozen times
-    # (benchmarks/log_likelihood.py measures both).
-    @tf.function(reduce_retracing=True, jit_compile=jit_compile)
+    # Python round trip and no eager slicing per chunk. The likelihood's element-wise
+    # tail (the density at every data element and its sum) is where XLA pays: fused,
+    # it is one pass over each chunk's [chunk * batch, D] decoder output instead of a
+    # dozen (benchmarks/log_likelihood.py measures the modes).
+    log_prob = None
+    if mode == LIKELIHOOD:
+        log_prob = tf.function(model_ref().likelihood_layer.log_prob, jit_compile=True, reduce_retracing=True)
+
+    @tf.function(reduce_retracing=True, jit_compile=mode == WHOLE)
     def fold(x, z, log_q, running):
         """Fold a block of samples (z ``[k, batch, latent]``, log q ``[k, batch]``)
         into the running log-sum-exp of the weights, ``chunk`` samples at a time.
@@ -77,7 +86,7 @@ def _fold(model_ref, jit_compile: bool, chunk: int):
         log_q = tf.reshape(log_q, tf.concat([[n, chunk], tf.shape(log_q)[1:]], 0))
 
         def body(i, running):
-            log_px, log_prior = vae.joint_log_prob(x, z[i], prior=prior)  # [chunk, batch] each
+            log_px, log_prior = vae.joint_log_prob(x, z[i], prior=prior, log_prob=log_prob)  # [chunk, batch] each
             log_w = log_weights(log_px, log_prior, log_q[i])
             real = i * chunk + tf.range(chunk) < k  # False for the padding
             log_w = tf.where(real[:, None], log_w, tf.constant(-np.inf, log_w.dtype))
@@ -131,12 +140,14 @@ def log_likelihood(
         return_bits_per_dim: also return ``-log p^(x) / (D ln 2)``, D the number of
             data dimensions.
         verbose: 1 prints progress per batch.
-        jit_compile: decode and score the samples with XLA. ``"auto"``: for flat
-            data (one data axis), the rule the VAE's training step uses
-            (``keras_vae._xla.resolve``: XLA for dense float32 models of Keras /
-            keras_vae layers, not for convolutions on a CPU); the plain graph for
-            data with several axes (images), where it measured faster. ``True`` /
-            ``False`` force it. The estimate is the same up to float32 rounding.
+        jit_compile: where XLA is used. ``"auto"``: for the likelihood's
+            ``log_prob`` alone, which XLA fuses into one pass over the decoder's
+            output, while the decoder runs on TensorFlow's own matrix-product and
+            convolution kernels (faster than XLA's on a CPU); the rule is
+            ``keras_vae._xla.likelihood_compiles`` (a keras_vae or Keras likelihood
+            head, float32). ``True``: the whole computation of a block of samples
+            under XLA; ``False``: none. The estimate is the same up to float32
+            rounding.
 
     Returns:
         float64 array ``(N,)`` of log p^(x) in nats, or ``(log_px, bits_per_dim)``.
@@ -164,11 +175,10 @@ def log_likelihood(
         seed = random.randint(0, _INT32_MAX - 1)
     base = tf.constant([int(seed) % _INT32_MAX, _LL_STREAM], tf.int32)
     check_jit_compile(jit_compile)
-    # XLA's CPU reductions over several small data axes (28 x 28 x 1) are slower
-    # than TensorFlow's, which undid the fusion's gain for image-shaped data (0.89x
-    # on MNIST images, 1.1x on the same data flattened: benchmarks/log_likelihood.py),
-    # so "auto" keeps XLA for flat data.
-    jit = bool(_xla.resolve(vae, jit_compile)) and (jit_compile is True or len(vae.data_shape) == 1)
+    if jit_compile == "auto":
+        mode = LIKELIHOOD if _xla.likelihood_compiles(vae) else PLAIN
+    else:
+        mode = WHOLE if _xla.resolve(vae, jit_compile) else PLAIN
     draw = traced(vae, "log_likelihood.draw", _draw)
     log_k = math.log(num_samples)
 
@@ -197,7 +207,7 @@ def log_likelihood(
             size = min(block, num_samples - b0)
             seed_block = seed_b if block_index == 0 else tf.random.experimental.stateless_fold_in(seed_b, block_index)
             z, log_q = draw(batch, seed_block, tf.constant(size, tf.int32))
-            fold = traced(vae, ("log_likelihood.fold", jit, min(chunk, size)), lambda ref: _fold(ref, jit, min(chunk, size)))
+            fold = traced(vae, ("log_likelihood.fold", mode, min(chunk, size)), lambda ref: _fold(ref, mode, min(chunk, size)))
             running = fold(prepared, z, log_q, running)
         results.append(running.numpy().astype(np.float64) - log_k)
         if verbose:
