@@ -2,11 +2,13 @@
 the decoder's matrix products set on this machine.
 
 The estimator's cost is K decoder passes per example; the matrix products of those
-passes are its floor. This script times ``keras_vae.evaluation.log_likelihood`` with
-and without XLA, and, in the same run, the decoder's matrix products alone (the same
-kernels, the same rows per chunk, no bias, activation or likelihood): that rate is the
-bound, and the estimator's fraction of it is the figure of merit. The weights do not
-change the cost, so the model is untrained unless ``--epochs`` is given.
+passes are its floor. This script times ``keras_vae.evaluation.log_likelihood`` in its
+three ``jit_compile`` modes (no XLA; ``"auto"``, XLA for the likelihood's log-density
+alone; XLA for all of it) and, in turns in the same run, the decoder's matrix products
+alone (the same kernels, no bias, activation, likelihood or sampling), looped inside
+one graph at several row counts: the fastest of those is the bound, and the
+estimator's fraction of it is the figure of merit. The weights do not change the
+cost, so the model is untrained unless ``--epochs`` is given.
 
 Models: ``mlp400`` (784-400-20, ReLU, Bernoulli; the model the issue measured) and
 ``burda`` (784-200-200-50 tanh, Burda et al. 2015).

@@ -161,9 +161,9 @@ class Densities:
         return tf.reshape(tf.cast(values, tf.float32), [self.num_chains, self.batch])
 
     def log_likelihood(self, z):
-        """log p(x|z), ``[C, B]``."""
-        p = self.vae.likelihood(self._flat(z), training=False)
-        return self._unflat(p.log_prob(self.tiled_x))
+        """log p(x|z), ``[C, B]``: the C chains' parameters scored against one copy of
+        the batch, summed over the data as one axis (``Likelihood.log_prob``)."""
+        return self.vae.joint_log_prob(self.x, z, prior=self.prior)[0]
 
     def log_prior(self, z):
         return self._unflat(self.prior.log_prob(z))

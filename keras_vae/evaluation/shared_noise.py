@@ -101,18 +101,10 @@ def shared_noise_scores(vae, x: tf.Tensor, eps: tf.Tensor) -> dict[str, tf.Tenso
     * ``elbo``: ``reconstruction_log_prob - kl``.
     """
     x = tf.cast(x, tf.float32)
-    k, latent = int(eps.shape[0]), vae.latent_dim
     q = vae.posterior_layer.distribution(vae.posterior_parameters(x, training=False))
     z, log_qz = reparameterize(q, eps)
-    batch = tf.shape(x)[0]
-    flat_z = tf.reshape(tf.cast(z, tf.float32), [k * batch, latent])
-    flat_x = tf.reshape(
-        tf.broadcast_to(x[tf.newaxis], tf.concat([[k], tf.shape(x)], 0)),
-        tf.concat([[k * batch], tf.shape(x)[1:]], 0),
-    )
-    log_px = tf.reshape(tf.cast(vae.likelihood(flat_z, training=False).log_prob(flat_x), tf.float32), [k, batch])
     prior = vae.prior(training=False)
-    log_pz = tf.cast(prior.log_prob(z), tf.float32)
+    log_px, log_pz = vae.joint_log_prob(x, tf.cast(z, tf.float32), prior=prior)
     reconstruction = tf.reduce_mean(log_px, axis=0)
     kl = tf.reduce_mean(log_qz - log_pz, axis=0)  # Monte Carlo, as Terms.kl
     if vae.kl_method != "mc":

@@ -8,6 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
+from tensorflow_probability.python.internal.implementation_selection import is_xla
 
 from keras_vae import registry
 
@@ -127,12 +128,16 @@ class Likelihood(keras.layers.Layer):
         size = math.prod(self.data_shape)
         dist = self.distribution(params)
         if isinstance(dist, tfd.Independent) and tf.get_static_value(dist.reinterpreted_batch_ndims) == ndims:
-            # The per-element densities, summed over the data as one flat axis: XLA's
-            # CPU reductions over several small axes (28 x 28 x 1) and over a row are
-            # slow, and a product with a vector of ones is the same sum at the speed of
-            # a matrix-vector product (benchmarks/log_likelihood.py measures it).
+            # The per-element densities, summed over the data as one flat axis. XLA's
+            # CPU reductions over several small axes (28 x 28 x 1) and along a row are
+            # slow; there a product with a vector of ones is the same sum, fused with
+            # the densities into one pass (benchmarks/log_likelihood.py). The plain
+            # graph keeps TF's reduction, whose gradient is cheaper than a product's.
             values = tf.reshape(tf.cast(dist.distribution.log_prob(x), tf.float32), [-1, size])
-            total = tf.linalg.matvec(values, tf.ones([size], tf.float32))
+            if is_xla():
+                total = tf.linalg.matvec(values, tf.ones([size], tf.float32))
+            else:
+                total = tf.reduce_sum(values, axis=-1)
             return tf.reshape(total, batch_shape)
         # Another kind of distribution (e.g. one that reads each example's total, as
         # the count likelihoods' library size does): scored as built, row by row.
