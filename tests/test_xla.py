@@ -205,3 +205,25 @@ def test_explicit_choices_travel_with_the_saved_file(tmp_path):
         vae = _compiled(small_vae(SHAPE), jit_compile=jit_compile)
         vae.save(tmp_path / "m.keras")
         assert kv.load_model(tmp_path / "m.keras").jit_compile is jit_compile
+
+
+class UserBernoulli(kv.likelihoods.Bernoulli):
+    """A user's likelihood head: code the estimator's auto rule does not know."""
+
+
+def test_the_estimator_compiles_the_likelihood_alone_for_known_heads(monkeypatch):
+    """log_likelihood's "auto": the likelihood's log_prob under XLA and the rest of a
+    block in the plain graph, for keras_vae's own heads; no XLA for a user's head; the
+    estimate the same as without XLA."""
+    x = example_data(SHAPE, n=8)
+    known, user = small_vae(SHAPE), small_vae(SHAPE, likelihood=UserBernoulli())
+    assert _xla.likelihood_compiles(known) and not _xla.likelihood_compiles(user)
+    requested = _spy_on_tf_function(monkeypatch)
+    auto = known.log_likelihood(x, num_samples=6, seed=0)
+    assert ("log_prob", True) in requested
+    assert not any(jit for name, jit in requested if name != "log_prob")  # the fold itself
+    np.testing.assert_allclose(auto, known.log_likelihood(x, num_samples=6, seed=0, jit_compile=False),
+                               rtol=1e-6, atol=1e-4)
+    requested.clear()
+    user.log_likelihood(x, num_samples=6, seed=0)
+    assert requested and not any(jit for _, jit in requested)

@@ -29,7 +29,10 @@ class Likelihood(keras.layers.Layer):
     Subclasses set ``num_params`` and ``support`` (``(low, high)`` of valid data, or
     ``None``) and implement ``elementwise(params)``, returning a distribution with
     batch shape ``(batch, *data_shape)`` in float32; ``distribution`` wraps it in
-    ``tfd.Independent`` so the event shape is the data shape.
+    ``tfd.Independent`` so the event shape is the data shape. ``log_prob(params, x)``
+    scores parameters with extra leading axes (K samples of a batch) against one copy
+    of the data; a subclass that overrides ``distribution`` with another kind of
+    distribution is scored through it.
 
     The support rule, checked eagerly on numpy data (``check_array``) and in-graph
     on every batch (``assert_in_support``), is ``support`` plus two flags:
