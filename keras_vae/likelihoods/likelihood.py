@@ -130,7 +130,12 @@ class Likelihood(keras.layers.Layer):
         batch_shape = tf.shape(params)[: -1 - ndims]
         size = math.prod(self.data_shape)
         dist = self.distribution(params)
-        if isinstance(dist, tfd.Independent) and tf.get_static_value(dist.reinterpreted_batch_ndims) == ndims:
+        elementwise = (
+            isinstance(dist, tfd.Independent)
+            and tf.get_static_value(dist.reinterpreted_batch_ndims) == ndims
+            and dist.distribution.event_shape.rank == 0
+        )
+        if elementwise:
             # The per-element densities, summed over the data as one flat axis. XLA's
             # CPU reductions over several small axes (28 x 28 x 1) and along a row are
             # slow; there a product with a vector of ones is the same sum, fused with
