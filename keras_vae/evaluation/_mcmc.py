@@ -129,9 +129,11 @@ def ais_batch_size(vae, batch_size: int | None, num_chains: int, n: int | None) 
 class Densities:
     """log p(x, z), log p(z) and log q(z|x) of one batch, on states ``[C, B, L]``.
 
-    The data and q(z|x) are tiled to ``C * B`` rows (chain-major) once, so each
-    density sees a flat batch; this works for posteriors whose ``log_prob`` does not
-    broadcast over extra sample dimensions (e.g. a flow conditioned on x).
+    q(z|x) is built once on the data tiled to ``C * B`` rows (chain-major), so it
+    sees a flat batch; this works for posteriors whose ``log_prob`` does not
+    broadcast over extra sample dimensions (e.g. a flow conditioned on x). The
+    likelihood scores the C chains against one copy of the batch
+    (``VAE.joint_log_prob``).
     """
 
     def __init__(self, vae, x: tf.Tensor, num_chains: int):

@@ -42,6 +42,7 @@ import tensorflow as tf
 from keras_vae.evaluation import _mcmc
 from keras_vae.evaluation._common import _as_array, _check_positive
 from keras_vae.evaluation.ais import ais_log_likelihood
+from keras_vae.objectives._log_weights import log_weights
 
 __all__ = ["InferenceGaps", "inference_gaps", "optimized_elbo"]
 
@@ -162,13 +163,10 @@ def elbo_of_params(vae, x, params, seed, num_samples: int, path_derivative: bool
     params = tiled(params)
     z = tf.cast(head.distribution(params).sample(seed=seed), tf.float32)
     q = head.distribution(tf.stop_gradient(params) if path_derivative else params)
-    x = tiled(tf.cast(x, tf.float32))
-    log_w = (
-        tf.cast(vae.likelihood(z, training=False).log_prob(x), tf.float32)
-        + tf.cast(vae.prior().log_prob(z), tf.float32)
-        - tf.cast(q.log_prob(z), tf.float32)
-    )
-    return tf.reduce_mean(tf.reshape(log_w, [num_samples, rows]), axis=0)
+    log_q = tf.reshape(tf.cast(q.log_prob(z), tf.float32), [num_samples, rows])
+    # The M samples' likelihoods are scored against one copy of x.
+    log_px, log_pz = vae.joint_log_prob(tf.cast(x, tf.float32), tf.reshape(z, [num_samples, rows, vae.latent_dim]))
+    return tf.reduce_mean(log_weights(log_px, log_pz, log_q), axis=0)
 
 
 _OPTIMIZERS: "weakref.WeakKeyDictionary[Any, dict]" = weakref.WeakKeyDictionary()
