@@ -316,17 +316,51 @@ def test_valid_example_is_inside_the_support():
     ("bernoulli", (RNG.uniform(size=(3, 2, 3, 1)) < 0.5).astype("float32")),
     ("gaussian", RNG.normal(size=(3, 4)).astype("float32")),
 ])
-def test_log_prob_scores_k_samples_against_one_copy_of_the_batch(spec, x):
+@pytest.mark.parametrize("xla", [False, True], ids=["graph", "xla"])
+def test_log_prob_scores_k_samples_against_one_copy_of_the_batch(spec, x, xla):
     """Likelihood.log_prob(params [K, B, ...], x [B, ...]) is the distribution's
     log_prob of each row against its example, for the heads that sum independent
     elements (image-shaped data included) and for the size-factor heads whose
-    distribution reads each example's total."""
+    distribution reads each example's total; as called in a graph and compiled with
+    XLA (where the estimator calls it, and Bernoulli sums through its own form)."""
     x = np.asarray(x, "float32")[:3]
     vae = kv.VAE("mlp", "mlp", latent_dim=2, input_shape=x.shape[1:], likelihood=spec, seed=1)
     k, batch = 4, len(x)
     z = tf.random.stateless_normal([k * batch, 2], seed=[0, 1])
     params = vae.likelihood_layer(vae.decoder(z))
     rows = vae.likelihood_layer.distribution(params).log_prob(np.tile(x, (k,) + (1,) * (x.ndim - 1)))
-    ours = vae.likelihood_layer.log_prob(tf.reshape(params, [k, batch, *params.shape[1:]]), x)
+    log_prob = tf.function(vae.likelihood_layer.log_prob, jit_compile=xla)
+    ours = log_prob(tf.reshape(params, [k, batch, *params.shape[1:]]), x)
     assert ours.shape == (k, batch)
     np.testing.assert_allclose(ours.numpy(), tf.reshape(rows, [k, batch]).numpy(), rtol=1e-5, atol=1e-3)
+
+
+@pytest.mark.parametrize("data_shape", [(9,), (40,), (28, 28, 1), (2000,), (9000,)])
+def test_bernoulli_sums_under_xla_with_one_log_per_product_to_float64_accuracy(data_shape):
+    """Under XLA the Bernoulli head sums x l - softplus(l) as the linear part minus
+    the log of products of up to 64 factors 1 + exp(-|l|): the sum agrees with a
+    float64 reference (logits of 0, +-17 and +-90 and grey values included) for data
+    too small to group, with a remainder, of one product (MNIST), of several, and too
+    wide to group; and its gradient is x - sigmoid(l)."""
+    size = int(np.prod(data_shape))
+    rng = np.random.default_rng(size)
+    logits = (rng.normal(size=(3, 2, *data_shape)) * 8).astype("float32")
+    logits.reshape(-1)[:7] = [0.0, 90.0, -90.0, 17.0, -17.0, 1e-4, 0.0]
+    x = rng.uniform(size=(2, *data_shape)).astype("float32")
+    x[0] = x[0] > 0.5
+    head = kv.likelihoods.Bernoulli(data_shape=data_shape)
+    variable = tf.Variable(logits)
+
+    @tf.function(jit_compile=True)
+    def value_and_gradient():
+        with tf.GradientTape() as tape:
+            value = head.log_prob(variable[..., None], x)
+        return value, tape.gradient(value, variable)
+
+    value, gradient = value_and_gradient()
+    l64, x64 = logits.astype(np.float64), x.astype(np.float64)
+    exact = (x64 * l64 - np.logaddexp(0.0, l64)).reshape(3, 2, -1).sum(-1)
+    assert value.shape == (3, 2)
+    # float32 rounding of a sum of `size` terms, not the grouping, sets the tolerance.
+    np.testing.assert_allclose(value.numpy(), exact, rtol=2e-6, atol=1e-4)
+    np.testing.assert_allclose(gradient.numpy(), x64 - 1.0 / (1.0 + np.exp(-l64)), atol=2e-6)

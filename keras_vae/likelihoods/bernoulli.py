@@ -28,6 +28,10 @@ class _FusedBernoulli(tfd.Bernoulli):
       dropped is under 6e-8 nats. ``where`` rather than ``relu`` / ``abs`` keeps
       the gradient ``x - 1/2`` at ``l = 0``.
 
+    Under XLA, ``Likelihood.log_prob`` sums the densities over the data through
+    ``summed_log_prob``, which takes one ``log`` per product of up to
+    ``_FACTORS_PER_LOG`` factors ``1 + exp(-|l|)`` rather than one per element.
+
     Everything else (sampling, mean, KL registrations) is TFP's.
     """
 
@@ -40,6 +44,80 @@ class _FusedBernoulli(tfd.Bernoulli):
         relu = tf.where(positive, logits, tf.zeros_like(logits))
         minus_abs = tf.where(positive, -logits, logits)
         return event * logits - relu - tf.math.log(1.0 + tf.exp(minus_abs))
+
+    def summed_log_prob(self, event: tf.Tensor, size: int) -> tf.Tensor | None:
+        """``log_prob(event)`` summed over each example's ``size`` data elements
+        (the trailing axes of the broadcast result, flattened), float32 ``[rows]``;
+        ``None`` outside XLA, where the element-wise form is the faster one.
+
+        ``x l - softplus(l) = (x l - max(l, 0)) - log(1 + exp(-|l|))``. The first
+        part is summed as it is; the second is the log of a product. The factors
+        ``1 + exp(-|l|)`` lie in (1, 2], so a product of up to 64 of them stays
+        below 2**64, far from float32's overflow, and its rounding (under 64 ulp)
+        moves its log by under 4e-6 nats. XLA then takes one log per 49 elements
+        of an MNIST image instead of one per element, which made the estimator
+        ~6 % faster (benchmarks/log_likelihood.py). Slices ``_LANES`` wide are
+        multiplied element by element, which XLA fuses into one pass with the
+        rest; its reduce over an axis of the products was much slower.
+        """
+        if not is_xla():
+            return None
+        logits = tf.convert_to_tensor(self.logits)
+        event = tf.cast(event, logits.dtype)
+        shape = tf.broadcast_dynamic_shape(tf.shape(logits), tf.shape(event))
+        rows = [-1, size]
+        return _grouped_row_sums(tf.reshape(tf.broadcast_to(logits, shape), rows),
+                                 tf.reshape(tf.broadcast_to(event, shape), rows))
+
+
+@tf.custom_gradient
+def _grouped_row_sums(logits: tf.Tensor, event: tf.Tensor):
+    """``sum(x l - softplus(l), axis=-1)`` for ``[rows, size]`` logits and events,
+    one log per product of factors; the gradient is the closed form ``x - sigmoid(l)``
+    (and ``l`` for the events), where autodiff through the products cost training
+    ~7 % of its speed."""
+    size = logits.shape[-1]
+    positive = logits >= 0
+    linear = event * logits - tf.where(positive, logits, tf.zeros_like(logits))
+    factors = 1.0 + tf.exp(tf.where(positive, -logits, logits))
+    total = _row_sum(linear) - _row_sum_of_logs(factors, size)
+
+    def gradient(upstream):
+        upstream = upstream[:, None]
+        return upstream * (event - tf.sigmoid(logits)), upstream * logits
+
+    return total, gradient
+
+
+# The width of the slices multiplied together (one 512-bit vector of float32), and
+# the most factors in one product: each is at most 2, so a product is below 2**64.
+_LANES = 16
+_FACTORS_PER_LOG = 64
+# Wider data keeps one log per element, so the graph stays small.
+_MOST_SLICES = 512
+
+
+def _row_sum(values: tf.Tensor) -> tf.Tensor:
+    """Each row's sum, in the form XLA fuses with what produces ``values`` (a
+    product with a vector of ones; its CPU reduce along a row is slower)."""
+    return tf.linalg.matvec(values, tf.ones([values.shape[-1]], values.dtype))
+
+
+def _row_sum_of_logs(factors: tf.Tensor, size: int) -> tf.Tensor:
+    """``sum(log(factors), axis=-1)`` for ``factors`` ``[rows, size]`` in (1, 2]:
+    one log per product of up to ``_FACTORS_PER_LOG`` factors, one from each slice."""
+    slices = size // _LANES
+    if slices < 2 or slices > _MOST_SLICES:
+        return _row_sum(tf.math.log(factors))
+    logs = []
+    for first in range(0, slices, _FACTORS_PER_LOG):
+        product = factors[:, first * _LANES : (first + 1) * _LANES]
+        for index in range(first + 1, min(slices, first + _FACTORS_PER_LOG)):
+            product = product * factors[:, index * _LANES : (index + 1) * _LANES]
+        logs.append(tf.math.log(product))
+    if size % _LANES:
+        logs.append(tf.math.log(factors[:, slices * _LANES :]))
+    return tf.add_n([_row_sum(log) for log in logs])
 
 
 @register("likelihood", "bernoulli")

@@ -141,12 +141,17 @@ class Likelihood(keras.layers.Layer):
             # slow; there a product with a vector of ones is the same sum, fused with
             # the densities into one pass (benchmarks/log_likelihood.py). The plain
             # graph keeps TF's reduction, whose gradient is cheaper than a product's.
-            values = tf.reshape(tf.cast(dist.distribution.log_prob(x), tf.float32), [-1, size])
-            if is_xla():
-                total = tf.linalg.matvec(values, tf.ones([size], tf.float32))
-            else:
-                total = tf.reduce_sum(values, axis=-1)
-            return tf.reshape(total, batch_shape)
+            # A distribution may sum its own densities more cheaply (Bernoulli under
+            # XLA: one log per product of many factors).
+            summed = getattr(dist.distribution, "summed_log_prob", None)
+            total = summed(x, size) if summed is not None else None
+            if total is None:
+                values = tf.reshape(tf.cast(dist.distribution.log_prob(x), tf.float32), [-1, size])
+                if is_xla():
+                    total = tf.linalg.matvec(values, tf.ones([size], tf.float32))
+                else:
+                    total = tf.reduce_sum(values, axis=-1)
+            return tf.reshape(tf.cast(total, tf.float32), batch_shape)
         # Another kind of distribution (e.g. one that reads each example's total, as
         # the count likelihoods' library size does): scored as built, row by row.
         rows = tf.reshape(params, [-1, *self.data_shape, tf.shape(params)[-1]])
