@@ -32,7 +32,10 @@ class Likelihood(keras.layers.Layer):
     ``tfd.Independent`` so the event shape is the data shape. ``log_prob(params, x)``
     scores parameters with extra leading axes (K samples of a batch) against one copy
     of the data; a subclass that overrides ``distribution`` with another kind of
-    distribution is scored through it.
+    distribution is scored through it. The element-wise distribution may also
+    define ``summed_log_prob(x, size)``, its densities summed over each example's
+    ``size`` elements as float32 ``[rows]`` (or ``None`` to decline), where it
+    knows a cheaper sum than one density per element (Bernoulli does, under XLA).
 
     The support rule, checked eagerly on numpy data (``check_array``) and in-graph
     on every batch (``assert_in_support``), is ``support`` plus two flags:
