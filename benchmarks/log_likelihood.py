@@ -110,7 +110,10 @@ def main(argv=None) -> int:
     x_test = datasets.binarize(x_test[: args.limit], seed=args.seed)
     if args.flat:
         x_test = x_test.reshape(len(x_test), -1)
-    vae = mlp_vae(400, 20, args.seed, x_test.shape[1:]) if args.model == "mlp400" else burda_vae(args.seed)
+    def build():
+        return mlp_vae(400, 20, args.seed, x_test.shape[1:]) if args.model == "mlp400" else burda_vae(args.seed)
+
+    vae = build()
     if args.epochs:
         x_train, _ = datasets.load_mnist("train", path=data_path(args.data))
         vae.compile(optimizer=keras.optimizers.Adam(1e-3))
@@ -140,7 +143,7 @@ def main(argv=None) -> int:
     })
     if args.per_element:
         # A second model with the same weights, so its traced functions are its own.
-        twin = mlp_vae(400, 20, args.seed, x_test.shape[1:]) if args.model == "mlp400" else burda_vae(args.seed)
+        twin = build()
         twin.set_weights(vae.get_weights())
 
         def per_element():
