@@ -57,7 +57,9 @@ class VAE(keras.Model):
             either ``beta`` or ``objective``.
         seed: seed of the training noise; with the optimizer's step counter it fixes
             the noise of every step, so training resumed from a saved file is
-            identical to uninterrupted training. Drawn at random when ``None``.
+            identical to uninterrupted training. Drawn at random when ``None``. It
+            does not set the initial weights (Keras' initializers draw those): call
+            ``keras.utils.set_random_seed(n)`` before building the model for that.
         validate_inputs: check data for NaN/inf, shape and likelihood support.
 
     Metrics reported by ``fit`` and ``evaluate`` (nats per example): ``loss`` and
