@@ -37,7 +37,7 @@ from _common import burda_vae, data_path, machine_line, mlp_vae  # noqa: E402  (
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from keras_vae import _xla, datasets, evaluation  # noqa: E402
+from keras_vae import datasets, evaluation  # noqa: E402
 from keras_vae.likelihoods import bernoulli  # noqa: E402
 
 # The module (the package re-exports its function under the same name).
@@ -131,7 +131,7 @@ def main(argv=None) -> int:
     kwargs = dict(num_samples=args.num_samples, batch_size=args.batch_size,
                   chunk_size=args.chunk_size, seed=args.seed)
     # The bound is the fastest of the decoder's matrix products over several row
-    # counts (the estimator's own included), timed in turns with both estimator paths,
+    # counts (the estimator's own included), timed in turns with the estimator's modes,
     # round after round, so a slower moment of a shared machine falls on all alike.
     bound_rows = sorted({per_chunk * rows, 500, 1000, 2000, 5000})
     chains = {n: matmul_chain(vae, n, pairs) for n in bound_rows}
