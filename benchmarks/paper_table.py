@@ -68,6 +68,33 @@ def paper_learning_rate(epoch: int) -> float:
     return 1e-3 * 10 ** (-7 / 7)
 
 
+def stage_ends() -> set[int]:
+    """The last epoch (0-based) of each of the paper's eight stages."""
+    ends, total = set(), 0
+    for i in range(8):
+        total += 3**i
+        ends.add(total - 1)
+    return ends
+
+
+class StageCurve(keras.callbacks.Callback):
+    """Appends the test ELBO (first 1,000 test images) at the end of every schedule
+    stage to ``curve.jsonl``: the learning curve of the full-schedule run."""
+
+    def __init__(self, path: pathlib.Path, x_test, every: set[int]):
+        super().__init__()
+        self.path, self.x_test, self.every = path, x_test[:1000], every
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch not in self.every:
+            return
+        elbo = float(np.mean(self.model.elbo(self.x_test, seed=0).numpy()))
+        record = {"epoch": epoch + 1, "test_elbo": elbo, "train_loss": float((logs or {}).get("loss", math.nan)),
+                  "time": time.time()}
+        with open(self.path, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record) + "\n")
+
+
 def run_row(name, args, x_train, x_test, out: pathlib.Path) -> dict:
     components, _, _ = ROWS[name]
     keras.utils.set_random_seed(args.seed)
@@ -87,6 +114,8 @@ def run_row(name, args, x_train, x_test, out: pathlib.Path) -> dict:
     ]
     if args.schedule == "paper":
         callbacks.append(keras.callbacks.LearningRateScheduler(paper_learning_rate))
+        (out / name).mkdir(parents=True, exist_ok=True)
+        callbacks.append(StageCurve(out / name / "curve.jsonl", x_test, stage_ends()))
     if args.warmup and name.startswith("prior_"):
         callbacks.append(kv.callbacks.KLWarmup(args.warmup))
     train = datasets.dynamic_binarization(x_train, batch_size=args.batch_size, seed=args.seed)
