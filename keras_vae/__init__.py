@@ -24,7 +24,7 @@ def _import_all() -> None:
 
     check_backend()
     global VAE, callbacks, datasets, decoders, encoders, evaluation, get, likelihoods
-    global list_components, load_model, load_plugins, objectives, plotting, posteriors
+    global list_components, load_model, load_plugins, models, objectives, plotting, posteriors
     global priors, register, testing
     from keras_vae import (
         callbacks,
@@ -33,13 +33,14 @@ def _import_all() -> None:
         encoders,
         evaluation,
         likelihoods,
+        models,
         objectives,
         plotting,
         posteriors,
         priors,
         testing,
     )
-    from keras_vae.model import VAE
+    from keras_vae.models import VAE
     from keras_vae.registry import get, list_components, load_plugins, register
     from keras_vae.saving import load_model
 
@@ -78,6 +79,7 @@ __all__ = [
     "list_components",
     "load_model",
     "load_plugins",
+    "models",
     "objectives",
     "plotting",
     "posteriors",

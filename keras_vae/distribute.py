@@ -49,6 +49,18 @@ def tf_config(value: str | None = ...) -> dict | None:
             "TF_CONFIG must be a JSON object with 'cluster' (e.g. {\"worker\": [\"host:port\", ...]}) "
             f"and 'task' (e.g. {{\"type\": \"worker\", \"index\": 0}}); got {value[:200]!r}."
         )
+    task = config["task"]
+    kind, index = task.get("type", "worker"), task.get("index", 0)
+    members = config["cluster"].get(kind)
+    if isinstance(index, bool) or not isinstance(index, int) or not isinstance(members, list) or not (
+        0 <= index < len(members)
+    ):
+        listed = {k: len(v) if isinstance(v, list) else v for k, v in config["cluster"].items()}
+        raise ValueError(
+            f"TF_CONFIG's task {{'type': {kind!r}, 'index': {index!r}}} is not in its cluster "
+            f"(tasks per type: {listed}); the index must be 0..{len(members) - 1 if isinstance(members, list) else '?'} "
+            f"of the {kind!r} list."
+        )
     return config
 
 

@@ -34,10 +34,14 @@ from typing import Any, Callable, Iterable
 
 import keras
 
+#: The component kinds a model is assembled from.
 KINDS = ("encoder", "decoder", "posterior", "likelihood", "prior", "objective")
-ENTRY_POINT_GROUPS = {kind: f"keras_vae.{kind}s" for kind in KINDS}
+#: Every kind the registry holds: the components, and the model classes themselves
+#: (``"vae"`` and the families; ``keras-vae train --model NAME``).
+ALL_KINDS = (*KINDS, "model")
+ENTRY_POINT_GROUPS = {kind: f"keras_vae.{kind}s" for kind in ALL_KINDS}
 
-_REGISTRY: dict[str, dict[str, type]] = {kind: {} for kind in KINDS}
+_REGISTRY: dict[str, dict[str, type]] = {kind: {} for kind in ALL_KINDS}
 _PLUGINS_LOADED = False
 _PLUGIN_ERRORS: dict[str, str] = {}
 _LOCK = threading.RLock()
@@ -53,7 +57,7 @@ _BASES: dict[str, type] = {}
 def _check_kind(kind: str) -> None:
     if kind not in _REGISTRY:
         raise ValueError(
-            f"Unknown component kind {kind!r}. Known kinds: {', '.join(KINDS)}."
+            f"Unknown component kind {kind!r}. Known kinds: {', '.join(ALL_KINDS)}."
         )
 
 
@@ -67,7 +71,8 @@ def register(kind: str, name: str) -> Callable[[type], type]:
 
     Args:
         kind: one of ``"encoder"``, ``"decoder"``, ``"posterior"``,
-            ``"likelihood"``, ``"prior"``, ``"objective"``.
+            ``"likelihood"``, ``"prior"``, ``"objective"``, or ``"model"`` (a model
+            class on ``keras_vae.models.LatentVariableModel``).
         name: the short name users pass as a string, e.g. ``"bernoulli"``.
 
     Returns:

@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from keras_vae.cli.errors import UsageError
-from keras_vae.cli.settings import COMPONENT_KINDS
+from keras_vae.cli.kinds import COMPONENT_KINDS
 
 # Constructor arguments the VAE gives its components itself (from --latent-dim and
 # the data's shape): never options.
@@ -163,6 +163,14 @@ def resolve_components(settings, flag_keys: set = frozenset(), source: str = "se
                 f"{kind}s: {available} (keras-vae components shows their options)."
             ) from None
 
+    try:
+        registry.get_class("model", values["model"])
+    except ValueError:
+        raise UsageError(
+            f"{_where('model', flag_keys, source)}: unknown model {values['model']!r}; registered "
+            f"models: {', '.join(registry.list_components('model'))}."
+        ) from None
+
     def fill(kind: str, option: str, value: Any, origin: str) -> None:
         options = values[f"{kind}_options"]
         if option in options_of(classes[kind]) and option not in options:
@@ -220,8 +228,13 @@ def resolve_components(settings, flag_keys: set = frozenset(), source: str = "se
     return dataclasses.replace(settings, **values)
 
 
+def model_class(settings) -> type:
+    """The model class ``settings.model`` names (``VAE`` for ``"vae"``)."""
+    return _registry().get_class("model", settings.model)
+
+
 def model_arguments(settings, input_shape) -> dict:
-    """The ``VAE`` keyword arguments that ``settings`` describe."""
+    """The model's keyword arguments that ``settings`` describe."""
     arguments = {
         kind: {"name": name, **options} for kind, (name, options) in settings.components().items()
     }

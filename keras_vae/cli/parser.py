@@ -187,18 +187,25 @@ def _add_binarize_and_seed(command, binarize_when: str, seed_help: str) -> None:
     command.add_argument("--seed", type=_SEED, default=0, metavar="S", help=seed_help)
 
 
-def _add_ais_options(command) -> None:
-    """--num-steps, --num-chains, --anneal-from: settings of AIS (kv.evaluation.ais_log_likelihood)."""
+AIS_DEFAULTS = {"num_steps": 500, "num_chains": 16, "anneal_from": "prior"}
+
+
+def _add_ais_options(command, given_only: bool = False) -> None:
+    """--num-steps, --num-chains, --anneal-from: settings of AIS (kv.evaluation.ais_log_likelihood).
+
+    ``given_only``: leave them ``None`` unless given, so a command where AIS is one
+    choice (``evaluate --method``) can refuse them without it (``ais_settings``)."""
+    default = (lambda key: None) if given_only else AIS_DEFAULTS.get
     command.add_argument(
-        "--num-steps", type=_positive("num_steps"), default=500, metavar="T",
+        "--num-steps", type=_positive("num_steps"), default=default("num_steps"), metavar="T",
         help="AIS annealing steps (default: 500; hundreds to thousands for an image model)",
     )
     command.add_argument(
-        "--num-chains", type=_positive("num_chains"), default=16, metavar="C",
+        "--num-chains", type=_positive("num_chains"), default=default("num_chains"), metavar="C",
         help="AIS chains per example (default: 16)",
     )
     command.add_argument(
-        "--anneal-from", choices=("prior", "q"), default="prior",
+        "--anneal-from", choices=("prior", "q"), default=default("anneal_from"),
         help="AIS starts at the prior p(z) or at the encoder's q(z|x) (default: prior)",
     )
 
@@ -273,7 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="log-likelihood estimator: importance sampling with K samples, or annealed "
         "importance sampling (slower, tighter when q is poor) (default: iwae)",
     )
-    _add_ais_options(evaluate)
+    _add_ais_options(evaluate, given_only=True)
     evaluate.add_argument(
         "--limit", type=_positive("limit"), default=None, metavar="N", help="score at most N examples (default: all)"
     )

@@ -22,9 +22,9 @@ from typing import Any, Callable
 
 from keras_vae.cli import validators as check
 from keras_vae.cli.errors import UsageError
+from keras_vae.cli.kinds import COMPONENT_KINDS
 
-# The component kinds, in data-path order (keras_vae.registry.KINDS, without importing it).
-COMPONENT_KINDS = ("encoder", "decoder", "posterior", "prior", "likelihood", "objective")
+
 _DEFAULT_COMPONENTS = {
     "encoder": "mlp",
     "decoder": "mlp",
@@ -89,6 +89,13 @@ _FIELDS = [
     )),
     ("output", "str | None", _setting(
         None, check.optional_string, "run folder", metavar="DIR", shown="runs/<timestamp>"
+    )),
+    ("model", str, _setting(
+        "vae",
+        check.component_name,
+        "the model class: vae, or any registered model (a family's or a plugin's, "
+        "registered with keras_vae.register('model', NAME))",
+        metavar="NAME",
     )),
     ("epochs", int, _setting(30, check.positive_int, "training epochs", metavar="N")),
     ("batch_size", int, _setting(100, check.positive_int, "examples per training step", metavar="N")),

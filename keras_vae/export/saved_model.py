@@ -93,6 +93,9 @@ from keras_vae.export import versions, warmup as _warmup
 
 __all__ = ["export_vae"]
 
+#: Bytes one input row of the served ``score`` may take (K decoded examples).
+SCORE_MEMORY_BUDGET = 2 * 2**30
+
 SIGNATURES = ("encode", "decode", "reconstruct", "sample", "score")
 
 
@@ -253,6 +256,22 @@ def _make_endpoints(vae, score_noise: np.ndarray) -> dict:
 
 
 # ---------------------------------------------------------------- export
+def _score_bytes_per_sample(vae) -> int:
+    """Bytes the served ``score`` holds per importance sample of one row, roughly:
+    the decoded example (its parameters, density and a copy), z with its densities,
+    and the decoder's activations (the widths of its dense layers; a conv layer
+    counted as one example-sized map)."""
+    data_size = int(np.prod(vae.data_shape))
+    hidden = 0
+    for weight in vae.decoder.weights:
+        shape = tuple(weight.shape)
+        if len(shape) == 2:
+            hidden += int(shape[-1])
+        elif len(shape) >= 3:
+            hidden += data_size
+    return 4 * (3 * data_size + 4 * vae.latent_dim + hidden)
+
+
 def export_vae(
     vae,
     path,
@@ -318,6 +337,19 @@ def export_vae(
         raise ValueError(
             f"score_samples must be an integer >= 1 (K, the importance samples of the "
             f"score signature), got {score_samples!r}; e.g. score_samples=64."
+        )
+    # The served score holds K decoded examples per input row: refuse a K whose one-row
+    # request would not fit in memory, before anything is written.
+    per_sample = _score_bytes_per_sample(vae)
+    per_row = int(score_samples) * per_sample
+    if per_row > SCORE_MEMORY_BUDGET:
+        largest = SCORE_MEMORY_BUDGET // per_sample
+        raise ValueError(
+            f"score_samples={score_samples} would make the served score hold about "
+            f"{per_row / 2**30:.1f} GiB per input row (K decoded examples of shape "
+            f"{vae.data_shape}); the budget is {SCORE_MEMORY_BUDGET / 2**30:.0f} GiB. Use "
+            f"score_samples <= {largest} (64 is the default; the Monte Carlo error of "
+            "log p(x) shrinks slowly beyond a few thousand)."
         )
     base, version = versions._resolve_target(path, version, overwrite)
     warmup_inputs = _warmup._warmup_inputs(vae, warmup_batch) if warmup is not False else None

@@ -66,6 +66,28 @@ class VampPrior(Prior):
         self.input_range = input_range
         self.init_mean = check_number(init_mean, "init_mean")
         self.init_stddev = check_number(init_stddev, "init_stddev", minimum=0.0)
+        if input_range is not None and not input_range[0] <= self.init_mean <= input_range[1]:
+            # Clipped from the start, the pseudo-inputs would get no gradient: frozen.
+            raise ValueError(
+                f"init_mean={self.init_mean} lies outside input_range={input_range}: the "
+                "pseudo-inputs would start clipped and never move. Give an init_mean "
+                "inside the range (e.g. the data's mean)."
+            )
+
+    def check_array(self, x) -> None:
+        """Refuse data outside ``input_range``: the pseudo-inputs, clipped into it, could
+        not follow them (and those clipped get no gradient). Called by the model's
+        data checks before training."""
+        if self.input_range is None or x.size == 0:
+            return
+        low, high = float(x.min()), float(x.max())
+        if low < self.input_range[0] - 1e-6 or high > self.input_range[1] + 1e-6:
+            raise ValueError(
+                f"The data range [{low:.4g}, {high:.4g}] is not inside the VampPrior's "
+                f"input_range {tuple(self.input_range)}: its pseudo-inputs are clipped into "
+                "that range and could not take the data's values. Set input_range to the "
+                "data's range (or None)."
+            )
 
     def build(self, input_shape=None):
         self.require_latent_dim()

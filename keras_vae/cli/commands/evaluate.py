@@ -5,10 +5,27 @@ from __future__ import annotations
 import argparse
 import json
 
+from keras_vae.cli.errors import UsageError
 from keras_vae.cli.output import say, table
 
 
+def _ais_settings(args: argparse.Namespace) -> None:
+    """Refuse AIS flags without ``--method ais`` (they would be ignored); fill defaults."""
+    from keras_vae.cli.parser import AIS_DEFAULTS
+
+    given = [f"--{key.replace('_', '-')}" for key in AIS_DEFAULTS if getattr(args, key) is not None]
+    if given and args.method != "ais":
+        raise UsageError(
+            f"{', '.join(given)} only apply to AIS, which runs with --method ais: add "
+            "--method ais, or drop them."
+        )
+    for key, value in AIS_DEFAULTS.items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+
+
 def run(args: argparse.Namespace) -> int:
+    _ais_settings(args)  # before the model or the data are read
     from keras_vae.cli import levels
     from keras_vae.cli.run_folder import load_model
     from keras_vae.cli.scoring import finite, score

@@ -89,7 +89,10 @@ def run(args: argparse.Namespace) -> int:
     # worker writes to a scratch folder of its own, started afresh unless resuming.
     from keras_vae import distribute
 
-    chief = distribute.is_chief()
+    try:  # a TF_CONFIG that names no task of its cluster is a usage error (exit 2)
+        chief = distribute.is_chief()
+    except ValueError as exc:
+        raise UsageError(f"TF_CONFIG: {exc}") from None
     if not chief:
         run_dir = distribute.worker_folder(run_dir)
     if not resume and chief:
@@ -104,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
 
     from keras_vae.cli._startup import load_library
-    from keras_vae.cli.components import model_arguments
+    from keras_vae.cli.components import model_arguments, model_class
 
     kv = load_library()
     strategy = distribute.strategy_from_env()  # several tasks in TF_CONFIG: made first
@@ -134,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
 
     keras.utils.set_random_seed(s.seed)
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
-        vae = kv.VAE(**model_arguments(s, x_train.shape[1:]))
+        vae = model_class(s)(**model_arguments(s, x_train.shape[1:]))
         vae.compile(optimizer=keras.optimizers.Adam(learning_rate=s.learning_rate))
     if s.binarize:  # both reject data outside [0, 1]
         _as_probabilities(x_train)

@@ -1,0 +1,14 @@
+"""keras_vae's model classes on one shared core.
+
+- :class:`LatentVariableModel` (``base.py``): what every model needs — input checks,
+  seeds, train / test steps over ``terms()`` and the objective, ``fit`` / ``evaluate``
+  / ``predict``, atomic save, export, config.
+- :class:`VAE` (``vae.py``): encoder, posterior, decoder, likelihood and prior.
+- :class:`TrainingDivergedError`: ``fit`` stops with it when the loss or a weight
+  turns NaN / inf (``_finite.py``); ``save`` and ``export`` refuse such weights.
+"""
+from keras_vae.models._finite import TrainingDivergedError
+from keras_vae.models.base import LatentVariableModel
+from keras_vae.models.vae import VAE
+
+__all__ = ["LatentVariableModel", "TrainingDivergedError", "VAE"]

@@ -1,0 +1,190 @@
+"""Training shared by every model: the train / test steps over the model's ``terms``
+and its objective, metrics, ``compile`` and the XLA choice."""
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from keras_vae import _seeds, _xla
+from keras_vae.objectives import ELBO, Objective, Terms
+
+
+class TrainingMixin:
+    """The seam a model class fills is ``terms(x, num_samples, seed, training)``:
+    everything the objective needs about a batch. This mixin turns it into Keras'
+    ``train_step`` / ``test_step`` (checks outside XLA, the update inside it), the
+    loss and metric trackers, and ``compile``."""
+
+    @property
+    def beta(self) -> float:
+        """The KL weight of the objective (1.0 if the objective has none).
+
+        Settable between epochs (e.g. KL warm-up from a callback): the new value is
+        validated, stored in the objective (so it is saved), and the compiled
+        train / test functions are dropped so the next step uses it.
+        """
+        return float(getattr(self.objective, "beta", 1.0))
+
+    @beta.setter
+    def beta(self, value: float) -> None:
+        if not hasattr(self.objective, "beta"):
+            raise AttributeError(f"The objective {type(self.objective).__name__} has no beta.")
+        self.objective = type(self.objective).from_config(
+            {**self.objective.get_config(), "beta": value}
+        )
+        # beta is a Python constant in the traced step: retrace with the new value.
+        # fit() calls self.train_function on every step, so a callback's change
+        # takes effect at the next step; evaluate() remakes its function itself.
+        retrace = getattr(self, "train_function", None) is not None
+        self.train_function = self.test_function = None
+        if retrace:
+            self.make_train_function()
+
+    def _metric_names(self) -> tuple[str, ...]:
+        if isinstance(self.objective, Objective):
+            return tuple(self.objective.metric_names)
+        return ELBO.metric_names  # an older objective(log_likelihood, kl) callable
+
+    def _objective_values(self, terms: Terms):
+        """``(per-example loss, {metric: per-example value})`` from the objective."""
+        if isinstance(self.objective, Objective):
+            loss, values = self.objective(terms)
+        else:  # an older callable objective(log_likelihood, kl): the ELBO's metrics
+            reconstruction, kl = terms.reconstruction(), terms.kl()
+            loss = self.objective(reconstruction, kl)
+            values = {"elbo": reconstruction - kl, "reconstruction_loss": -reconstruction, "kl": kl}
+        missing = [name for name in self._metric_names() if name not in values]
+        if missing:
+            raise ValueError(
+                f"{type(self.objective).__name__} declares metric_names "
+                f"{self._metric_names()} but returned no value for {missing}."
+            )
+        return tf.cast(loss, tf.float32), values
+
+    def _update_metrics(self, per_example_loss, values, weights) -> None:
+        self.loss_tracker.update_state(per_example_loss, sample_weight=weights)
+        for tracker in self.objective_trackers:
+            tracker.update_state(values[tracker.name], sample_weight=weights)
+
+    def train_step(self, data):
+        x, _, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        # The checks run here, outside any XLA cluster: XLA compiles asserts into nothing.
+        x = self.prepare(x)
+        weights = self._weights(sample_weight, tf.shape(x)[0])
+        self._maybe_xla(self._update)(x, weights)
+        return self._step_logs()
+
+    def _maybe_xla(self, fn):
+        """``fn`` compiled with XLA when the model trains with ``jit_compile``."""
+        return tf.function(fn, jit_compile=True) if self.jit_compile and not self.run_eagerly else fn
+
+    def _update(self, x, weights):
+        """One optimizer step and metric update on a checked batch."""
+        seed = self.noise_seed(stream=_seeds.TRAIN, counter=self.optimizer.iterations)
+        with tf.GradientTape() as tape:
+            terms = self.terms(x, self._num_samples(), seed, training=True)
+            per_example, values = self._objective_values(terms)
+            weighted = per_example if weights is None else per_example * weights
+            regularization = self._regularization()
+            loss = tf.reduce_mean(weighted) + regularization
+            # Gradients are summed over replicas: divide so the step is a global mean.
+            loss = loss / tf.distribute.get_strategy().num_replicas_in_sync
+            scaled = self.optimizer.scale_loss(loss)
+        gradients = tape.gradient(scaled, self.trainable_variables)
+        # x carries the input checks: no update (not even the step counter) runs
+        # unless the batch passed them.
+        with tf.control_dependencies([x]):
+            self.optimizer.apply(gradients, self.trainable_variables)
+        self._update_metrics(per_example + regularization, values, weights)
+
+    def _regularization(self) -> tf.Tensor:
+        """Sum of the layers' regularization losses (0 when there are none)."""
+        if not self.losses:
+            return tf.constant(0.0, tf.float32)
+        return tf.cast(tf.add_n(self.losses), tf.float32)
+
+    def test_step(self, data):
+        x, _, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        x = self.prepare(x)
+        self._maybe_xla(self._evaluate)(x, self._weights(sample_weight, tf.shape(x)[0]))
+        return self._step_logs()
+
+    def _evaluate(self, x, weights):
+        seed = self.noise_seed(stream=_seeds.EVAL, counter=0)
+        terms = self.terms(x, self._num_samples(), seed, training=False)
+        loss, values = self._objective_values(terms)
+        self._update_metrics(loss + self._regularization(), values, weights)
+
+    def _num_samples(self) -> int:
+        return int(getattr(self.objective, "num_samples", 1))
+
+    @property
+    def metrics(self):
+        return [self.loss_tracker, *self.objective_trackers]
+
+    def compile(self, optimizer="adam", loss=None, metrics=None, jit_compile="auto", **kwargs):
+        """Configure training. Only the optimizer and Keras' run options apply: the
+        VAE computes its own loss and metrics, so ``loss`` and ``metrics`` must be None.
+
+        ``jit_compile="auto"`` compiles the training step with XLA where that is
+        faster: always on a GPU, and on a CPU for models without convolutions that are
+        built from Keras and keras_vae layers only (see ``keras_vae._xla.resolve``;
+        ``benchmarks/throughput.py`` measures it). ``vae.jit_compile`` tells what was
+        chosen (for a model built lazily from its first data, once that data has been
+        seen); pass ``True`` or ``False`` to decide yourself. Either way the input
+        checks run outside the compiled step, so bad batches are still refused.
+        """
+        if loss is not None:
+            raise ValueError(
+                "VAE computes its own loss (the negative ELBO); do not pass loss=. To "
+                "change the objective use VAE(beta=...) or VAE(objective=...)."
+            )
+        if metrics:
+            raise ValueError(
+                "VAE reports the loss and its objective's metrics itself; do not pass "
+                "metrics=. Add metrics through the objective (metric_names) or a callback."
+            )
+        resolved = _xla.resolve(self, jit_compile, kwargs.get("run_eagerly", False))
+        super().compile(optimizer=optimizer, jit_compile=resolved, **kwargs)
+        # Save what was asked for, so "auto" is decided again where the file is loaded.
+        self._jit_compile_request = jit_compile
+        self._compile_config.config["jit_compile"] = jit_compile
+        self._build_optimizer()
+
+    # Keras would compile the whole step, data checks included, with XLA, which drops
+    # the checks; the VAE compiles only the update inside the step (_maybe_xla).
+    def _make_without_outer_xla(self, attribute: str, make, force: bool):
+        if getattr(self, attribute) is not None and not force:
+            return getattr(self, attribute)
+        if getattr(self, "_jit_compile_request", None) == "auto":
+            # Decided again now that the model may be built (a generator builds it only
+            # while tracing: no XLA then, as the optimizer must create its slots).
+            self.jit_compile = _xla.resolve(self, "auto", self.run_eagerly)
+        jit_compile = self.jit_compile
+        self.jit_compile = False
+        try:
+            return make(force=force)
+        finally:
+            self.jit_compile = jit_compile
+
+    def make_train_function(self, force=False):
+        return self._make_without_outer_xla("train_function", super().make_train_function, force)
+
+    def make_test_function(self, force=False):
+        return self._make_without_outer_xla("test_function", super().make_test_function, force)
+
+    def make_predict_function(self, force=False):
+        return self._make_without_outer_xla("predict_function", super().make_predict_function, force)
+
+    def _build_optimizer(self) -> None:
+        """Create optimizer slots now, outside any traced step: an XLA-compiled step
+        cannot create variables, and a reloaded file needs the slots to load into."""
+        if self.built and getattr(self, "optimizer", None) is not None and not self.optimizer.built:
+            with self.distribute_strategy.scope():
+                self.optimizer.build(self.trainable_variables)
+
+    def compile_from_config(self, config):
+        # Keras skips compile on load when compile() is overridden; ours only
+        # validates, so restore the optimizer (and its slots) here.
+        self.compile(**keras.saving.deserialize_keras_object(config))
+
