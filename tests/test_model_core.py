@@ -107,7 +107,7 @@ def test_a_vae_subclass_gets_export_and_the_cli_run_folder(tmp_path, monkeypatch
 
     monkeypatch.chdir(tmp_path)
     np.save(tmp_path / "data.npy", _data(200))
-    code = cli.main(["train", "--model", "two_sample_vae", "--dataset", str(tmp_path / "data.npy"),
+    code = cli.main(["train", str(tmp_path / "data.npy"), "--model", "two_sample_vae",
                      "--epochs", "1", "--latent-dim", "2", "--output", "run"])
     assert code == 0
     assert isinstance(kv.load_model("run/model.keras"), TwoSampleVAE)
