@@ -19,7 +19,7 @@ from typing import Any, Sequence
 import keras
 import numpy as np
 
-from keras_vae.models import VAE
+from keras_vae.model import VAE
 from keras_vae.saving import load_model
 
 DEFAULTS = {
