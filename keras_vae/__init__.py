@@ -23,11 +23,12 @@ def _import_all() -> None:
     from keras_vae._backend import check_backend
 
     check_backend()
-    global VAE, callbacks, datasets, decoders, encoders, evaluation, get, likelihoods
+    global VAE, callbacks, conditions, datasets, decoders, encoders, evaluation, get, likelihoods
     global list_components, load_model, load_plugins, models, objectives, plotting, posteriors
     global priors, register, testing
     from keras_vae import (
         callbacks,
+        conditions,
         datasets,
         decoders,
         encoders,
@@ -70,6 +71,7 @@ __all__ = [
     "VAE",
     "__version__",
     "callbacks",
+    "conditions",
     "datasets",
     "decoders",
     "encoders",

@@ -36,9 +36,10 @@ import keras
 
 #: The component kinds a model is assembled from.
 KINDS = ("encoder", "decoder", "posterior", "likelihood", "prior", "objective")
-#: Every kind the registry holds: the components, and the model classes themselves
-#: (``"vae"`` and the families; ``keras-vae train --model NAME``).
-ALL_KINDS = (*KINDS, "model")
+#: Every kind the registry holds: the components, the model classes themselves
+#: (``"vae"`` and the families; ``keras-vae train --model NAME``) and the conditions
+#: (raw side information -> features, for conditioned models).
+ALL_KINDS = (*KINDS, "model", "condition")
 ENTRY_POINT_GROUPS = {kind: f"keras_vae.{kind}s" for kind in ALL_KINDS}
 
 _REGISTRY: dict[str, dict[str, type]] = {kind: {} for kind in ALL_KINDS}

@@ -39,6 +39,19 @@ class InputChecksMixin:
         """
         if data is None:
             return
+        if isinstance(data, dict) or (
+            isinstance(data, tf.data.Dataset) and isinstance(data.element_spec, dict)
+        ):
+            return self._check_dict_data(data, what)
+        if getattr(self, "condition_layer", None) is not None:
+            raise ValueError(
+                f"{self.name} is conditioned: give {what} as {{'x': x, 'condition': c}} "
+                "(a dict of arrays, or a tf.data.Dataset of such dicts)."
+            )
+        self._check_x(data, what)
+
+    def _check_x(self, data: Any, what: str) -> None:
+        """The checks of ``check_data`` on x alone."""
         if isinstance(data, tf.data.Dataset):
             spec = data.element_spec
             if isinstance(spec, (tuple, list)):
@@ -93,6 +106,24 @@ class InputChecksMixin:
                 self.build((None, *array.shape[1:]))
                 self._check_shape(array.shape, what)
 
+    def _check_dict_data(self, data: Any, what: str) -> None:
+        """``{"x": x, "condition": c}`` (arrays, or a dataset of such dicts)."""
+        from keras_vae.models._conditioning import split_inputs
+
+        if isinstance(data, tf.data.Dataset):
+            spec = dict(data.element_spec)
+            split_inputs(spec)  # the keys
+            if not hasattr(self, "check_condition"):
+                raise ValueError(f"{type(self).__name__} takes no dict batches.")
+            self._require_condition(spec.get("condition"), f"{what}'s 'condition'")
+            self._check_x(data.map(lambda d: d["x"]), what)
+            return
+        x, c = split_inputs(data)
+        if not hasattr(self, "check_condition"):
+            raise ValueError(f"{type(self).__name__} takes no dict batches.")
+        self.check_condition(c, len(x) if hasattr(x, "__len__") else None, f"{what}['condition']")
+        self._check_x(x, f"{what}['x']")
+
     def prepare(self, x) -> tf.Tensor:
         """A batch as the model computes with it: float32, its static shape checked
         (``ValueError``) and in-graph checks for NaN / inf and the likelihood's
@@ -117,9 +148,21 @@ class InputChecksMixin:
     @staticmethod
     def _placeholder_y(x, y, sample_weight):
         """Keras drops sample weights when y is None; y is unused, so fill it."""
+        if isinstance(x, dict):
+            x = x.get("x")
         if y is None and sample_weight is not None and hasattr(x, "__len__"):
             return np.zeros((len(x),), "float32")
         return y
+
+    def prepare_inputs(self, inputs):
+        """A training / evaluation batch as the step computes with it (a model with
+        more inputs than x, e.g. a condition, prepares each)."""
+        return self.prepare(inputs)
+
+    @staticmethod
+    def _batch_size(inputs):
+        """The number of examples of a prepared batch (x, or a dict holding ``"x"``)."""
+        return tf.shape(inputs["x"] if isinstance(inputs, dict) else inputs)[0]
 
     @staticmethod
     def _weights(sample_weight, batch_size):

@@ -69,8 +69,8 @@ class TrainingMixin:
     def train_step(self, data):
         x, _, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         # The checks run here, outside any XLA cluster: XLA compiles asserts into nothing.
-        x = self.prepare(x)
-        weights = self._weights(sample_weight, tf.shape(x)[0])
+        x = self.prepare_inputs(x)
+        weights = self._weights(sample_weight, self._batch_size(x))
         self._maybe_xla(self._update)(x, weights)
         return self._step_logs()
 
@@ -93,7 +93,7 @@ class TrainingMixin:
         gradients = tape.gradient(scaled, self.trainable_variables)
         # x carries the input checks: no update (not even the step counter) runs
         # unless the batch passed them.
-        with tf.control_dependencies([x]):
+        with tf.control_dependencies(tf.nest.flatten(x)):
             self.optimizer.apply(gradients, self.trainable_variables)
         self._update_metrics(per_example + regularization, values, weights)
 
@@ -105,8 +105,8 @@ class TrainingMixin:
 
     def test_step(self, data):
         x, _, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-        x = self.prepare(x)
-        self._maybe_xla(self._evaluate)(x, self._weights(sample_weight, tf.shape(x)[0]))
+        x = self.prepare_inputs(x)
+        self._maybe_xla(self._evaluate)(x, self._weights(sample_weight, self._batch_size(x)))
         return self._step_logs()
 
     def _evaluate(self, x, weights):

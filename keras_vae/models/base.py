@@ -219,7 +219,7 @@ class LatentVariableModel(InputChecksMixin, TrainingMixin, MultiWorkerMixin, Eva
                 "examples with sample_weight= instead."
             )
         _data_checks.check_x_given(x, "fit")
-        _data_checks.check_sample_weight(sample_weight, x)
+        _data_checks.check_sample_weight(sample_weight, x.get("x") if isinstance(x, dict) else x)
         self.check_data(x, "x")
         if validation_data is not None:
             val_x = validation_data[0] if isinstance(validation_data, (tuple, list)) else validation_data
@@ -247,7 +247,7 @@ class LatentVariableModel(InputChecksMixin, TrainingMixin, MultiWorkerMixin, Eva
     def evaluate(self, x=None, y=None, *args, sample_weight=None, **kwargs):
         self._check_batch_size(kwargs)
         _data_checks.check_x_given(x, "evaluate")
-        _data_checks.check_sample_weight(sample_weight, x)
+        _data_checks.check_sample_weight(sample_weight, x.get("x") if isinstance(x, dict) else x)
         self.check_data(x, "x")
         y = self._placeholder_y(x, y, sample_weight)
         with _errors.own_message_first():

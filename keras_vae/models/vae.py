@@ -9,8 +9,10 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from keras_vae import _seeds, registry
+from keras_vae.models._conditioning import ConditioningMixin, split_inputs
 from keras_vae.models.base import LatentVariableModel
 from keras_vae.objectives import KL_METHODS, Terms
+from keras_vae.priors.vamp import VampPrior
 
 tfd = tfp.distributions
 
@@ -18,7 +20,7 @@ tfd = tfp.distributions
 # Registered as the model "vae" (and with Keras as "keras_vae>VAE", as since the
 # first release, so old files find it).
 @registry.register("model", "vae")
-class VAE(LatentVariableModel):
+class VAE(ConditioningMixin, LatentVariableModel):
     """A variational autoencoder trained with ``fit`` and saved with ``save``.
 
     The data path is::
@@ -56,6 +58,14 @@ class VAE(LatentVariableModel):
             does not set the initial weights (Keras' initializers draw those): call
             ``keras.utils.set_random_seed(n)`` before building the model for that.
         validate_inputs: check data for NaN/inf, shape and likelihood support.
+        condition: ``None`` (a model of p(x)) or a condition (``"one_hot"`` with
+            ``num_classes``, ``"vector"`` with ``shape``, a config dict or a
+            :class:`~keras_vae.conditions.Condition`): the model of p(x | c). Its
+            features join the encoder's features before the posterior head
+            (q(z | x, c)) and z before the decoder body (p(x | z, c)); the
+            ``"conditional_gaussian"`` prior makes p(z | c). Data then arrive as
+            ``{"x": x, "condition": c}`` (numpy dict or ``tf.data`` of dicts), and the
+            inference methods take ``condition=``.
 
     Metrics reported by ``fit`` and ``evaluate`` (nats per example): ``loss`` and
     the objective's ``metric_names`` — for the ELBO ``elbo`` (with beta = 1),
@@ -88,6 +98,7 @@ class VAE(LatentVariableModel):
         objective: Any = None,
         seed: int | None = None,
         validate_inputs: bool = True,
+        condition: Any = None,
         name: str = "vae",
         **kwargs,
     ):
@@ -108,6 +119,8 @@ class VAE(LatentVariableModel):
         self.prior_layer = registry.get("prior", prior)
         for component in (self.posterior_layer, self.prior_layer):
             component.configure(latent_dim=self.latent_dim)
+        self.condition_layer = None if condition is None else registry.get("condition", condition)
+        self._check_prior_and_condition()
         self._finish_init(input_shape)
 
     # ------------------------------------------------------------------ build
@@ -119,7 +132,10 @@ class VAE(LatentVariableModel):
         for component in (encoder, decoder, likelihood):
             if hasattr(component, "configure"):
                 component.configure(data_shape=data_shape, latent_dim=self.latent_dim)
-        q = posterior.distribution(posterior(encoder(tf.zeros((1, *data_shape), tf.float32))))
+        features = self._dummy_features()
+        q = posterior.distribution(
+            posterior(self.join_features(encoder(tf.zeros((1, *data_shape), tf.float32)), features))
+        )
         if q.reparameterization_type != tfd.FULLY_REPARAMETERIZED:
             # The objectives differentiate through z ~ q: without the
             # reparameterization trick the encoder would get no (or a wrong) gradient.
@@ -129,38 +145,98 @@ class VAE(LatentVariableModel):
                 f"{q.reparameterization_type}), so the encoder would not train. Build "
                 "its distribution from reparameterized parts (e.g. tfd.Normal, bijectors)."
             )
-        likelihood(decoder(q.sample(seed=tf.constant([0, 0], tf.int32))))
+        likelihood(decoder(self.join_features(q.sample(seed=tf.constant([0, 0], tf.int32)), features)))
 
     def _finish_build(self, data_shape) -> None:
         self.prior_layer.configure(latent_dim=self.latent_dim, data_shape=data_shape)
+        if self.condition_layer is not None and getattr(self.prior_layer, "takes_condition", False):
+            self.prior_layer.build_for(self.condition_layer.feature_size)  # before build() locks it
         if not self.prior_layer.built:
             self.prior_layer.build((None, self.latent_dim))
 
+    def _dummy_features(self):
+        """Zero features of one condition (None without a condition), for the build."""
+        if self.condition_layer is None:
+            return None
+        return tf.zeros((1, self.condition_layer.feature_size), tf.float32)
+
+    def _check_prior_and_condition(self) -> None:
+        takes = getattr(self.prior_layer, "takes_condition", False)
+        if takes and self.condition_layer is None:
+            raise ValueError(
+                f"The prior {type(self.prior_layer).__name__} is p(z | c): give the model a "
+                "condition (condition={'name': 'one_hot', 'num_classes': K}) or use an "
+                "unconditional prior."
+            )
+        if self.condition_layer is not None and isinstance(self.prior_layer, VampPrior):
+            raise ValueError(
+                "The VampPrior's pseudo-inputs carry no condition, so it cannot be used with "
+                "condition=; use 'conditional_gaussian' or an unconditional prior."
+            )
+
     # ----------------------------------------------------------- inference
-    def posterior_parameters(self, x, training: bool | None = None) -> tf.Tensor:
+    def posterior_parameters(self, x, training: bool | None = None, condition=None) -> tf.Tensor:
         """The posterior head's output for a (prepared) batch: the parameters that
-        ``posterior_layer.distribution`` and ``posterior_layer.point`` take."""
-        return self.posterior_layer(self.encoder(x, training=training), training=training)
+        ``posterior_layer.distribution`` and ``posterior_layer.point`` take. ``x``
+        may be a prepared ``{"x": ..., "condition": ...}``."""
+        x, c = self._with_condition(x, condition)
+        return self._posterior_parameters(x, self.condition_features(c, training), training)
 
-    def posterior(self, x, training: bool | None = None):
-        """q(z|x) as a TFP distribution (batch shape ``(batch,)``, event ``[latent_dim]``)."""
-        return self.posterior_layer.distribution(self.posterior_parameters(x, training=training))
+    def _posterior_parameters(self, x, features, training):
+        encoded = self.join_features(self.encoder(x, training=training), features)
+        return self.posterior_layer(encoded, training=training)
 
-    def likelihood(self, z, training: bool | None = None):
-        """p(x|z) as a TFP distribution with event shape = the data shape."""
-        features = self.decoder(z, training=training)
+    def posterior(self, x, training: bool | None = None, condition=None):
+        """q(z|x[, c]) as a TFP distribution (batch shape ``(batch,)``, event ``[latent_dim]``)."""
+        return self.posterior_layer.distribution(self.posterior_parameters(x, training=training, condition=condition))
+
+    def likelihood(self, z, training: bool | None = None, condition=None):
+        """p(x|z[, c]) as a TFP distribution with event shape = the data shape."""
+        features = self.decoder(self.join_features(z, self.condition_features(condition, training)), training=training)
         return self.likelihood_layer.distribution(self.likelihood_layer(features, training=training))
 
-    def prior(self, training: bool | None = None):
-        """p(z) as a TFP distribution with event shape ``[latent_dim]``.
+    def prior(self, training: bool | None = None, condition=None):
+        """p(z) (or p(z | c) for a conditional prior) as a TFP distribution with event
+        shape ``[latent_dim]``.
 
         A prior built from the posterior (the VampPrior) is given the model's own
         encoder and posterior head here."""
+        if getattr(self.prior_layer, "takes_condition", False):
+            condition = self.prepare_condition(condition)
+            return self._prior(self.condition_features(condition, training), training)
+        return self._prior(None, training)
+
+    def _prior(self, features, training):
+        if features is not None and getattr(self.prior_layer, "takes_condition", False):
+            return self.prior_layer.distribution(condition_features=features)
         return self.prior_layer.distribution(
             posterior_fn=lambda inputs: self.posterior(inputs, training=training)
         )
 
-    def encode(self, x, sample: bool = False, seed=None) -> tf.Tensor:
+    def _with_condition(self, x, condition):
+        """``(x, condition)`` from x (or a dict batch) and a separate ``condition=``."""
+        x, c = split_inputs(x)
+        if condition is not None:
+            if c is not None:
+                raise ValueError("The condition was given twice: in the batch dict and as condition=.")
+            c = condition
+        return x, c
+
+    def _prepared(self, x, condition=None):
+        """Public entry points: ``(x, condition)`` checked and prepared."""
+        x, c = self._with_condition(x, condition)
+        if not isinstance(x, (tf.Tensor, tf.Variable)) or tf.executing_eagerly():
+            self.check_condition(c, len(x) if hasattr(x, "__len__") else None)
+        else:
+            self._require_condition(c)
+        return self.prepare(x), (None if c is None else self.prepare_condition(c))
+
+    def prepare_inputs(self, inputs):
+        """A training / evaluation batch (x, or ``{"x", "condition"}``) prepared."""
+        x, c = self._prepared(inputs)
+        return x if c is None else {"x": x, "condition": c}
+
+    def encode(self, x, sample: bool = False, seed=None, condition=None) -> tf.Tensor:
         """Latent codes: the posterior's representative point (its mean where it has
         one; see ``Posterior.point``), or a reparameterized sample.
 
@@ -168,49 +244,79 @@ class VAE(LatentVariableModel):
             x: a batch of data.
             sample: draw z ~ q(z|x) instead of returning its mean.
             seed: int or stateless seed for the sample (fresh noise when None).
+            condition: the examples' conditions (a conditioned model only).
         """
-        params = self.posterior_parameters(self.prepare(x))
+        x, c = self._prepared(x, condition)
+        params = self._posterior_parameters(x, self.condition_features(c), None)
         if sample:
             return self.posterior_layer.distribution(params).sample(seed=self.noise_seed(seed))
         return self.posterior_layer.point(params)
 
-    def decode(self, z, sample: bool = False, seed=None) -> tf.Tensor:
-        """Data from latents: the mean of p(x|z), or a sample from it."""
-        p = self.likelihood(tf.cast(z, tf.float32))
+    def decode(self, z, sample: bool = False, seed=None, condition=None) -> tf.Tensor:
+        """Data from latents: the mean of p(x|z[, c]), or a sample from it."""
+        self._require_condition(condition)
+        c = None if condition is None else self.prepare_condition(condition)
+        p = self.likelihood(tf.cast(z, tf.float32), condition=c)
         return p.sample(seed=self.noise_seed(seed, stream=_seeds.DECODE)) if sample else p.mean()
 
-    def reconstruct(self, x) -> tf.Tensor:
-        """The mean of p(x | z = the posterior's point): a deterministic reconstruction."""
-        return self.decode(self.encode(x))
+    def reconstruct(self, x, condition=None) -> tf.Tensor:
+        """The mean of p(x | z = the posterior's point[, c]): a deterministic reconstruction."""
+        if condition is None and not isinstance(x, dict):
+            return self.decode(self.encode(x))
+        x, c = self._prepared(x, condition)
+        features = self.condition_features(c)
+        z = self.posterior_layer.point(self._posterior_parameters(x, features, None))
+        return self.likelihood(z, condition=c).mean()
 
-    def sample(self, n: int, seed=None, sample_x: bool = False) -> tf.Tensor:
+    def sample(self, n: int, seed=None, sample_x: bool = False, condition=None) -> tf.Tensor:
         """Generate ``n`` examples: z ~ p(z), then the mean of p(x|z) (or a sample).
 
         Args:
             n: number of examples.
             seed: int (or stateless seed tensor) for reproducible samples.
             sample_x: also sample x ~ p(x|z) instead of returning its mean.
+            condition: for a conditioned model, one condition per example (``n`` of
+                them) or a single condition for all ``n``, e.g. ``condition=7``.
         """
         if isinstance(n, (bool, float, np.floating)) or (isinstance(n, (int, np.integer)) and n < 1):
             raise ValueError(f"n must be an integer >= 1 (how many examples), got {n!r}.")
-        z = self.prior().sample(n, seed=self.noise_seed(seed, stream=_seeds.SAMPLE_Z))
+        self._require_condition(condition)
+        if condition is None:
+            z = self.prior().sample(n, seed=self.noise_seed(seed, stream=_seeds.SAMPLE_Z))
+            x_seed = None if seed is None else self.noise_seed(seed, stream=_seeds.SAMPLE_X)
+            return self.decode(z, sample=sample_x, seed=x_seed)
+        condition = np.asarray(condition)
+        if condition.ndim == len(self.condition_layer.example_shape):  # one for all n
+            condition = np.broadcast_to(condition, (int(n), *condition.shape))
+        self.check_condition(condition, int(n))
+        c = self.prepare_condition(condition)
+        z_seed = self.noise_seed(seed, stream=_seeds.SAMPLE_Z)
+        if getattr(self.prior_layer, "takes_condition", False):
+            z = self._prior(self.condition_features(c), None).sample(seed=z_seed)
+        else:
+            z = self.prior().sample(n, seed=z_seed)
         x_seed = None if seed is None else self.noise_seed(seed, stream=_seeds.SAMPLE_X)
-        return self.decode(z, sample=sample_x, seed=x_seed)
+        p = self.likelihood(z, condition=c)
+        return p.sample(seed=self.noise_seed(x_seed, stream=_seeds.DECODE)) if sample_x else p.mean()
 
-    def elbo(self, x, seed=None, num_samples: int = 1) -> tf.Tensor:
+    def elbo(self, x, seed=None, num_samples: int = 1, condition=None) -> tf.Tensor:
         """Per-example ELBO ``E_q log p(x|z) - KL`` in nats (beta = 1; the KL analytic
-        where TFP registers it, the expectation over ``num_samples`` samples)."""
-        terms = self.terms(self.prepare(x), num_samples=num_samples, seed=self.noise_seed(seed))
+        where TFP registers it, the expectation over ``num_samples`` samples); a
+        bound on log p(x | c) for a conditioned model."""
+        x, c = self._prepared(x, condition)
+        inputs = x if c is None else {"x": x, "condition": c}
+        terms = self.terms(inputs, num_samples=num_samples, seed=self.noise_seed(seed))
         return terms.reconstruction() - terms.kl()
 
     def call(self, x, training: bool | None = None):
         """The reconstruction (mean of p(x|z) at the posterior's point), for ``predict``."""
-        x = self.prepare(x)
-        z = self.posterior_layer.point(self.posterior_parameters(x, training=training))
-        return self.likelihood(z, training=training).mean()
+        x, c = self._prepared(x)
+        features = self.condition_features(c, training)
+        z = self.posterior_layer.point(self._posterior_parameters(x, features, training))
+        return self.likelihood(z, training=training, condition=c).mean()
 
     # ------------------------------------------------------------ training
-    def terms(self, x, num_samples: int = 1, seed=None, training: bool | None = False) -> Terms:
+    def terms(self, x, num_samples: int = 1, seed=None, training: bool | None = False, condition=None) -> Terms:
         """Everything an objective needs about a batch, from one batched pass.
 
         Draws ``num_samples`` (K) reparameterized samples ``z ~ q(z|x)`` at once
@@ -223,25 +329,29 @@ class VAE(LatentVariableModel):
             num_samples: K.
             seed: int or stateless seed for the samples (fresh noise when None).
             training: passed to the layers.
+            condition: the batch's conditions (or x given as ``{"x", "condition"}``).
 
         Returns:
             A :class:`keras_vae.objectives.Terms`.
         """
+        x, c = self._with_condition(x, condition)
         if not (isinstance(x, tf.Tensor) and x.dtype == tf.float32):
-            x = self.prepare(x)
+            x, c = self._prepared(x, c)
+        self._require_condition(c)
         k = int(num_samples)
         if k < 1:
             raise ValueError(f"num_samples must be >= 1, got {num_samples!r}.")
         if seed is None or isinstance(seed, (int, np.integer)):
             seed = self.noise_seed(seed)
-        params = self.posterior_parameters(x, training=training)
+        features = self.condition_features(c, training)
+        params = self._posterior_parameters(x, features, training)
         q = self.posterior_layer.distribution(params)
         z = q.sample(k, seed=seed)  # [K, B, L]; log_prob(z) reuses a flow's cache
         log_qz = tf.cast(q.log_prob(z), tf.float32)
-        prior = self.prior(training=training)
+        prior = self._prior(features, training)
 
         def joint_log_prob(z):
-            return self.joint_log_prob(x, z, training=training, prior=prior)
+            return self._joint_log_prob(x, z, training, prior, None, features)
 
         log_px, log_pz = joint_log_prob(z)
         return Terms(
@@ -258,16 +368,24 @@ class VAE(LatentVariableModel):
             joint_log_prob=joint_log_prob,
         )
 
-    def joint_log_prob(self, x, z, training: bool | None = False, prior=None, log_prob=None):
+    def joint_log_prob(self, x, z, training: bool | None = False, prior=None, log_prob=None, condition=None):
         """``log p(x|z)`` and ``log p(z)`` at latents ``z`` ``[K, batch, latent_dim]``
         for a prepared batch ``x``, each ``[K, batch]`` (float32), with one decoder
         call on all ``K * batch`` latents. ``prior`` reuses a ``vae.prior()`` already
         built (a VampPrior runs the encoder to build it). ``log_prob(params, x)``
         replaces the likelihood head's own ``log_prob`` (the log-likelihood estimator
-        passes it compiled with XLA)."""
-        prior = self.prior(training=training) if prior is None else prior
+        passes it compiled with XLA). ``x`` may be a prepared ``{"x", "condition"}``
+        batch (or give ``condition=``): then these are log p(x|z, c) and log p(z|c)."""
+        x, c = self._with_condition(x, condition)
+        features = self.condition_features(c, training)
+        if prior is None:
+            prior = self._prior(features, training)
+        return self._joint_log_prob(x, z, training, prior, log_prob, features)
+
+    def _joint_log_prob(self, x, z, training, prior, log_prob, condition_features):
         k, batch = tf.shape(z)[0], tf.shape(x)[0]
-        features = self.decoder(tf.reshape(z, [k * batch, self.latent_dim]), training=training)
+        flat_z = self.join_features(tf.reshape(z, [k * batch, self.latent_dim]), condition_features)
+        features = self.decoder(flat_z, training=training)
         params = self.likelihood_layer(features, training=training)
         params = tf.reshape(params, [k, batch, *params.shape[1:]])
         # x [batch, ...] broadcasts against the K samples' parameters: no K copies.
@@ -286,4 +404,6 @@ class VAE(LatentVariableModel):
             prior=keras.saving.serialize_keras_object(self.prior_layer),
             kl=self.kl_method,
         )
+        if self.condition_layer is not None:  # files without a condition stay as they were
+            config["condition"] = keras.saving.serialize_keras_object(self.condition_layer)
         return config

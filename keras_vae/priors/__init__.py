@@ -1,4 +1,5 @@
 """Priors p(z)."""
+from keras_vae.priors.conditional_gaussian import ConditionalGaussianPrior
 from keras_vae.priors.learned_gaussian import LearnedGaussian
 from keras_vae.priors.mixture import MixturePrior
 from keras_vae.priors.prior import Prior

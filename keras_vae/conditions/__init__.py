@@ -1,0 +1,6 @@
+"""Conditions: raw side information c -> features for q(z|x, c), p(x|z, c), p(z|c)."""
+from keras_vae.conditions.condition import Condition
+from keras_vae.conditions.one_hot import OneHot
+from keras_vae.conditions.vector import Vector
+
+__all__ = ["Condition", "OneHot", "Vector"]

@@ -1,0 +1,161 @@
+"""The condition as an input of the model: batches of ``{"x": x, "condition": c}``,
+checked before anything changes, turned into features once per batch."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+X_KEY, CONDITION_KEY = "x", "condition"
+
+
+def split_inputs(inputs: Any) -> tuple[Any, Any]:
+    """``(x, condition)`` of a batch given as x or as ``{"x": x, "condition": c}``."""
+    if isinstance(inputs, dict):
+        unknown = sorted(set(inputs) - {X_KEY, CONDITION_KEY})
+        if unknown or X_KEY not in inputs:
+            raise ValueError(
+                f"A batch given as a dict holds 'x' and, for a conditioned model, "
+                f"'condition'; got keys {sorted(inputs)}."
+            )
+        return inputs[X_KEY], inputs.get(CONDITION_KEY)
+    return inputs, None
+
+
+class ConditioningMixin:
+    """Checks and features of the condition; needs ``condition_layer`` (or None)."""
+
+    def _require_condition(self, condition: Any, what: str = "condition") -> None:
+        layer = getattr(self, "condition_layer", None)
+        if layer is None and condition is not None:
+            raise ValueError(
+                f"{self.name} has no condition, but a {what} was given. Build the model "
+                "with condition=... (e.g. {'name': 'one_hot', 'num_classes': 10}) to "
+                "condition on it, or drop it."
+            )
+        if layer is not None and condition is None:
+            raise ValueError(
+                f"{self.name} is conditioned ({type(layer).__name__}): give the condition, "
+                "e.g. fit({'x': x, 'condition': c}) or encode(x, condition=c)."
+            )
+
+    def check_condition(self, condition: Any, num_examples: int | None, what: str = "condition") -> None:
+        """Refuse a numpy condition of the wrong shape, length or values (before any
+        state changes)."""
+        self._require_condition(condition, what)
+        if condition is None or isinstance(condition, tf.data.Dataset):
+            return
+        if isinstance(condition, tf.Tensor) and not tf.executing_eagerly():
+            return
+        array = np.asarray(condition)
+        if array.ndim == 0:
+            raise ValueError(f"{what} must hold one condition per example (batch first), got a scalar.")
+        if num_examples is not None and len(array) != num_examples:
+            raise ValueError(
+                f"{what} holds {len(array)} conditions for {num_examples} examples; give one per example."
+            )
+        self.condition_layer.check_array(array, what)
+
+    def prepare_condition(self, condition: Any) -> tf.Tensor | None:
+        """A batch of conditions as the model computes with them (dtype of the
+        condition layer), with in-graph checks attached."""
+        self._require_condition(condition)
+        if condition is None:
+            return None
+        layer = self.condition_layer
+        if isinstance(condition, np.ndarray) or not isinstance(condition, tf.Tensor):
+            self.check_condition(condition, None)
+        c = tf.convert_to_tensor(condition)
+        if tuple(c.shape[1:]) != layer.example_shape and c.shape.rank is not None:
+            raise ValueError(
+                f"the condition has shape {tuple(c.shape)}, but one condition of {self.name} "
+                f"has shape {layer.example_shape}."
+            )
+        if self.validate_inputs:
+            with tf.control_dependencies(layer.assert_valid(c)):
+                c = tf.identity(c)
+        return tf.cast(c, layer.input_dtype)
+
+    def condition_features(self, condition, training: bool | None = None) -> tf.Tensor | None:
+        """The condition layer's features ``[batch, F]`` (None for an unconditioned model)."""
+        if getattr(self, "condition_layer", None) is None:
+            self._require_condition(condition)
+            return None
+        if condition is None:
+            self._require_condition(None)
+        return tf.cast(self.condition_layer(condition, training=training), tf.float32)
+
+    @staticmethod
+    def join_features(tensor: tf.Tensor, features: tf.Tensor | None) -> tf.Tensor:
+        """``tensor`` (flattened past the batch) with the condition's features appended;
+        features for B examples are tiled when ``tensor`` holds K * B rows."""
+        if features is None:
+            return tensor
+        if tensor.shape.rank is not None and tensor.shape.rank > 2:
+            tensor = tf.reshape(tensor, [tf.shape(tensor)[0], math.prod(tensor.shape[1:])])
+        repeats = tf.shape(tensor)[0] // tf.shape(features)[0]
+        features = tf.tile(features, [repeats, 1])
+        return tf.concat([tensor, tf.cast(features, tensor.dtype)], axis=-1)
+
+    def log_likelihood(self, x, num_samples: int | None = None, method: str = "iwae", condition=None, **kwargs):
+        """log p(x) per example, in nats — or log p(x | c) for a conditioned model
+        (``condition=``, or x as ``{"x": x, "condition": c}``), estimated by
+        importance sampling with ``num_samples`` (default 5000) samples of q(z | x, c),
+        in blocks of ``chunk_size`` samples over batches of ``batch_size`` examples
+        (a running log-sum-exp: memory does not grow with ``num_samples``).
+        Unconditioned models use ``keras_vae.evaluation.log_likelihood`` (and AIS)."""
+        x, c = split_inputs(x)
+        if condition is not None:
+            c = condition
+        if getattr(self, "condition_layer", None) is None:
+            self._require_condition(c)
+            return super().log_likelihood(x, num_samples=num_samples, method=method, **kwargs)
+        if method != "iwae":
+            raise ValueError(
+                "A conditioned model's log_likelihood is estimated by importance sampling "
+                f"(method='iwae'); method={method!r} does not take a condition yet."
+            )
+        unknown = sorted(set(kwargs) - {"batch_size", "chunk_size", "seed"})
+        if unknown:
+            raise ValueError(f"Unknown arguments {unknown}; a conditioned model takes batch_size, chunk_size, seed.")
+        k = 5000 if num_samples is None else num_samples
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise ValueError(f"num_samples must be an integer >= 1, got {num_samples!r}.")
+        x = np.asarray(x)
+        self.check_data({"x": x, "condition": c}, "x")
+        c = np.asarray(c)
+        batch = int(kwargs.get("batch_size") or 100)
+        chunk = int(min(k, kwargs.get("chunk_size") or 500))
+        seed = int(kwargs.get("seed") or 0)
+
+        @tf.function
+        def block(xb, cb, block_seed, size):
+            terms = self.terms({"x": xb, "condition": cb}, num_samples=size, seed=block_seed)
+            return tf.reduce_logsumexp(terms.log_weights(), axis=0)
+
+        results = []
+        for start in range(0, len(x), batch):
+            xb = self.prepare(x[start:start + batch])
+            cb = self.prepare_condition(c[start:start + batch])
+            total, done, i = None, 0, 0
+            while done < k:
+                size = min(chunk, k - done)
+                block_seed = self.noise_seed(tf.constant([seed, start * 7919 + i], tf.int32))
+                part = block(xb, cb, block_seed, size)
+                total = part if total is None else tf.reduce_logsumexp(tf.stack([total, part]), axis=0)
+                done, i = done + size, i + 1
+            results.append((total - np.log(k)).numpy())
+        return np.concatenate(results)
+
+    def export(self, path, *args, **kwargs):
+        """The SavedModel / LiteRT / ONNX export (``LatentVariableModel.export``); a
+        conditioned model's signatures would need a ``condition`` input, which the
+        export does not have yet: refused before anything is written."""
+        if getattr(self, "condition_layer", None) is not None:
+            raise ValueError(
+                f"{self.name} is conditioned, and the export's signatures take no condition "
+                "yet; save it with model.save(...) (the .keras file keeps the condition)."
+            )
+        return super().export(path, *args, **kwargs)

@@ -1,0 +1,145 @@
+"""Conditional VAEs: the condition as an input of the model (issue 25)."""
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import keras_vae as kv
+from helpers import LINEAR_SIGMA, _softplus_inverse, exact_posterior, log_marginal
+
+K_CLASSES, DIM, LATENT = 3, 4, 2
+rng = np.random.default_rng(0)
+# Orthogonal columns: the exact posterior covariance is diagonal, so the diagonal
+# Gaussian posterior can be exact.
+W = np.linalg.qr(rng.standard_normal((DIM, LATENT)))[0] * np.array([1.5, 0.8])
+V = rng.standard_normal((DIM, K_CLASSES)) * 2.0
+B = rng.standard_normal(DIM) * 0.5
+
+
+def conditional_data(n, seed):
+    r = np.random.default_rng(seed)
+    c = r.integers(0, K_CLASSES, n)
+    z = r.standard_normal((n, LATENT))
+    x = z @ W.T + V[:, c].T + B + LINEAR_SIGMA * r.standard_normal((n, DIM))
+    return x.astype("float32"), c
+
+
+def exact_log_px_given_c(x, c):
+    # log N(x; V c + b, W W^T + sigma^2 I) = the unconditional formula shifted by V c.
+    return log_marginal(x - V[:, c].T, W, B)
+
+
+def linear_cvae(scale_factor=1.0):
+    """p(x | z, c) = N(W z + V onehot(c) + b, sigma^2 I); q(z | x, c) the exact posterior
+    (its scales times ``scale_factor``)."""
+    vae = kv.VAE(encoder=kv.encoders.MLPEncoder([]), decoder=keras.layers.Identity(), latent_dim=LATENT,
+                 input_shape=(DIM,), posterior=kv.posteriors.DiagonalGaussianPosterior(min_scale=1e-6),
+                 likelihood=kv.likelihoods.Gaussian(scale=LINEAR_SIGMA), seed=0,
+                 condition={"name": "one_hot", "num_classes": K_CLASSES})
+    A, cov = exact_posterior(W)
+    vae.likelihood_layer.projection.set_weights(
+        [np.concatenate([W.T, V.T]).astype("float32"), B.astype("float32")])
+    scales = np.sqrt(np.diag(cov)) * scale_factor
+    kernel = np.zeros((DIM + K_CLASSES, 2 * LATENT))
+    kernel[:DIM, :LATENT] = A.T
+    kernel[DIM:, :LATENT] = -(A @ V).T
+    bias = np.concatenate([-A @ B, _softplus_inverse(scales - 1e-6)])
+    vae.posterior_layer.projection.set_weights([kernel.astype("float32"), bias.astype("float32")])
+    return vae
+
+
+def test_log_likelihood_given_c_matches_the_closed_form_and_bounds_the_elbo():
+    x, c = conditional_data(32, seed=1)
+    exact = exact_log_px_given_c(x, c)
+    vae = linear_cvae()
+    # q is the exact posterior: every importance weight equals p(x | c).
+    np.testing.assert_allclose(vae.log_likelihood(x, condition=c, num_samples=16), exact, atol=2e-3)
+    broad = linear_cvae(scale_factor=1.6)
+    estimate = broad.log_likelihood({"x": x, "condition": c}, num_samples=4000, seed=3)
+    assert abs(np.mean(estimate - exact)) < 0.02 and np.max(np.abs(estimate - exact)) < 0.1
+    elbo = broad.elbo(x, condition=c, num_samples=200, seed=0).numpy()
+    assert np.all(elbo < exact + 0.05) and np.mean(exact - elbo) > 0.05
+
+
+def test_a_cvae_trained_on_samples_reaches_the_held_out_exact_log_likelihood():
+    x, c = conditional_data(4000, seed=2)
+    x_test, c_test = conditional_data(500, seed=3)
+    keras.utils.set_random_seed(0)
+    vae = kv.VAE(encoder=kv.encoders.MLPEncoder([]), decoder=keras.layers.Identity(), latent_dim=LATENT,
+                 input_shape=(DIM,), likelihood={"name": "gaussian", "scale": "shared"}, seed=0,
+                 condition={"name": "one_hot", "num_classes": K_CLASSES})
+    vae.compile(optimizer=keras.optimizers.Adam(3e-2))
+    vae.fit({"x": x, "condition": c}, batch_size=200, epochs=60, verbose=0)
+    estimate = vae.log_likelihood(x_test, condition=c_test, num_samples=500, seed=0)
+    gap = np.mean(exact_log_px_given_c(x_test, c_test)) - np.mean(estimate)
+    assert abs(gap) < 0.1, gap
+
+
+def test_conditional_prior_samples_save_and_resume_exactly(tmp_path):
+    x, c = conditional_data(64, seed=4)
+    vae = kv.VAE("mlp", "mlp", latent_dim=2, input_shape=(DIM,), likelihood="gaussian", seed=0,
+                 condition={"name": "one_hot", "num_classes": K_CLASSES}, prior="conditional_gaussian")
+    vae.compile(optimizer="adam")
+    vae.fit({"x": x, "condition": c}, batch_size=16, epochs=1, verbose=0)
+    assert vae.prior(condition=c[:5]).batch_shape == (5,)
+    assert vae.sample(6, condition=2, seed=0).shape == (6, DIM)
+    np.testing.assert_array_equal(vae.sample(3, condition=[0, 1, 2], seed=1), vae.sample(3, condition=[0, 1, 2], seed=1))
+    vae.save(tmp_path / "cvae.keras")
+    loaded = kv.load_model(tmp_path / "cvae.keras")
+    assert loaded.condition_layer.num_classes == K_CLASSES
+    for model in (vae, loaded):
+        model.fit({"x": x, "condition": c}, batch_size=16, epochs=1, shuffle=False, verbose=0)
+    for a, b in zip(vae.weights, loaded.weights):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6, atol=1e-7)
+
+
+def test_tf_data_of_dicts_and_sample_weights_train():
+    x, c = conditional_data(64, seed=5)
+    vae = kv.VAE("mlp", "mlp", latent_dim=2, input_shape=(DIM,), likelihood="gaussian", seed=0,
+                 condition={"name": "vector", "shape": (1,)})
+    vae.compile(optimizer="adam")
+    cov = c[:, None].astype("float32")
+    ds = tf.data.Dataset.from_tensor_slices({"x": x, "condition": cov}).batch(16)
+    assert np.isfinite(vae.fit(ds, epochs=1, verbose=0).history["loss"][-1])
+    weights = np.ones(64, "float32")
+    vae.fit({"x": x, "condition": cov}, sample_weight=weights, batch_size=16, epochs=1, verbose=0)
+    assert vae.encode(x[:2], condition=cov[:2]).shape == (2, 2)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda m, x, c: m.fit(x, verbose=0), "is conditioned: give x as"),
+    (lambda m, x, c: m.fit({"x": x, "condition": c + 5}, verbose=0), r"label \d+, outside \[0, 3\)"),
+    (lambda m, x, c: m.fit({"x": x, "condition": c[:3]}, verbose=0), "3 conditions for 64 examples"),
+    (lambda m, x, c: m.fit({"x": x, "condition": c * 0.5}, verbose=0), "integer class labels"),
+    (lambda m, x, c: m.fit({"x": x, "cond": c}, verbose=0), "got keys"),
+    (lambda m, x, c: m.encode(x[:2]), "give the condition"),
+    (lambda m, x, c: m.sample(2), "give the condition"),
+    (lambda m, x, c: m.export("/tmp/never"), "conditioned, and the export"),
+])
+def test_bad_conditions_are_refused_before_any_state_changes(call, message):
+    x, c = conditional_data(64, seed=6)
+    vae = kv.VAE("mlp", "mlp", latent_dim=2, input_shape=(DIM,), likelihood="gaussian", seed=0,
+                 condition={"name": "one_hot", "num_classes": K_CLASSES})
+    vae.compile(optimizer="adam")
+    before = [np.asarray(w).copy() for w in vae.weights]
+    with pytest.raises(ValueError, match=message):
+        call(vae, x, c)
+    assert int(vae.optimizer.iterations.numpy()) == 0
+    for a, b in zip(before, vae.weights):
+        np.testing.assert_array_equal(a, np.asarray(b))
+
+
+def test_nan_in_a_condition_and_a_condition_for_an_unconditioned_model_are_refused():
+    x, _ = conditional_data(8, seed=7)
+    vae = kv.VAE("mlp", "mlp", latent_dim=2, input_shape=(DIM,), likelihood="gaussian", seed=0,
+                 condition={"name": "vector", "shape": (2,)})
+    with pytest.raises(ValueError, match="NaN"):
+        vae.encode(x, condition=np.full((8, 2), np.nan))
+    plain = kv.VAE("mlp", "mlp", latent_dim=2, input_shape=(DIM,), likelihood="gaussian", seed=0)
+    with pytest.raises(ValueError, match="has no condition"):
+        plain.encode(x, condition=np.zeros(8))
+    with pytest.raises(ValueError, match="p\\(z \\| c\\)"):
+        kv.VAE("mlp", "mlp", latent_dim=2, input_shape=(DIM,), prior="conditional_gaussian")
+    with pytest.raises(ValueError, match="VampPrior"):
+        kv.VAE("mlp", "mlp", latent_dim=2, input_shape=(DIM,), prior="vamp",
+               condition={"name": "one_hot", "num_classes": 2})
