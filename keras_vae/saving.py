@@ -28,7 +28,7 @@ from typing import IO, Any, Callable, Iterator
 
 import keras
 
-from keras_vae import registry
+from keras_vae import _leftovers, registry
 
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 _NPY_MAGIC = b"\x93NUMPY"
@@ -72,7 +72,8 @@ def save_model(
     (``.<name>.<random>.tmp.keras``, same file system), which is then flushed and
     fsynced and renamed over ``filepath``. On any error, including
     ``KeyboardInterrupt``, the temporary file is removed and ``filepath`` is left as
-    it was. A process killed mid-save may leave the hidden temporary file behind;
+    it was. A process killed mid-save leaves the hidden temporary file behind (its
+    name holds the process id); the next save to the same name removes it.
     ``filepath`` itself is always either the old or the new model. The new file gets
     the permissions of the file it replaces, or ``0666 & ~umask`` (as a plain
     ``open`` would) when there was none.
@@ -130,8 +131,10 @@ def save_model(
         mode = stat.S_IMODE(os.stat(path).st_mode)
     except OSError:
         mode = 0o666 & ~_umask()
+    name = os.path.basename(path)
+    _leftovers.sweep(folder, rf"\.{re.escape(name)}\.pid(?P<pid>\d+)\..*\.tmp\.keras")
     fd, temporary = tempfile.mkstemp(
-        prefix=f".{os.path.basename(path)}.", suffix=".tmp.keras", dir=folder
+        prefix=f".{name}.{_leftovers.tag()}.", suffix=".tmp.keras", dir=folder
     )
     os.close(fd)
     try:

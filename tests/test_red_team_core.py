@@ -130,3 +130,20 @@ def test_ais_flags_without_method_ais_are_refused(tmp_path, capsys):
 
     assert cli.main(["evaluate", str(tmp_path / "none.keras"), "sample", "--num-steps", "100"]) == 2
     assert "--num-steps only apply to AIS" in capsys.readouterr().err
+
+
+def test_leftovers_of_a_killed_save_or_export_are_removed_by_the_next(compiled, tmp_path):
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    (tmp_path / f".vae.keras.pid{dead}.abc.tmp.keras").write_bytes(b"partial")
+    live = tmp_path / f".vae.keras.pid{os.getpid()}.xyz.tmp.keras"  # a live writer's: kept
+    live.write_bytes(b"writing")
+    compiled.save(tmp_path / "vae.keras")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["vae.keras", live.name])
+    base = tmp_path / "serving"
+    (base / f".tmp-export-1-pid{dead}-q1").mkdir(parents=True)
+    compiled.export(str(base))
+    assert sorted(p.name for p in base.iterdir()) == ["1"]

@@ -16,6 +16,8 @@ from typing import Callable
 
 import numpy as np
 
+from keras_vae import _leftovers
+
 #: The largest version TF Serving can represent (versions are int64).
 MAX_VERSION = 2**63 - 1
 _VERSION_RE = re.compile(r"^\d{1,19}$")
@@ -150,14 +152,17 @@ def publish(base: str, version: int, write: Callable[[str], None], overwrite: bo
     The staging folder is hidden (``.tmp-export-<version>-*``: not an integer, so TF
     Serving ignores it) and in ``base`` (same file system). When ``overwrite``
     replaces a version, the old folder is first renamed aside, so the version is
-    never half-written; it is missing only between two renames.
+    never half-written; it is missing only between two renames. Leftovers of an
+    export whose process was killed are removed first.
 
     Returns:
         The version folder.
     """
     os.makedirs(base, exist_ok=True)
     target = os.path.join(base, str(version))
-    staging = tempfile.mkdtemp(prefix=f".tmp-export-{version}-", dir=base)
+    # Staging and retired folders of exports whose process was killed.
+    _leftovers.sweep(base, r"\.(tmp|old)-export-\d+-pid(?P<pid>\d+)-.*")
+    staging = tempfile.mkdtemp(prefix=f".tmp-export-{version}-{_leftovers.tag()}-", dir=base)
     retired = None
     try:
         write(staging)
@@ -168,7 +173,7 @@ def publish(base: str, version: int, write: Callable[[str], None], overwrite: bo
                     f"{target!r} was created by someone else while exporting; not "
                     "replacing it."
                 )
-            retired = tempfile.mkdtemp(prefix=f".old-export-{version}-", dir=base)
+            retired = tempfile.mkdtemp(prefix=f".old-export-{version}-{_leftovers.tag()}-", dir=base)
             os.rename(target, os.path.join(retired, "old"))
         os.rename(staging, target)
     except BaseException:
