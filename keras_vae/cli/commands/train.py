@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 import sys
 import time
@@ -257,6 +258,15 @@ def _after_training(vae, s, run_dir, config, x_train, x_eval, y_test, standardiz
             json.dump(metrics, f, indent=2)
 
     write_metrics()
+    bad = [name for name in ("elbo", "log_likelihood") if not math.isfinite(float(scores[name]))]
+    if bad:  # never report a non-finite score as a success
+        failures.append(f"test scores: {', '.join(bad)} not finite")
+        print(
+            f"{PROG}: error: the test {' and '.join(bad)} {'is' if len(bad) == 1 else 'are'} not finite "
+            f"(ELBO {scores['elbo']}); the test data may lie outside what the likelihood "
+            f"{s.likelihood!r} takes, or the model diverged. The run folder is {run_dir}.",
+            file=sys.stderr,
+        )
 
     def attempt(step: str, action: Callable[[], Any]) -> Any:
         try:
