@@ -132,13 +132,31 @@ def _assert_weights(weights: tf.Tensor) -> tf.Tensor:
         return tf.identity(weights)
 
 
+def _largest_magnitude(x: tf.Tensor) -> tf.Tensor:
+    """``max(|x|)`` of a float or integer batch, as a float64 scalar.
+
+    Floats are reduced in their own dtype (float64 1e300 stays finite); NaN passes
+    here and is refused by the model's NaN check with its own message. Integers are
+    cast to float64 first: ``tf.abs`` has no kernel for unsigned types (a ``uint8``
+    batch of 8-bit images raised a ``TypeError``), and the most negative signed value
+    (-128 for ``int8``) has no absolute value in its own type.
+
+    Example:
+        >>> float(_largest_magnitude(tf.constant([[0, 255]], tf.uint8)))
+        255.0
+        >>> float(_largest_magnitude(tf.constant([-128, 5], tf.int8)))
+        128.0
+    """
+    if x.dtype.is_integer:
+        x = tf.cast(x, tf.float64)
+    return tf.cast(tf.reduce_max(tf.abs(x)), tf.float64)
+
+
 def _assert_magnitude(x: tf.Tensor) -> tf.Tensor:
     x = tf.convert_to_tensor(x)
     if not (x.dtype.is_floating or x.dtype.is_integer):
         return x
-    # Reduced in the data's own dtype (float64 1e300 stays finite); NaN passes here
-    # and is refused by the model's NaN check with its own message.
-    largest = tf.cast(tf.reduce_max(tf.abs(x)), tf.float64)
+    largest = _largest_magnitude(x)
     check = tf.debugging.Assert(
         # Not logical_not(largest > MAX): Grappler rewrites that into <=, false for NaN.
         tf.logical_or(largest <= MAX_MAGNITUDE, tf.math.is_nan(largest)),

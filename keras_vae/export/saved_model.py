@@ -173,7 +173,7 @@ def _posterior_params(vae, x):
     with _component("model input check (VAE.prepare)", vae):
         x = vae.prepare(x)
     with _component("encoder", vae.encoder):
-        features = vae.encoder(x, training=False)
+        features = vae.encoder(vae.likelihood_layer.encoder_input(x), training=False)
     with _component("posterior", vae.posterior_layer):
         params = vae.posterior_layer(features, training=False)
     return x, params

@@ -1,18 +1,44 @@
-"""What the count likelihoods share: the support rule, the dispersion weights and
-size factors from the library size."""
+"""What the count likelihoods share: the support rule, a mean and a dispersion that
+stay finite for any decoder output, the log(1 + x) encoder input, the dispersion
+weights and size factors from the library size."""
 from __future__ import annotations
 
 import math
 import numbers
 
+import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from keras_vae.likelihoods.likelihood import Likelihood
+from keras_vae.likelihoods.likelihood import Likelihood, soft_bound
 
 tfd = tfp.distributions
 
 DISPERSIONS = ("per_feature", "shared", "predicted")
+#: The default ``mean_range``: the means on which the decoder's output is exactly
+#: the log-mean (beyond, see ``soft_bound``).
+MEAN_RANGE = (1e-8, 1e6)
+#: The inverse dispersions theta on which the learned or predicted value is exactly
+#: log theta; beyond, ``soft_bound``. theta = 1e6 is a Poisson for any mean below
+#: 1e3 (variance mu + mu^2 / theta); theta = 1e-6 puts almost all mass at 0.
+LOG_THETA_RANGE = (math.log(1e-6), math.log(1e6))
+#: The zero-inflation logits that are used as predicted (pi from 1e-13 to 1 - 1e-13).
+ZERO_LOGIT_RANGE = (-30.0, 30.0)
+
+
+def _check_mean_range(owner: str, mean_range) -> tuple[float, float]:
+    """``mean_range`` as two floats ``0 < low < high < inf``, or a ``ValueError``."""
+    try:
+        low, high = (float(v) for v in mean_range)
+        valid = all(not isinstance(v, bool) for v in mean_range)
+    except (TypeError, ValueError):
+        valid = False
+    if not valid or not (0.0 < low < high < math.inf):
+        raise ValueError(
+            f"{owner} mean_range must be two numbers 0 < low < high, the means the "
+            f"decoder's output gives exactly (default {MEAN_RANGE}), got {mean_range!r}."
+        )
+    return low, high
 
 
 class SizeFactorScaled(tfd.Distribution):
@@ -75,7 +101,34 @@ class CountLikelihood(Likelihood):
 
     Subclasses set ``num_params`` (without a predicted dispersion) and
     ``uses_dispersion``, and implement ``counts(params, log_mean)``; ``params[..., 0]``
-    is the log-mean, ``params[..., -1]`` the log inverse dispersion when predicted.
+    is the raw log-mean, ``params[..., -1]`` the raw log inverse dispersion when
+    predicted.
+
+    **Finite for any decoder output.** The log-mean is ``soft_bound(raw, log low,
+    log high)`` with ``(low, high) = mean_range``: exactly the decoder's output for
+    means in the range, and beyond it a log-mean that grows only logarithmically
+    (the mean itself linearly) and never stops rising. A plain log-link turns a
+    large output into an infinite mean (``exp`` overflows float32 above 88.7):
+    raw counts fed to the encoder give such outputs at initialisation, and the
+    Poisson ELBO was -inf and every weight NaN after the first step. Bounded this
+    way, ``log_prob`` and its gradient are finite for any finite output (with the
+    default range the mean stays within about 1e21), and a count beyond the range is
+    still fitted: its optimum mean is still the count. The inverse dispersion theta gets the same
+    treatment on ``LOG_THETA_RANGE`` (1e-6 to 1e6) and the zero-inflation logit on
+    ``ZERO_LOGIT_RANGE`` (+-30).
+
+    **Encoder input.** ``encoder_input(x)`` is ``log(1 + x)`` (``log1p_inputs=True``,
+    the default, as in scVI): counts in the thousands would make the encoder's
+    first activations, its posterior and the KL term huge. The likelihood still
+    scores the raw counts. Files saved before the option existed load with
+    ``log1p_inputs=False``, the input their encoder was trained on.
+
+    Args:
+        library_size: None (no size factors) or the reference library size.
+        dispersion: for heads with a dispersion, how theta is set.
+        log1p_inputs: give the encoder ``log(1 + x)`` (True) or the raw counts.
+        mean_range: ``(low, high)``, the means the decoder's output gives exactly.
+        data_shape: the shape of one example (filled in by the VAE).
     """
 
     support = (0, math.inf)
@@ -88,8 +141,9 @@ class CountLikelihood(Likelihood):
     uses_dispersion = False
 
     def __init__(self, library_size: float | None = None, dispersion: str | None = None,
-                 data_shape=None, **kwargs):
+                 log1p_inputs: bool = True, mean_range=MEAN_RANGE, data_shape=None, **kwargs):
         super().__init__(data_shape=data_shape, **kwargs)
+        owner = type(self).__name__
         if library_size is not None:
             if (
                 isinstance(library_size, bool)
@@ -97,23 +151,43 @@ class CountLikelihood(Likelihood):
                 or not (math.isfinite(library_size) and library_size > 0)
             ):
                 raise ValueError(
-                    f"{type(self).__name__} library_size must be None or a positive number "
+                    f"{owner} library_size must be None or a positive number "
                     f"(e.g. the mean total count per example, float(x.sum(axis=1).mean())), "
                     f"got {library_size!r}."
                 )
             library_size = float(library_size)
         self.library_size = library_size
+        if not isinstance(log1p_inputs, (bool, np.bool_)):
+            raise ValueError(f"{owner} log1p_inputs must be True or False, got {log1p_inputs!r}.")
+        self.log1p_inputs = bool(log1p_inputs)
+        self.mean_range = _check_mean_range(owner, mean_range)
         if not self.uses_dispersion and dispersion is not None:
-            raise ValueError(f"{type(self).__name__} has no dispersion; got dispersion={dispersion!r}.")
+            raise ValueError(f"{owner} has no dispersion; got dispersion={dispersion!r}.")
         if self.uses_dispersion:
             dispersion = "per_feature" if dispersion is None else dispersion
             if dispersion not in DISPERSIONS:
                 raise ValueError(
-                    f"{type(self).__name__} dispersion must be one of {DISPERSIONS}, got {dispersion!r}."
+                    f"{owner} dispersion must be one of {DISPERSIONS}, got {dispersion!r}."
                 )
             self.dispersion = dispersion
             if dispersion == "predicted":
                 self.num_params = type(self).num_params + 1
+
+    def encoder_input(self, x):
+        """``log(1 + x)`` as float32 (``x`` itself with ``log1p_inputs=False``).
+
+        Example:
+            >>> import numpy as np, keras_vae as kv
+            >>> head = kv.likelihoods.Poisson(data_shape=(3,))
+            >>> np.round(head.encoder_input(np.array([[0, 1, 9999]])).numpy(), 4)
+            array([[0.    , 0.6931, 9.2103]], dtype=float32)
+        """
+        if not self.log1p_inputs:
+            return x
+        x = tf.convert_to_tensor(x)
+        if not x.dtype.is_floating:
+            x = tf.cast(x, tf.float32)
+        return tf.math.log1p(x)
 
     def build_scale_weights(self):
         if self.uses_dispersion and self.dispersion != "predicted":
@@ -124,15 +198,23 @@ class CountLikelihood(Likelihood):
             )
 
     def _log_theta(self, params):
+        """log theta, soft-bounded to ``LOG_THETA_RANGE``, per element."""
         if self.dispersion == "predicted":
-            return params[..., -1]
-        return tf.broadcast_to(tf.cast(self.log_theta, tf.float32), tf.shape(params)[:-1])
+            raw = params[..., -1]
+        else:
+            raw = tf.broadcast_to(tf.cast(self.log_theta, tf.float32), tf.shape(params)[:-1])
+        return soft_bound(raw, *LOG_THETA_RANGE)
+
+    def _log_mean(self, raw_log_mean):
+        """The log-mean from the decoder's output, soft-bounded to ``mean_range``."""
+        low, high = self.mean_range
+        return soft_bound(raw_log_mean, math.log(low), math.log(high))
 
     def elementwise(self, params, log_size_factor=None):
-        log_mean = params[..., 0]
+        raw = params[..., 0]
         if log_size_factor is not None:
-            log_mean = log_mean + log_size_factor
-        return self.counts(params, log_mean)
+            raw = raw + log_size_factor
+        return self.counts(params, self._log_mean(raw))
 
     def counts(self, params, log_mean):
         raise NotImplementedError
@@ -151,8 +233,18 @@ class CountLikelihood(Likelihood):
 
     def get_config(self):
         config = super().get_config()
-        config.update(library_size=self.library_size)
+        config.update(
+            library_size=self.library_size,
+            log1p_inputs=self.log1p_inputs,
+            mean_range=list(self.mean_range),
+        )
         if self.uses_dispersion:
             config.update(dispersion=self.dispersion)
         return config
 
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        # Saved before the option existed: the encoder was trained on raw counts.
+        config.setdefault("log1p_inputs", False)
+        return super().from_config(config)

@@ -3,10 +3,14 @@ from __future__ import annotations
 
 import tensorflow_probability as tfp
 
-from keras_vae.likelihoods.likelihood import Likelihood
+from keras_vae.likelihoods.likelihood import Likelihood, soft_bound
 from keras_vae.registry import register
 
 tfd = tfp.distributions
+
+# Logits are used as they are up to this magnitude and soft-bounded beyond
+# (``soft_bound``): TFP's log normalizer has a NaN gradient at huge logits.
+_LOGIT_BOUND = 1e4
 
 
 @register("likelihood", "continuous_bernoulli")
@@ -23,6 +27,11 @@ class ContinuousBernoulli(Likelihood):
     [0, 1]) drops ``log C``, so its "log-likelihood" is not one. TFP's
     ``tfd.ContinuousBernoulli`` evaluates ``log C`` with a Taylor expansion near
     ``lambda = 1/2``, where the closed form is 0/0. Parameterized by logits.
+
+    Logits are the decoder's outputs up to 1e4 in magnitude (everything a model
+    computes in practice, so values are unchanged) and soft-bounded beyond (see
+    ``soft_bound``): ``log_prob`` and its gradient are finite for any decoder
+    output, at x = 0 and x = 1 too.
 
     Note the mean of CB(lambda) is not lambda: for images, decode/reconstruct
     return the mean (``tfd.ContinuousBernoulli.mean``), which is less extreme.
@@ -44,4 +53,4 @@ class ContinuousBernoulli(Likelihood):
     )
 
     def elementwise(self, params):
-        return tfd.ContinuousBernoulli(logits=params[..., 0])
+        return tfd.ContinuousBernoulli(logits=soft_bound(params[..., 0], -_LOGIT_BOUND, _LOGIT_BOUND))

@@ -22,6 +22,39 @@ def row_sum(values: tf.Tensor) -> tf.Tensor:
     return tf.linalg.matvec(values, tf.ones([values.shape[-1]], values.dtype))
 
 
+# How far past its bounds ``soft_bound`` follows its input: an excess beyond this
+# counts as this much (at most log(1 + 1e15) = 34.5 past the bound).
+_SOFT_BOUND_REACH = 1e15
+
+
+def soft_bound(values: tf.Tensor, low: float, high: float) -> tf.Tensor:
+    """``values`` where they lie in ``[low, high]``; beyond, the bound plus (or
+    minus) the log of one plus the excess::
+
+        f(v) = v                          low <= v <= high
+        f(v) = high + log(1 + v - high)   v > high
+        f(v) = low - log(1 + low - v)     v < low
+
+    Inside the bounds the result is ``values`` bit for bit, so a head that applies
+    it to an output computes what it did without it wherever the output is in the
+    range. Outside, ``f`` keeps rising with slope ``1 / (1 + excess)``: it is
+    continuous with its first derivative, never flat (a gradient still points the
+    way back, unlike a clip or a ``tanh``), and an exponential of it grows only
+    linearly in ``v`` (``exp(f(v)) = exp(high) (1 + v - high)``). An excess above
+    ``_SOFT_BOUND_REACH`` (1e15) counts as 1e15, so ``f`` lies within 34.5 of the
+    bounds for any finite ``v``: ``low - 34.6 < f(v) < high + 34.6``.
+
+    Example:
+        >>> import numpy as np
+        >>> np.round(soft_bound(tf.constant([-1e30, -1.0, 0.5, 3.0]), 0.0, 2.0).numpy(), 4)
+        array([-34.5388,  -0.6931,   0.5   ,   2.6931], dtype=float32)
+    """
+    values = tf.convert_to_tensor(values)
+    above = tf.math.log1p(tf.minimum(tf.nn.relu(values - high), _SOFT_BOUND_REACH))
+    below = tf.math.log1p(tf.minimum(tf.nn.relu(low - values), _SOFT_BOUND_REACH))
+    return tf.clip_by_value(values, low, high) + above - below
+
+
 class Likelihood(keras.layers.Layer):
     """Maps decoder features to the parameters of p(x|z) and builds the distribution.
 
@@ -51,6 +84,10 @@ class Likelihood(keras.layers.Layer):
     levels). ``support_fix`` is the sentence the error ends with: what to do.
     ``discrete`` says ``log_prob`` is a probability mass, so ``-log p(x) / (D ln 2)``
     is a code length in bits per dimension.
+
+    ``encoder_input(x)`` is what the encoder is given of a batch whose likelihood
+    is scored on ``x`` itself: ``x`` unchanged by default; the count heads give
+    ``log(1 + x)`` (see :class:`~keras_vae.likelihoods.Poisson`).
 
     Args:
         data_shape: the shape of one example; filled in by the VAE when ``None``.
@@ -107,6 +144,23 @@ class Likelihood(keras.layers.Layer):
             features = self.flatten(features)
         params = self.projection(features)
         return tf.reshape(params, [-1, *self.data_shape, self.num_params])
+
+    def encoder_input(self, x: tf.Tensor) -> tf.Tensor:
+        """The batch as the encoder should see it; the likelihood still scores ``x``.
+
+        The identity here. A head whose data are poorly scaled for a network
+        overrides it (the count heads take ``log(1 + x)``, as scVI does), so the
+        model applies it to every batch before the encoder, wherever the encoder
+        reads data (training, ``encode``, the exported signatures), and never to
+        the targets of ``log_prob``.
+
+        Example:
+            >>> import numpy as np, keras_vae as kv
+            >>> x = np.array([[0.0, 1.0]], "float32")
+            >>> kv.likelihoods.Bernoulli(data_shape=(2,)).encoder_input(x) is x
+            True
+        """
+        return x
 
     def elementwise(self, params: tf.Tensor):
         raise NotImplementedError(f"{type(self).__name__} must implement elementwise().")

@@ -1,6 +1,7 @@
 """Discretized mixture of logistics (PixelCNN++) for 8-bit data."""
 from __future__ import annotations
 
+import math
 import numbers
 
 import tensorflow as tf
@@ -8,10 +9,15 @@ import tensorflow_probability as tfp
 
 from keras_vae._arguments import check_number
 from keras_vae.likelihoods._levels import check_num_values, levels_fix
-from keras_vae.likelihoods.likelihood import Likelihood
+from keras_vae.likelihoods.likelihood import Likelihood, soft_bound
 from keras_vae.registry import register
 
 tfd = tfp.distributions
+
+# The raw location and scale outputs are used as they are up to this magnitude
+# (locations within 100 half-ranges of the middle level, scales up to ~70 ranges)
+# and soft-bounded beyond (``soft_bound``).
+_RAW_BOUND = 100.0
 
 
 class _DiscretizedLogistic(tfd.QuantizedDistribution):
@@ -50,6 +56,12 @@ class LogisticMixture(Likelihood):
     The log-likelihood is a log probability (a code length): report it in bits per
     dimension, ``-log p(x) / (D ln 2)`` (``vae.log_likelihood(x,
     return_bits_per_dim=True)``).
+
+    Each component's location and scale are the decoder's outputs (scaled to
+    levels) wherever those are below 100 in magnitude, i.e. locations up to 100
+    half-ranges from the middle level, and soft-bounded beyond (see
+    ``soft_bound``), so ``log_prob`` and its gradient stay finite for any decoder
+    output, at 0 and 255 too (a location far outside the levels used to give NaN).
 
     Colour images get one mixture per channel (the channels of a pixel are
     independent given z); PixelCNN++ additionally couples the channels of a pixel
@@ -110,8 +122,10 @@ class LogisticMixture(Likelihood):
         half = 0.5 * (self.num_values - 1)
         # Raw outputs near 0 give a broad component centred on the middle level.
         logits, raw_loc, raw_scale = params[..., :k], params[..., k : 2 * k], params[..., 2 * k :]
-        loc = half * (1.0 + raw_loc)
-        scale = half * tf.math.softplus(raw_scale) + self.min_scale
+        # Soft bounds far outside the levels (see the class docstring): finite
+        # probabilities and gradients for any output, the same values inside.
+        loc = half * (1.0 + soft_bound(raw_loc, -_RAW_BOUND, _RAW_BOUND))
+        scale = half * tf.math.softplus(soft_bound(raw_scale, -math.inf, _RAW_BOUND)) + self.min_scale
         components = _DiscretizedLogistic(
             # The quantizer maps X to ceil(X): shift by -1/2 for bins centred on levels.
             tfd.Logistic(loc=loc - 0.5, scale=scale),

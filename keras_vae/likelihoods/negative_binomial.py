@@ -4,7 +4,7 @@ from __future__ import annotations
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from keras_vae.likelihoods._counts import CountLikelihood
+from keras_vae.likelihoods._counts import MEAN_RANGE, CountLikelihood
 from keras_vae.registry import register
 
 tfd = tfp.distributions
@@ -33,6 +33,11 @@ class NegativeBinomial(CountLikelihood):
     * ``"predicted"``: predicted per example and element (scVI's ``"gene-cell"``).
 
     Built on ``tfd.NegativeBinomial(total_count=theta, logits=log mu - log theta)``.
+    ``log mu`` is the decoder's output for means in ``mean_range`` and ``log theta``
+    the learned or predicted value for theta in [1e-6, 1e6]; both are soft-bounded
+    beyond, so ``log_prob`` and its gradient are finite for any decoder output
+    (see ``CountLikelihood``). The encoder is given ``log(1 + x)``
+    (``log1p_inputs``).
 
     Size factors: with ``library_size=L`` each example's mean is scaled by
     ``s = sum(x) / L``, the library size taken as observed (scVI with observed
@@ -43,6 +48,9 @@ class NegativeBinomial(CountLikelihood):
     Args:
         dispersion: ``"per_feature"``, ``"shared"`` or ``"predicted"``.
         library_size: None (no size factors) or the reference library size.
+        log1p_inputs: give the encoder ``log(1 + x)`` (default) rather than raw counts.
+        mean_range: ``(low, high)``, the means the decoder's output gives exactly
+            (default ``(1e-8, 1e6)``; see :class:`~keras_vae.likelihoods.Poisson`).
         data_shape: the shape of one example (filled in by the VAE).
 
     Example:
@@ -58,8 +66,10 @@ class NegativeBinomial(CountLikelihood):
     uses_dispersion = True
 
     def __init__(self, dispersion: str = "per_feature", library_size: float | None = None,
-                 data_shape=None, **kwargs):
-        super().__init__(library_size=library_size, dispersion=dispersion, data_shape=data_shape, **kwargs)
+                 log1p_inputs: bool = True, mean_range=MEAN_RANGE, data_shape=None, **kwargs):
+        super().__init__(library_size=library_size, dispersion=dispersion,
+                         log1p_inputs=log1p_inputs, mean_range=mean_range,
+                         data_shape=data_shape, **kwargs)
 
     def counts(self, params, log_mean):
         return negative_binomial(log_mean, self._log_theta(params))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import tensorflow_probability as tfp
 
-from keras_vae.likelihoods._counts import CountLikelihood
+from keras_vae.likelihoods._counts import MEAN_RANGE, CountLikelihood
 from keras_vae.registry import register
 
 tfd = tfp.distributions
@@ -13,9 +13,14 @@ tfd = tfp.distributions
 class Poisson(CountLikelihood):
     """p(x|z) = prod_i Poisson(x_i; mu_i(z)), for non-negative integer counts.
 
-    The decoder predicts ``log mu`` per element (``tfd.Poisson(log_rate=...)``, stable
-    for any mean). The variance equals the mean; for over-dispersed counts
+    The decoder predicts ``log mu`` per element (``tfd.Poisson(log_rate=...)``,
+    evaluated in log space), exactly for means in ``mean_range`` and soft-bounded
+    beyond, so ``log_prob`` and its gradient are finite for any decoder output (see
+    ``CountLikelihood``). The variance equals the mean; for over-dispersed counts
     (single-cell RNA, word counts) use ``"negative_binomial"``.
+
+    The encoder is given ``log(1 + x)`` (``encoder_input``; ``log1p_inputs=False``
+    gives it the raw counts); the likelihood scores the raw counts.
 
     Size factors: with ``library_size=L`` each example's mean is scaled by its size
     factor ``s = sum(x) / L`` (sum over all of the example's counts), so the
@@ -27,6 +32,10 @@ class Poisson(CountLikelihood):
 
     Args:
         library_size: None (default: no size factors) or the reference library size.
+        log1p_inputs: give the encoder ``log(1 + x)`` (default) rather than raw counts.
+        mean_range: ``(low, high)``, the means on which the decoder's output is
+            exactly ``log mu`` (default ``(1e-8, 1e6)``); beyond, ``log mu`` grows
+            logarithmically in the output.
         data_shape: the shape of one example (filled in by the VAE).
 
     Example:
@@ -39,8 +48,10 @@ class Poisson(CountLikelihood):
 
     num_params = 1
 
-    def __init__(self, library_size: float | None = None, data_shape=None, **kwargs):
-        super().__init__(library_size=library_size, data_shape=data_shape, **kwargs)
+    def __init__(self, library_size: float | None = None, log1p_inputs: bool = True,
+                 mean_range=MEAN_RANGE, data_shape=None, **kwargs):
+        super().__init__(library_size=library_size, log1p_inputs=log1p_inputs,
+                         mean_range=mean_range, data_shape=data_shape, **kwargs)
 
     def counts(self, params, log_mean):
         return tfd.Poisson(log_rate=log_mean)

@@ -16,9 +16,11 @@ def split_inputs(inputs: Any) -> tuple[Any, Any]:
     if isinstance(inputs, dict):
         unknown = sorted(set(inputs) - {X_KEY, CONDITION_KEY})
         if unknown or X_KEY not in inputs:
+            first = sorted(inputs)[0] if inputs else "x"
             raise ValueError(
-                f"A batch given as a dict holds 'x' and, for a conditioned model, "
-                f"'condition'; got keys {sorted(inputs)}."
+                "A batch given as a dict (or a dataset that yields dict elements) holds "
+                f"'x' and, for a conditioned model, 'condition'; got keys {sorted(inputs)}. "
+                f"Rename them, e.g. ds.map(lambda d: {{'x': d[{first!r}]}})."
             )
         return inputs[X_KEY], inputs.get(CONDITION_KEY)
     return inputs, None

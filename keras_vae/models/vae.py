@@ -183,6 +183,8 @@ class VAE(ConditioningMixin, LatentVariableModel):
         return self._posterior_parameters(x, self.condition_features(c, training), training)
 
     def _posterior_parameters(self, x, features, training):
+        # The likelihood says what the encoder sees (log(1 + x) for counts); it scores x.
+        x = self.likelihood_layer.encoder_input(x)
         encoded = self.join_features(self.encoder(x, training=training), features)
         return self.posterior_layer(encoded, training=training)
 
