@@ -230,6 +230,7 @@ class LatentVariableModel(InputChecksMixin, TrainingMixin, MultiWorkerMixin, Eva
                 validation_data = (val_x, self._placeholder_y(val_x, val_y, val_w), val_w)
             validation_data = _data_checks.with_pipeline_checks(validation_data, self.validate_inputs)
         y = self._placeholder_y(x, y, sample_weight)
+        self._check_sample_budget(x, kwargs.get("batch_size"))
         self._build_optimizer()  # the model may have been built from x just now
         # First, so that no later callback (a checkpoint) sees a diverged step.
         callbacks = kwargs.pop("callbacks", None)
@@ -243,6 +244,26 @@ class LatentVariableModel(InputChecksMixin, TrainingMixin, MultiWorkerMixin, Eva
                 validation_data=validation_data, sample_weight=sample_weight,
                 callbacks=callbacks, **kwargs,
             )
+
+    def _check_sample_budget(self, x, batch_size) -> None:
+        """Refuse, before the first step, an objective whose latent samples would not
+        fit its memory budget at this batch size (``Objective.check_sample_budget``)."""
+        check = getattr(self.objective, "check_sample_budget", None)
+        if check is None or not self.built or self.data_shape is None:
+            return
+        if isinstance(x, tf.data.Dataset):
+            spec = x.element_spec
+            spec = spec[0] if isinstance(spec, tuple) else spec
+            spec = spec.get("x") if isinstance(spec, dict) else spec
+            batch_size = getattr(spec, "shape", None) and spec.shape[0]
+        elif batch_size is None:
+            batch_size = 32  # Keras' default
+        if not batch_size:
+            return  # unknown until the data flow: the step itself is the check
+        latent_dim = getattr(self, "latent_dim", None) or 0
+        likelihood = getattr(self, "likelihood_layer", None)
+        check(int(batch_size), int(np.prod(self.data_shape)), int(latent_dim),
+              params_per_element=int(getattr(likelihood, "num_params", 1) or 1))
 
     def evaluate(self, x=None, y=None, *args, sample_weight=None, **kwargs):
         self._check_batch_size(kwargs)

@@ -1,8 +1,25 @@
 """Training objectives: the base class, the terms they are built from, and the bounds."""
+from keras_vae.objectives.budget import (
+    DEFAULT_MEMORY_BUDGET,
+    MAX_SAMPLES,
+    check_sample_budget,
+    sample_memory,
+)
 from keras_vae.objectives.elbo import ELBO
 from keras_vae.objectives.iwae import IWAE
 from keras_vae.objectives.kl import KL_METHODS, kl_divergence
 from keras_vae.objectives.objective import Objective
 from keras_vae.objectives.terms import Terms
 
-__all__ = ["ELBO", "IWAE", "KL_METHODS", "Objective", "Terms", "kl_divergence"]
+__all__ = [
+    "DEFAULT_MEMORY_BUDGET",
+    "ELBO",
+    "IWAE",
+    "KL_METHODS",
+    "MAX_SAMPLES",
+    "Objective",
+    "Terms",
+    "check_sample_budget",
+    "kl_divergence",
+    "sample_memory",
+]

@@ -5,6 +5,7 @@ import tensorflow as tf
 
 from keras_vae._arguments import check_choice, check_number
 from keras_vae.objectives._log_weights import importance_bound, log_weights
+from keras_vae.objectives.budget import DEFAULT_MEMORY_BUDGET, MAX_SAMPLES
 from keras_vae.objectives.objective import Objective
 from keras_vae.registry import register
 
@@ -29,21 +30,41 @@ class IWAE(Objective):
     Reports ``iwae_bound`` (the bound itself), and the K-sample average ``elbo``,
     ``reconstruction_loss`` and Monte Carlo ``kl``.
 
+    Memory: every training step decodes ``K * batch`` samples at once (twice with
+    DReG). ``num_samples`` above 100,000 is refused here; below it,
+    :meth:`check_sample_budget` (called by the model when training starts, when the
+    batch size is known) refuses a K whose step would hold more than
+    ``memory_budget`` bytes of sample tensors, with the estimate in the message
+    (:func:`keras_vae.objectives.budget.sample_memory`).
+
     Args:
-        num_samples: K, importance samples per example (>= 1).
+        num_samples: K, importance samples per example (1 to 100,000).
         gradient: ``"standard"`` or ``"dreg"``.
+        memory_budget: bytes one step's sample tensors may take (default 2 GiB,
+            ``2**31``); ``None`` turns the check off.
 
     Example:
         >>> import keras_vae as kv
         >>> kv.objectives.IWAE(num_samples=5, gradient="dreg").get_config()
-        {'num_samples': 5, 'gradient': 'dreg'}
+        {'num_samples': 5, 'gradient': 'dreg', 'memory_budget': 2147483648}
     """
 
     metric_names = ("iwae_bound", "elbo", "reconstruction_loss", "kl")
 
-    def __init__(self, num_samples: int = 5, gradient: str = "standard"):
-        self.num_samples = int(check_number(num_samples, "num_samples", minimum=1, integer=True))
+    def __init__(
+        self,
+        num_samples: int = 5,
+        gradient: str = "standard",
+        memory_budget: int | None = DEFAULT_MEMORY_BUDGET,
+    ):
+        self.num_samples = int(
+            check_number(num_samples, "IWAE num_samples", minimum=1, maximum=MAX_SAMPLES, integer=True)
+        )
         self.gradient = check_choice(gradient, "gradient", GRADIENTS)
+        if memory_budget is not None:
+            memory_budget = int(check_number(memory_budget, "memory_budget", minimum=0, exclusive_minimum=True))
+        self.memory_budget = memory_budget
+        self.decoder_passes = 2 if self.gradient == "dreg" else 1
 
     def __call__(self, terms):
         log_w = terms.log_weights()
@@ -80,4 +101,4 @@ class IWAE(Objective):
         return -(surrogate - tf.stop_gradient(surrogate))
 
     def get_config(self) -> dict:
-        return {"num_samples": self.num_samples, "gradient": self.gradient}
+        return {"num_samples": self.num_samples, "gradient": self.gradient, "memory_budget": self.memory_budget}

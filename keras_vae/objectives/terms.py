@@ -6,7 +6,23 @@ from typing import Callable
 import tensorflow as tf
 
 from keras_vae.objectives._log_weights import log_weights
-from keras_vae.objectives.kl import kl_divergence
+from keras_vae.objectives.kl import kl_divergence, tfd
+
+
+def _factors(distribution, what: str):
+    """The scalar distribution of each latent dimension of a factorized
+    ``Independent`` over ``[L]`` (batch shape ``[..., L]``), or a ValueError."""
+    if (
+        isinstance(distribution, tfd.Independent)
+        and distribution.event_shape.rank == 1
+        and distribution.distribution.event_shape.rank == 0
+    ):
+        return distribution.distribution
+    raise ValueError(
+        f"per-dimension KL terms need a {what} that factorizes over the latent dimensions "
+        f"(a tfd.Independent of a scalar distribution, e.g. the diagonal Gaussian posterior "
+        f"and the standard normal prior); this {what} is a {type(distribution).__name__}."
+    )
 
 
 class Terms:
@@ -61,6 +77,7 @@ class Terms:
         self._stopped_posterior = stopped_posterior
         self._joint_log_prob = joint_log_prob
         self._kl = {}
+        self._kl_per_dimension = {}
 
     @property
     def num_samples(self) -> int:
@@ -90,6 +107,40 @@ class Terms:
                         raise
                     self._kl[method] = mc
         return self._kl[method]
+
+    def kl_per_dimension(self, method: str | None = None) -> tf.Tensor:
+        """Per-example, per-dimension ``KL(q(z_i|x) || p(z_i))``, ``[B, L]``, for a
+        posterior and a prior that factorize over the latent dimensions (each a
+        ``tfd.Independent`` of a scalar distribution: the diagonal Gaussian, the
+        standard normal and learned Gaussian priors). Then the KL is the sum over
+        dimensions, ``kl() == reduce_sum(kl_per_dimension(), -1)``: analytic where
+        TFP registers the scalar pair (``"auto"`` / ``"analytic"``), else the Monte
+        Carlo mean over the K samples of ``log q(z_i) - log p(z_i)``.
+
+        Raises:
+            ValueError: when q or p does not factorize (a full-covariance or flow
+                posterior, a mixture or VampPrior prior): their KL has no
+                per-dimension terms.
+        """
+        method = self.kl_method if method is None else method
+        if method not in self._kl_per_dimension:
+            q_i, p_i = _factors(self.q, "posterior"), _factors(self.prior, "prior")
+            value = None
+            if method != "mc":
+                try:
+                    value = tf.cast(tfd.kl_divergence(q_i, p_i), tf.float32)
+                except NotImplementedError:
+                    if method == "analytic":
+                        raise ValueError(
+                            f"No analytic KL is registered in TFP for {type(q_i).__name__} || "
+                            f"{type(p_i).__name__}; use kl='mc' or kl='auto'."
+                        ) from None
+            if value is None:
+                value = tf.reduce_mean(
+                    tf.cast(q_i.log_prob(self.z), tf.float32) - tf.cast(p_i.log_prob(self.z), tf.float32), axis=0
+                )
+            self._kl_per_dimension[method] = value
+        return self._kl_per_dimension[method]
 
     def reconstruction(self) -> tf.Tensor:
         """``E_q log p(x|z)`` estimated by the mean over the K samples, ``[B]``."""

@@ -18,9 +18,14 @@ from typing import Any, Sequence
 
 import keras
 import numpy as np
+import tensorflow as tf
+import tensorflow_probability as tfp
 
 from keras_vae.model import VAE
+from keras_vae.objectives.elbo import ELBO
 from keras_vae.saving import load_model
+
+tfd = tfp.distributions
 
 DEFAULTS = {
     "encoder": {"name": "mlp", "hidden_units": [16]},
@@ -106,6 +111,76 @@ def check_objective_values(vae: VAE, x: np.ndarray) -> None:
         assert tuple(values[metric].shape) == (len(x[:4]),), f"{name} metric {metric!r} is not per-example"
         assert np.all(np.isfinite(np.asarray(values[metric]))), f"{name} metric {metric!r} is not finite"
     assert np.all(np.isfinite(np.asarray(loss))), f"{name} loss is not finite"
+    if isinstance(objective, ELBO):
+        check_elbo_loss(vae, x)
+
+
+def _elbo_kl_term(objective: ELBO, terms) -> np.ndarray:
+    """The KL term ``R`` of the ELBO's loss, by its formula, in numpy (float64)."""
+    kl = np.asarray(terms.kl(), np.float64)
+    lam = objective.free_bits
+    if lam <= 0:
+        return kl
+    if objective.free_bits_mode == "total":
+        return np.maximum(kl, lam)
+    per_dimension = np.asarray(terms.kl_per_dimension(), np.float64)  # [B, L]
+    active = per_dimension.mean(axis=0) > lam
+    return np.where(active, per_dimension, lam).sum(axis=-1)
+
+
+def check_elbo_loss(vae: VAE, x: np.ndarray, rtol: float = 1e-5) -> None:
+    """An :class:`~keras_vae.objectives.ELBO` objective's per-example loss is
+    ``-(E_q log p(x|z) - beta * R)`` on a batch, ``R`` the KL or its free-bits floor
+    (whole latent: ``max(KL, lambda)``; per dimension: the batch-averaged floor of
+    Kingma et al., 2016), recomputed here in numpy from the batch's KL terms."""
+    objective = vae.objective
+    terms = vae.terms(x[:8], num_samples=objective.num_samples, seed=0)
+    loss, values = objective(terms)
+    reconstruction = np.asarray(terms.reconstruction(), np.float64)
+    expected = -(reconstruction - objective.beta * _elbo_kl_term(objective, terms))
+    np.testing.assert_allclose(
+        np.asarray(loss, np.float64), expected, rtol=rtol, atol=rtol,
+        err_msg=f"{objective!r}: the loss is not -(reconstruction - beta * KL term)",
+    )
+    np.testing.assert_allclose(
+        np.asarray(values["kl"]), np.asarray(terms.kl()), rtol=rtol,
+        err_msg=f"{objective!r}: the reported kl is not the KL (free bits floor the loss only)",
+    )
+
+
+def check_reparameterization(vae: VAE, x: np.ndarray | None = None) -> None:
+    """The posterior's samples are reparameterized: ``q(z|x)`` says so
+    (``reparameterization_type == tfd.FULLY_REPARAMETERIZED``) and the gradient of
+    its samples with respect to the posterior head's parameters exists, is finite
+    and not all zero. Without it the ELBO's gradient never reaches the encoder
+    through ``z`` and training silently learns a poor posterior."""
+    name = type(vae.posterior_layer).__name__
+    x = example_data(vae.data_shape, n=4) if x is None else x[:4]
+    params = tf.convert_to_tensor(vae.posterior_parameters(vae.prepare(x)))
+    with tf.GradientTape() as tape:
+        tape.watch(params)
+        q = vae.posterior_layer.distribution(params)
+        z = q.sample(seed=tf.constant([0, 1]))
+        total = tf.reduce_sum(tf.cast(z, tf.float32))
+    grad = tape.gradient(total, params)
+    kind = q.reparameterization_type
+    assert kind == tfd.FULLY_REPARAMETERIZED, (
+        f"{name}: q(z|x) is a {type(q).__name__} whose samples are not reparameterized "
+        f"(reparameterization_type is {kind}, not FULLY_REPARAMETERIZED): the ELBO's gradient "
+        "cannot reach the encoder through z. Build q from a reparameterized distribution (e.g. "
+        "tfd.Normal, or a bijector applied to one)."
+    )
+    assert grad is not None, (
+        f"{name}: the samples of q(z|x) ({type(q).__name__}) have no gradient with respect to the "
+        "posterior head's parameters (is a tf.stop_gradient or a numpy conversion on the way?): "
+        "they are not reparameterized, and the encoder would learn nothing through z."
+    )
+    grad = np.asarray(grad)
+    assert np.all(np.isfinite(grad)), f"{name}: the gradient of q's samples is not finite"
+    assert np.any(grad != 0), (
+        f"{name}: the gradient of q(z|x)'s samples with respect to the posterior head's parameters "
+        "is zero everywhere: the samples do not depend on the parameters."
+    )
 
 
 def check_prior_distribution(vae: VAE, num_samples: int = 64) -> None:
@@ -130,11 +205,22 @@ def check_training_step(vae: VAE, x: np.ndarray, steps: int = 2) -> dict:
     logs = {k: v[-1] for k, v in history.history.items()}
     for key in ("loss", *vae.metrics_names[1:]):
         assert np.isfinite(logs[key]), f"metric {key} is not finite: {logs}"
-    if type(vae.objective).__name__ == "ELBO" and getattr(vae.objective, "free_bits", 0) == 0 and not vae.losses:
-        # The plain (beta-)ELBO: loss = reconstruction + beta * KL, exactly.
-        np.testing.assert_allclose(
-            logs["loss"], logs["reconstruction_loss"] + vae.beta * logs["kl"], rtol=1e-4
-        )
+    objective = vae.objective
+    if isinstance(objective, ELBO) and not vae.losses:
+        plain = logs["reconstruction_loss"] + objective.beta * logs["kl"]
+        if objective.free_bits == 0:
+            # The plain (beta-)ELBO: loss = reconstruction + beta * KL, exactly.
+            np.testing.assert_allclose(logs["loss"], plain, rtol=1e-4)
+        else:
+            # The logs average over examples, and the floor is not linear: per example
+            # KL <= R <= KL + lambda (whole latent), per batch sum_i max(KL_i, lambda)
+            # <= KL + L * lambda (per dimension). The exact formula: check_elbo_loss.
+            floors = 1 if objective.free_bits_mode == "total" else vae.latent_dim
+            slack = 1e-4 * max(1.0, abs(plain))
+            assert plain - slack <= logs["loss"] <= plain + objective.beta * objective.free_bits * floors + slack, (
+                f"loss {logs['loss']} outside [reconstruction + beta * KL, + beta * free bits]: {logs}"
+            )
+        check_elbo_loss(vae, x)
     frozen = [w.path for w, b in zip(vae.trainable_weights, before) if np.array_equal(keras.ops.convert_to_numpy(w), b)]
     assert not frozen, f"these weights did not change in training: {frozen}"
     return logs
@@ -173,6 +259,7 @@ def check_component(
     }.get(kind)
     if layer is not None:
         check_config_round_trip(layer)
+    check_reparameterization(vae, x)
     if kind == "objective":
         check_objective_values(vae, x)
     if kind == "prior":
