@@ -143,3 +143,13 @@ def test_nan_in_a_condition_and_a_condition_for_an_unconditioned_model_are_refus
     with pytest.raises(ValueError, match="VampPrior"):
         kv.VAE("mlp", "mlp", latent_dim=2, input_shape=(DIM,), prior="vamp",
                condition={"name": "one_hot", "num_classes": 2})
+
+
+def test_ais_given_c_matches_the_closed_form_from_a_poor_encoder():
+    x, c = conditional_data(16, seed=4)
+    exact = exact_log_px_given_c(x, c)
+    poor = linear_cvae(scale_factor=100.0)  # q(z | x, c) 100x too broad: AIS from the prior ignores it
+    estimate = poor.log_likelihood(x, condition=c, method="ais", num_steps=300, num_chains=16, seed=0)
+    assert abs(np.mean(estimate - exact)) < 0.05 and np.max(np.abs(estimate - exact)) < 0.3
+    with pytest.raises(ValueError, match="is conditioned"):
+        poor.log_likelihood(x, method="ais", num_steps=10)

@@ -228,8 +228,10 @@ def _add_gaps(commands, common, formatter) -> None:
     )
     _add_ais_options(gaps)
     gaps.add_argument(
-        "--optimize-steps", type=_positive("optimize_steps"), default=300, metavar="N",
-        help="Adam steps of the per-example q (default: 300)",
+        "--optimize-steps", type=_positive("optimize_steps"), default=3000, metavar="N",
+        help="the most Adam steps of the per-example q; each stops earlier once its ELBO "
+        "stops rising, and examples still rising at N are counted and warned about "
+        "(default: 3000)",
     )
     _add_binarize_and_seed(gaps, "", "seed of the estimates (default: 0)")
     gaps.add_argument("--json", default=None, metavar="FILE", help="also write the gaps table as JSON to FILE")

@@ -106,7 +106,8 @@ class ConditioningMixin:
         (``condition=``, or x as ``{"x": x, "condition": c}``), estimated by
         importance sampling with ``num_samples`` (default 5000) samples of q(z | x, c),
         in blocks of ``chunk_size`` samples over batches of ``batch_size`` examples
-        (a running log-sum-exp: memory does not grow with ``num_samples``).
+        (a running log-sum-exp: memory does not grow with ``num_samples``), or by
+        AIS from p(z | c) (``method="ais"``; ``keras_vae.evaluation.ais_log_likelihood``).
         Unconditioned models use ``keras_vae.evaluation.log_likelihood`` (and AIS)."""
         x, c = split_inputs(x)
         if condition is not None:
@@ -114,11 +115,17 @@ class ConditioningMixin:
         if getattr(self, "condition_layer", None) is None:
             self._require_condition(c)
             return super().log_likelihood(x, num_samples=num_samples, method=method, **kwargs)
+        if method == "ais":
+            if num_samples is not None:
+                raise ValueError(
+                    "method='ais' takes num_chains= and num_steps=, not num_samples= "
+                    "(that is the importance-sampling estimate, method='iwae')."
+                )
+            from keras_vae import evaluation
+
+            return evaluation.ais_log_likelihood(self, x, condition=c, **kwargs)
         if method != "iwae":
-            raise ValueError(
-                "A conditioned model's log_likelihood is estimated by importance sampling "
-                f"(method='iwae'); method={method!r} does not take a condition yet."
-            )
+            raise ValueError(f"method must be 'iwae' or 'ais', got {method!r}.")
         unknown = sorted(set(kwargs) - {"batch_size", "chunk_size", "seed"})
         if unknown:
             raise ValueError(f"Unknown arguments {unknown}; a conditioned model takes batch_size, chunk_size, seed.")

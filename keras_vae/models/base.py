@@ -18,6 +18,7 @@ pass-throughs (``EvaluationMixin``) and the multi-worker workarounds
 from __future__ import annotations
 
 import random
+import warnings
 from typing import Any, Sequence
 
 import keras
@@ -32,6 +33,23 @@ from keras_vae.models._inputs import InputChecksMixin
 from keras_vae.models._multiworker import MultiWorkerMixin
 from keras_vae.models._training import TrainingMixin
 from keras_vae.saving import save_model
+
+
+def _warn_on_batch_level_backups(callbacks) -> None:
+    """Keras' ``BackupAndRestore(save_freq=N)`` restores a mid-epoch backup but restarts
+    that epoch at its first batch, so the batches before the backup are trained on
+    twice: say so before training starts."""
+    for callback in callbacks or ():
+        if isinstance(callback, keras.callbacks.BackupAndRestore) and isinstance(callback.save_freq, int) \
+                and not isinstance(callback.save_freq, bool):
+            warnings.warn(
+                f"BackupAndRestore(save_freq={callback.save_freq}) backs up mid-epoch, but Keras "
+                "resumes an interrupted run at the start of that epoch with the mid-epoch "
+                "weights: the batches before the backup are replayed, so a resumed run differs "
+                "from an uninterrupted one. Use save_freq='epoch' for an exact resume.",
+                UserWarning,
+                stacklevel=3,
+            )
 
 
 class LatentVariableModel(InputChecksMixin, TrainingMixin, MultiWorkerMixin, EvaluationMixin, keras.Model):
@@ -234,6 +252,7 @@ class LatentVariableModel(InputChecksMixin, TrainingMixin, MultiWorkerMixin, Eva
         self._build_optimizer()  # the model may have been built from x just now
         # First, so that no later callback (a checkpoint) sees a diverged step.
         callbacks = kwargs.pop("callbacks", None)
+        _warn_on_batch_level_backups(callbacks)
         if callbacks is None or isinstance(callbacks, (list, tuple)):
             callbacks = [NonFiniteGuard(), *(callbacks or [])]
         # A dataset's weights and magnitude are checked in its pipeline, before the

@@ -29,7 +29,8 @@ def run(args: argparse.Namespace) -> int:
     say(f"{args.model} on {args.data!r} ({args.split} split)", gaps.summary())
     if args.json:
         record = {"model": args.model, "data": args.data, "split": args.split, "num_examples": int(len(x)),
-                  **gaps.table(), "seconds": gaps.seconds, "settings": gaps.settings | {"ais": ais}}
+                  **gaps.table(), "unconverged_examples": gaps.num_unconverged,
+                  "seconds": gaps.seconds, "settings": gaps.settings | {"ais": ais}}
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump(record, f, indent=2)
         say(f"gaps table written to {args.json}")
