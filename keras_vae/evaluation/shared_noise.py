@@ -169,7 +169,7 @@ def _reparameterize(q, eps: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     return z, tf.cast(q.log_prob(z), tf.float32)
 
 
-def shared_noise_scores(vae, x: tf.Tensor, eps: tf.Tensor) -> dict[str, tf.Tensor]:
+def shared_noise_scores(vae, x: tf.Tensor, eps: tf.Tensor, condition=None) -> dict[str, tf.Tensor]:
     """Per-example scores (float32 ``[B]``) of a prepared batch under the shared
     noise ``eps`` (``[K, L]``), in one batched pass (``K * B`` decoder rows):
 
@@ -178,12 +178,16 @@ def shared_noise_scores(vae, x: tf.Tensor, eps: tf.Tensor) -> dict[str, tf.Tenso
     * ``kl``: ``KL(q(z|x) || p(z))``, analytic where TFP registers it (the VAE's
       ``kl`` setting), else the mean of ``log q - log p`` over the K samples;
     * ``elbo``: ``reconstruction_log_prob - kl``.
+
+    A conditioned model takes its (prepared) ``condition``: every density is then
+    the one given c.
     """
     x = tf.cast(x, tf.float32)
-    q = vae.posterior_layer.distribution(vae.posterior_parameters(x, training=False))
+    given = {} if condition is None else {"condition": condition}
+    q = vae.posterior_layer.distribution(vae.posterior_parameters(x, training=False, **given))
     z, log_qz = reparameterize(q, eps)
-    prior = vae.prior(training=False)
-    log_px, log_pz = vae.joint_log_prob(x, tf.cast(z, tf.float32), prior=prior)
+    prior = vae.prior(training=False, **given)
+    log_px, log_pz = vae.joint_log_prob(x, tf.cast(z, tf.float32), prior=prior, **given)
     reconstruction = tf.reduce_mean(log_px, axis=0)
     kl = tf.reduce_mean(log_qz - log_pz, axis=0)  # Monte Carlo, as Terms.kl
     if vae.kl_method != "mc":

@@ -158,13 +158,24 @@ class ConditioningMixin:
             results.append((total - np.log(k)).numpy())
         return np.concatenate(results)
 
-    def export(self, path, *args, **kwargs):
-        """The SavedModel / LiteRT / ONNX export (``LatentVariableModel.export``); a
-        conditioned model's signatures would need a ``condition`` input, which the
-        export does not have yet: refused before anything is written."""
+    @property
+    def _default_save_signature(self):
+        # tf.saved_model.save traces Keras' default signature, model(x): a conditioned
+        # model's call needs the condition too, and its export has its own signatures.
         if getattr(self, "condition_layer", None) is not None:
+            return None
+        return super()._default_save_signature
+
+    def export(self, path, *args, **kwargs):
+        """The SavedModel / LiteRT / ONNX export (``LatentVariableModel.export``). A
+        conditioned model's SavedModel signatures each take a ``condition`` input
+        beside their own (``keras_vae.export._conditioned``); LiteRT and ONNX, whose
+        parts take one input, are refused for it before anything is written."""
+        fmt = kwargs.get("format", args[1] if len(args) > 1 else "tf_saved_model")
+        if getattr(self, "condition_layer", None) is not None and fmt != "tf_saved_model":
             raise ValueError(
-                f"{self.name} is conditioned, and the export's signatures take no condition "
-                "yet; save it with model.save(...) (the .keras file keeps the condition)."
+                f"{self.name} is conditioned; its {fmt} export is not available yet (the parts "
+                "take one input). Export format='tf_saved_model', whose signatures take "
+                "(x, condition), or save it with model.save(...)."
             )
         return super().export(path, *args, **kwargs)
