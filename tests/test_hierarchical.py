@@ -127,7 +127,8 @@ def test_tools_take_a_hierarchical_model(inference):
     assert h.reconstruct(x).shape == (6, 8) and h.predict(x, verbose=0).shape == (6, 8)
     assert h.decode(groups[0]).shape == (6, 8)
     assert [a.shape for a in h.kl_per_dimension(x)] == [(4,), (2,)]
-    assert len(h.active_units(x)) == 2
+    active = h.active_units(x)
+    assert len(active["per_group"]) == 2 and active["active_units"] == sum(active["per_group"])
     with pytest.raises(ValueError, match="latent values"):
         h.decode(np.zeros((2, 3), "float32"))
 

@@ -30,6 +30,20 @@ def _gaussian(loc, scale):
     return tfd.Independent(tfd.Normal(loc=loc, scale=scale), reinterpreted_batch_ndims=1)
 
 
+class _StoppedPosterior:
+    """q(z | x) with every weight of the model held constant: gradients reach it only
+    through z (DReG's ``stopped_log_qz``). The weights are read as
+    ``stop_gradient(w)`` inside a ``keras.StatelessScope``."""
+
+    def __init__(self, model, x, training):
+        self.model, self.x, self.training = model, x, training
+
+    def log_prob(self, z):
+        mapping = [(v, tf.stop_gradient(tf.convert_to_tensor(v.value))) for v in self.model.trainable_variables]
+        with keras.StatelessScope(state_mapping=mapping):
+            return self.model._posterior_chain(self.x, self.training).log_prob(z)
+
+
 @registry.register("model", "hierarchical")
 class HierarchicalVAE(LatentVariableModel):
     """A VAE with several stochastic layers, z_1 next to the data and z_L at the top.
@@ -364,16 +378,6 @@ class HierarchicalVAE(LatentVariableModel):
         prior = self._prior_chain(training)
         p_parts = prior.conditionals(z)
         log_p_parts = [tf.cast(d.log_prob(zg), tf.float32) for d, zg in zip(p_parts, groups)]
-        model = self
-
-        class _Stopped:
-            """q with every weight held constant (gradients reach it only through z)."""
-
-            def log_prob(self, z):
-                mapping = [(v, tf.stop_gradient(tf.convert_to_tensor(v.value))) for v in model.trainable_variables]
-                with keras.StatelessScope(state_mapping=mapping):
-                    return model._posterior_chain(x, training).log_prob(z)
-
         return GroupTerms(
             x=x,
             q=q,
@@ -384,7 +388,7 @@ class HierarchicalVAE(LatentVariableModel):
             prior=prior,
             training=bool(training),
             kl_method=self.kl_method,
-            stopped_posterior=_Stopped,
+            stopped_posterior=lambda: _StoppedPosterior(self, x, training),
             joint_log_prob=lambda z: (self._log_px(x, z, training), prior.log_prob(z)),
             group_sizes=self.latent_dims,
             q_parts=q_parts,
@@ -433,10 +437,11 @@ class HierarchicalVAE(LatentVariableModel):
         per_dim = total / max(count, 1)
         return list(np.split(per_dim, np.cumsum(self.latent_dims)[:-1]))
 
-    def active_units(self, x, threshold: float = 0.01, num_samples: int = 16, seed: int = 0) -> list:
+    def active_units(self, x, threshold: float = 0.01, num_samples: int = 16, seed: int = 0) -> dict:
         """Active units per group (Burda et al. 2015): dimensions u of group l with
         ``Cov_x(E_q[u]) > threshold``, E_q estimated from ``num_samples`` ancestral
-        draws of q. Returns one int per group, z_1 first."""
+        draws of q. Returns ``{"active_units": total, "per_group": [one int per
+        group, z_1 first]}``."""
         x = np.asarray(x)
         self.check_data(x)
         means = []
@@ -445,7 +450,27 @@ class HierarchicalVAE(LatentVariableModel):
             z = q.sample(num_samples, seed=self.noise_seed(seed + start))
             means.append(tf.reduce_mean(z, axis=0).numpy())
         variance = np.var(np.concatenate(means), axis=0)
-        return [int(np.sum(v > threshold)) for v in np.split(variance, np.cumsum(self.latent_dims)[:-1])]
+        per_group = [int(np.sum(v > threshold)) for v in np.split(variance, np.cumsum(self.latent_dims)[:-1])]
+        return {"active_units": int(sum(per_group)), "per_group": per_group}
+
+    # ------------------------------------------------------------------- CLI
+    @classmethod
+    def cli_arguments(cls, settings, input_shape) -> dict:
+        """The constructor's arguments from ``keras-vae train`` settings
+        (``--model hierarchical --latent-dims 100,50 --inference ladder``): the
+        likelihood, the (top) prior and the objective; the encoder, decoder and
+        posterior are the model's own (``--latent-dim`` does not apply)."""
+        components = settings.components()
+        arguments = {
+            kind: {"name": name, **options}
+            for kind, (name, options) in components.items()
+            if kind in ("likelihood", "prior", "objective")
+        }
+        if settings.latent_dims is not None:
+            arguments["latent_dims"] = tuple(settings.latent_dims)
+        if settings.inference is not None:
+            arguments["inference"] = settings.inference
+        return {**arguments, "input_shape": tuple(input_shape), "seed": settings.seed}
 
     # ---------------------------------------------------------------- config
     def get_config(self):
