@@ -165,3 +165,14 @@ def test_ladder_kl_is_against_the_top_down_prior():
     # the top group: against the top prior N(0, I)
     loc_2, scale_2 = head(h.q_heads[1], x)
     np.testing.assert_allclose(t.kl_per_group()[:, 1].numpy(), kl(loc_2, scale_2, 0.0, 1.0), rtol=1e-4, atol=1e-5)
+
+
+def test_ais_over_the_concatenated_latent_reaches_the_exact_log_likelihood():
+    h = linear_model("bottom_up")
+    set_true_parameters(h)
+    x = sample_chain(4, seed=1)
+    ais = np.asarray(h.log_likelihood(x, method="ais", num_steps=300, num_chains=16, seed=0,
+                                      anneal_from="q", jit_compile=False))
+    np.testing.assert_allclose(ais, exact_log_px(x), atol=0.15)
+    samples = h.posterior_samples(x[:2], num_samples=50)
+    assert samples.samples.shape == (2, 50, 3)  # HMC over [z1, z2]

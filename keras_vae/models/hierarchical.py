@@ -439,16 +439,22 @@ class HierarchicalVAE(LatentVariableModel):
 
     def active_units(self, x, threshold: float = 0.01, num_samples: int = 16, seed: int = 0) -> dict:
         """Active units per group (Burda et al. 2015): dimensions u of group l with
-        ``Cov_x(E_q[u]) > threshold``, E_q estimated from ``num_samples`` ancestral
-        draws of q. Returns ``{"active_units": total, "per_group": [one int per
+        ``Cov_x(E_q[u]) > threshold``, E_q[z_l] the mean over ``num_samples``
+        ancestral draws of the parents of q(z_l | parents)'s mean. Returns ``{"active_units": total, "per_group": [one int per
         group, z_1 first]}``."""
         x = np.asarray(x)
         self.check_data(x)
         means = []
         for start in range(0, len(x), 256):
             q = self.posterior(x[start : start + 256])
-            z = q.sample(num_samples, seed=self.noise_seed(seed + start))
-            means.append(tf.reduce_mean(z, axis=0).numpy())
+            _, _, dists = q.sample_with_parts(num_samples, seed=self.noise_seed(seed + start))
+            # E_q[z_l] = E over the parents' samples of the conditional's mean: no
+            # sampling noise of z_l itself (which would count as activity).
+            group_means = [
+                tf.reduce_mean(tf.broadcast_to(d.mean(), [num_samples, len(x[start : start + 256]), size]), axis=0)
+                for d, size in zip(dists, self.latent_dims)
+            ]
+            means.append(tf.concat(group_means, axis=-1).numpy())
         variance = np.var(np.concatenate(means), axis=0)
         per_group = [int(np.sum(v > threshold)) for v in np.split(variance, np.cumsum(self.latent_dims)[:-1])]
         return {"active_units": int(sum(per_group)), "per_group": per_group}
