@@ -186,3 +186,32 @@ def test_bad_input_is_refused_before_anything_is_built(kwargs, match, monkeypatc
     with pytest.raises(ValueError, match=match):
         small(**kwargs)
     assert built == []
+
+
+@pytest.mark.parametrize("inference", INFERENCES)
+def test_saved_model_signatures(tmp_path, inference):
+    h = small(inference)
+    x = binary(3)
+    directory = h.export(str(tmp_path / "serving"), score_samples=4000)
+    loaded = tf.saved_model.load(directory)
+    assert set(loaded.signatures) >= {"encode", "decode", "reconstruct", "sample", "score", "serving_default"}
+    encoded = loaded.signatures["encode"](x=tf.constant(x))
+    means = h.encode(x)
+    for g in range(2):
+        np.testing.assert_allclose(encoded[f"z_{g + 1}_mean"].numpy(), np.asarray(means[g]), rtol=1e-5, atol=1e-6)
+        assert encoded[f"z_{g + 1}"].shape == means[g].shape
+    np.testing.assert_allclose(loaded.signatures["reconstruct"](x=tf.constant(x))["reconstruction"].numpy(),
+                               h.reconstruct(x).numpy(), rtol=1e-5, atol=1e-6)
+    served = loaded.signatures["sample"](seed=tf.constant([5, 6], tf.int64))["x"].numpy()
+    np.testing.assert_allclose(served[0], h.sample(1, seed=5).numpy()[0], rtol=1e-5, atol=1e-6)
+    log_px = loaded.signatures["score"](x=tf.constant(x))["log_px"].numpy()
+    # the same draws in Python: z ~ q with the served seed, log-mean-exp of the weights
+    from keras_vae import _seeds
+
+    q = h.posterior(x)
+    z = q.sample(4000, seed=tf.constant([h.seed, _seeds.LOG_LIKELIHOOD], tf.int32))
+    log_px_z, log_pz = h.joint_log_prob(h.prepare(x), z)
+    expected = tf.reduce_logsumexp(log_px_z + log_pz - q.log_prob(z), axis=0) - np.log(4000.0)
+    np.testing.assert_allclose(log_px, expected.numpy(), rtol=1e-4, atol=1e-4)
+    np.testing.assert_array_equal(log_px, loaded.signatures["score"](x=tf.constant(x))["log_px"].numpy())
+    assert loaded.signatures["decode"](z=tf.constant(np.asarray(means[0])))["x_mean"].shape == (3, 8)

@@ -459,6 +459,27 @@ class HierarchicalVAE(LatentVariableModel):
         per_group = [int(np.sum(v > threshold)) for v in np.split(variance, np.cumsum(self.latent_dims)[:-1])]
         return {"active_units": int(sum(per_group)), "per_group": per_group}
 
+    # ---------------------------------------------------------------- export
+    def export(self, path, version=None, format: str = "tf_saved_model", **kwargs):
+        """Write a TF Serving SavedModel to ``<path>/<version>/`` with the signatures
+        ``encode`` (every group), ``decode``, ``reconstruct`` (= ``serving_default``),
+        ``sample`` and ``score``; see ``keras_vae.export.hierarchical``. Keyword
+        arguments: ``overwrite``, ``score_samples``. LiteRT / ONNX are not available
+        for hierarchical models."""
+        from keras_vae.export.hierarchical import export_hierarchical
+        from keras_vae.models._finite import check_finite_weights
+
+        if format != "tf_saved_model":
+            raise ValueError(
+                f"format={format!r} is not available for HierarchicalVAE; use the SavedModel "
+                "(format='tf_saved_model')."
+            )
+        unknown = set(kwargs) - {"overwrite", "score_samples"}
+        if unknown:
+            raise ValueError(f"HierarchicalVAE.export takes overwrite= and score_samples=, not {sorted(unknown)}.")
+        check_finite_weights(self, "export")
+        return export_hierarchical(self, path, version=version, **kwargs)
+
     # ------------------------------------------------------------------- CLI
     @classmethod
     def cli_arguments(cls, settings, input_shape) -> dict:
