@@ -23,7 +23,7 @@ def _import_all() -> None:
     from keras_vae._backend import check_backend
 
     check_backend()
-    global VAE, callbacks, conditions, datasets, decoders, encoders, evaluation, get, likelihoods
+    global VAE, HierarchicalVAE, callbacks, conditions, datasets, decoders, encoders, evaluation, get, likelihoods
     global list_components, load_model, load_plugins, models, objectives, plotting, posteriors
     global priors, register, testing
     from keras_vae import (
@@ -41,7 +41,7 @@ def _import_all() -> None:
         priors,
         testing,
     )
-    from keras_vae.models import VAE
+    from keras_vae.models import VAE, HierarchicalVAE
     from keras_vae.registry import get, list_components, load_plugins, register
     from keras_vae.saving import load_model
 
@@ -68,6 +68,7 @@ def __getattr__(name: str):
 
 
 __all__ = [
+    "HierarchicalVAE",
     "VAE",
     "__version__",
     "callbacks",

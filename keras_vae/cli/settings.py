@@ -102,6 +102,21 @@ _FIELDS = [
     ("latent_dim", int, _setting(
         16, check.positive_int, "size of the latent code z (2 also draws manifold.png)", metavar="N"
     )),
+    ("latent_dims", "list | None", _setting(
+        None,
+        check.optional_group_sizes,
+        "sizes of the latent groups of a hierarchical model (--model hierarchical), z_1 "
+        "(next to the data) first, e.g. 100,50",
+        metavar="N,N",
+        shown="100,50",
+    )),
+    ("inference", "str | None", _setting(
+        None,
+        check.optional_string,
+        "inference of a hierarchical model (--model hierarchical): bottom_up or ladder",
+        metavar="NAME",
+        shown="bottom_up",
+    )),
     *[(name, typ, field) for name, (typ, field) in _component_fields().items()],
     ("hidden_units", "list | None", _setting(
         None,

@@ -92,6 +92,17 @@ def optional_units(value: Any) -> list[int] | None:
     return None if value is None else units(value)
 
 
+def optional_group_sizes(value: Any) -> list[int] | None:
+    """Latent group sizes: ``"100,50"``, ``["100", "50"]`` or ``[100, 50]`` (or None)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = [v for v in value.replace(",", " ").split()]
+    elif isinstance(value, (list, tuple)):
+        value = [w for v in value for w in (str(v).replace(",", " ").split() if isinstance(v, str) else [v])]
+    return units(value)
+
+
 def boolean(value: Any) -> bool:
     if isinstance(value, bool):
         return value

@@ -6,6 +6,7 @@ from keras_vae.objectives.budget import (
     sample_memory,
 )
 from keras_vae.objectives.elbo import ELBO
+from keras_vae.objectives.group_terms import GroupTerms
 from keras_vae.objectives.iwae import IWAE
 from keras_vae.objectives.kl import KL_METHODS, kl_divergence
 from keras_vae.objectives.objective import Objective
@@ -14,6 +15,7 @@ from keras_vae.objectives.terms import Terms
 __all__ = [
     "DEFAULT_MEMORY_BUDGET",
     "ELBO",
+    "GroupTerms",
     "IWAE",
     "KL_METHODS",
     "MAX_SAMPLES",

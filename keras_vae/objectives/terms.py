@@ -142,6 +142,12 @@ class Terms:
             self._kl_per_dimension[method] = value
         return self._kl_per_dimension[method]
 
+    def kl_per_group(self, method: str | None = None) -> tf.Tensor:
+        """Per-example KL of each latent group, ``[B, groups]``: one group here (the
+        whole latent, ``kl()[:, None]``); a hierarchical model's terms
+        (:class:`~keras_vae.objectives.group_terms.GroupTerms`) have one per group."""
+        return self.kl(method)[:, None]
+
     def reconstruction(self) -> tf.Tensor:
         """``E_q log p(x|z)`` estimated by the mean over the K samples, ``[B]``."""
         return tf.reduce_mean(self.log_px, axis=0)

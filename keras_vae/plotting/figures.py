@@ -384,7 +384,7 @@ def latent_scatter(
         batch_size: encoding batch size.
     """
     x = _numpy(x)
-    z = _batched(lambda b: vae.encode(b), x, batch_size).reshape(len(x), -1)
+    z = _batched(lambda b: _joined(vae.encode(b)), x, batch_size).reshape(len(x), -1)
     if labels is not None:
         labels = _numpy(labels).reshape(-1)
         if len(labels) != len(z):
@@ -495,6 +495,14 @@ def manifold(
     return _save(fig, path)
 
 
+def _joined(values) -> np.ndarray:
+    """One array from a model's per-group output (a hierarchical model's ``encode``
+    and ``kl_per_dimension`` give one array per latent group): the groups side by side."""
+    if isinstance(values, (list, tuple)):
+        return np.concatenate([_numpy(v) for v in values], axis=-1)
+    return _numpy(values)
+
+
 def kl_per_dimension_plot(
     kl_values: Any,
     path: str | os.PathLike | None = None,
@@ -512,7 +520,7 @@ def kl_per_dimension_plot(
         threshold: optionally draw a horizontal line at this KL (e.g. the level below
             which a dimension counts as collapsed).
     """
-    kl = _numpy(kl_values).astype(np.float64).reshape(-1)
+    kl = _joined(kl_values).astype(np.float64).reshape(-1)
     if kl.size == 0:
         raise ValueError("kl_per_dimension_plot got no values.")
     fig = _figure(max(4.0, min(12.0, 0.3 * kl.size + 2.0)), 3.5)
