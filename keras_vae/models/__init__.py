@@ -4,11 +4,14 @@
   seeds, train / test steps over ``terms()`` and the objective, ``fit`` / ``evaluate``
   / ``predict``, atomic save, export, config.
 - :class:`VAE` (``vae.py``): encoder, posterior, decoder, likelihood and prior.
+- :class:`VQVAE` (``vq_vae.py``): discrete latents (a grid of code indices), a
+  quantizer and a PixelCNN prior over codes.
 - :class:`TrainingDivergedError`: ``fit`` stops with it when the loss or a weight
   turns NaN / inf (``_finite.py``); ``save`` and ``export`` refuse such weights.
 """
 from keras_vae.models._finite import TrainingDivergedError
 from keras_vae.models.base import LatentVariableModel
 from keras_vae.models.vae import VAE
+from keras_vae.models.vq_vae import VQVAE
 
-__all__ = ["LatentVariableModel", "TrainingDivergedError", "VAE"]
+__all__ = ["LatentVariableModel", "TrainingDivergedError", "VAE", "VQVAE"]
