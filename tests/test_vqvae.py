@@ -226,3 +226,21 @@ def test_the_prior_beats_the_unigram_entropy_and_log2_k_on_mnist(capsys):
               f"codes in use {stats['codes_in_use']:.2f}")
     assert bits < stats["unigram_bits"] < stats["uniform_bits"]
     assert vq.sample(4, seed=0).shape == (4, 28, 28, 1)
+
+
+# -------------------------------------------------------------------- export
+def test_saved_model_signatures_encode_decode_reconstruct_sample(tmp_path):
+    vq = kv.VQVAE(**SMALL, seed=0)
+    x = _images(3)
+    served = tf.saved_model.load(vq.export(str(tmp_path / "serving")))
+    assert {"encode", "decode", "reconstruct", "sample", "serving_default"} <= set(served.signatures)
+    codes = served.signatures["encode"](x=tf.constant(x))["codes"]
+    np.testing.assert_array_equal(codes.numpy(), vq.codes(x))
+    np.testing.assert_allclose(served.signatures["decode"](codes=codes)["x_mean"].numpy(),
+                               vq.decode_codes(codes).numpy(), atol=1e-6)
+    np.testing.assert_allclose(served.signatures["reconstruct"](x=tf.constant(x))["reconstruction"].numpy(),
+                               vq.reconstruct(x), atol=1e-6)
+    drawn = served.signatures["sample"](seed=tf.constant([5, 6], tf.int32))
+    np.testing.assert_array_equal(drawn["codes"].numpy()[:1], vq.sample_codes(1, seed=5).numpy())
+    with pytest.raises(tf.errors.InvalidArgumentError, match="num_embeddings"):
+        served.signatures["decode"](codes=tf.fill([1, 2, 2], 16))
