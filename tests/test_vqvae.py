@@ -244,3 +244,22 @@ def test_saved_model_signatures_encode_decode_reconstruct_sample(tmp_path):
     np.testing.assert_array_equal(drawn["codes"].numpy()[:1], vq.sample_codes(1, seed=5).numpy())
     with pytest.raises(tf.errors.InvalidArgumentError, match="num_embeddings"):
         served.signatures["decode"](codes=tf.fill([1, 2, 2], 16))
+
+
+# ------------------------------------------------------------------------ CLI
+def test_keras_vae_train_model_vqvae(tmp_path, monkeypatch):
+    import json
+
+    from keras_vae import cli
+
+    monkeypatch.chdir(tmp_path)
+    code = cli.main(["train", "--model", "vqvae", "--epochs", "1", "--limit", "128", "--batch-size", "64",
+                     "--latent-dim", "4", "--output", "run"])
+    assert code == 0
+    vq = kv.load_model("run/model.keras")
+    assert isinstance(vq, kv.VQVAE) and vq.embedding_dim == 4 and vq.grid_shape == (7, 7)
+    metrics = json.load(open("run/metrics.json"))
+    assert metrics["test_prior_bits_per_code"] > 0 and 0 < metrics["test_codes_in_use_whole_split"] <= 1
+    assert {"samples.png", "reconstructions.png", "codebook.png"} <= set(metrics["pictures"])
+    assert os.path.isdir("run/serving/1")
+    assert cli.main(["train", "--model", "vqvae", "--prior", "vamp", "--output", "run2"]) == 2

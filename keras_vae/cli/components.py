@@ -234,7 +234,11 @@ def model_class(settings) -> type:
 
 
 def model_arguments(settings, input_shape) -> dict:
-    """The model's keyword arguments that ``settings`` describe."""
+    """The model's keyword arguments that ``settings`` describe (a model class with a
+    ``cli_arguments(settings, input_shape)`` classmethod makes its own)."""
+    own = getattr(model_class(settings), "cli_arguments", None)
+    if own is not None:
+        return own(settings, tuple(input_shape))
     arguments = {
         kind: {"name": name, **options} for kind, (name, options) in settings.components().items()
     }

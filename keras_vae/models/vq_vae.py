@@ -360,6 +360,20 @@ class VQVAE(LatentVariableModel):
         x_seed = None if seed is None else self.noise_seed(seed, stream=_seeds.SAMPLE_X)
         return self.decode_codes(codes, sample=sample_x, seed=x_seed)
 
+    # ------------------------------------------------------- command line
+    @classmethod
+    def cli_arguments(cls, settings, input_shape) -> dict:
+        """``keras-vae train --model vqvae``: the arguments from the command line's settings."""
+        from keras_vae.cli import vq_vae
+
+        return vq_vae.arguments(settings, input_shape)
+
+    def cli_after_training(self, **kwargs) -> int:
+        """``keras-vae train --model vqvae`` after ``fit``: prior, scores, export, pictures."""
+        from keras_vae.cli import vq_vae
+
+        return vq_vae.after_training(self, **kwargs)
+
     # ---------------------------------------------------------------- export
     def export(self, path, version=None, format: str = "tf_saved_model", **kwargs):
         """Write a TF Serving SavedModel to ``<path>/<version>/`` with the signatures

@@ -197,6 +197,10 @@ def run(args: argparse.Namespace) -> int:
         raise
     train_time = time.perf_counter() - started
     vae.save(path("model.keras"))
+    own = getattr(vae, "cli_after_training", None)
+    if own is not None:  # a family with its own scores and pictures (e.g. the VQ-VAE's prior)
+        return own(settings=s, run_dir=run_dir, config=config, x_train=x_train, x_eval=x_eval,
+                   started=started, train_time=train_time)
     return _after_training(vae, s, run_dir, config, x_train, x_eval, y_test, standardizer, columns,
                            started, train_time, kv, keras)
 
