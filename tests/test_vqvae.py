@@ -263,3 +263,17 @@ def test_keras_vae_train_model_vqvae(tmp_path, monkeypatch):
     assert {"samples.png", "reconstructions.png", "codebook.png"} <= set(metrics["pictures"])
     assert os.path.isdir("run/serving/1")
     assert cli.main(["train", "--model", "vqvae", "--prior", "vamp", "--output", "run2"]) == 2
+
+
+def test_the_quantizer_updates_compile_with_xla():
+    # On a GPU jit_compile="auto" compiles the training update: the quantizer's k-means
+    # (a while loop), EMA and restarts must compile with it. (XLA's stateless random
+    # draws differ from the eager ones, so the k-means++ picks do too: compare outcomes.)
+    data = _mixture(2048, seed=0)
+    compiled = VectorQuantizer(16, 2, dead_code_steps=1, seed=0)
+    step = tf.function(lambda x: compiled(x, training=True)["perplexity"], jit_compile=True)
+    for _ in range(3):
+        step(tf.constant(data))
+    assert int(compiled.initialized) == 1 and int(compiled.step) == 3
+    out = compiled(data)
+    assert float(out["perplexity"]) > 15.0 and float(out["codes_in_use"]) == 1.0
