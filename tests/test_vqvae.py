@@ -277,3 +277,23 @@ def test_the_quantizer_updates_compile_with_xla():
     assert int(compiled.initialized) == 1 and int(compiled.step) == 3
     out = compiled(data)
     assert float(out["perplexity"]) > 15.0 and float(out["codes_in_use"]) == 1.0
+
+
+def test_litert_and_onnx_encode_and_decode(tmp_path):
+    from ai_edge_litert.interpreter import Interpreter
+    import onnxruntime
+
+    vq = kv.VQVAE(**{**SMALL, "prior": None}, seed=0)
+    x = _images(3)
+    codes = vq.codes(x)
+    files = vq.export(str(tmp_path / "litert"), format="litert")
+    encode = Interpreter(model_path=files["encode"]).get_signature_runner()
+    decode = Interpreter(model_path=files["decode"]).get_signature_runner()
+    np.testing.assert_array_equal(encode(x=x)["codes"], codes)
+    np.testing.assert_allclose(decode(codes=codes)["x_mean"], vq.decode_codes(codes).numpy(), atol=1e-5)
+    files = vq.export(str(tmp_path / "onnx"), format="onnx")
+    encode, decode = (onnxruntime.InferenceSession(files[p]) for p in ("encode", "decode"))
+    np.testing.assert_array_equal(encode.run(None, {"x": x})[0], codes)
+    np.testing.assert_allclose(decode.run(None, {"codes": codes})[0], vq.decode_codes(codes).numpy(), atol=1e-5)
+    with pytest.raises(ValueError, match="'encode' and 'decode'"):
+        vq.export(str(tmp_path / "x"), format="onnx", parts=("sample",))

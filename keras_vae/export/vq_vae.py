@@ -86,3 +86,67 @@ def export_vq_vae(vq, path, version: int | None = None, overwrite: bool = False)
                 f"Cannot export the '{name}' signature: tracing failed with {type(err).__name__}: {err}"
             ) from err
     return versions.publish(base, version, lambda staging: archive.write_out(staging, verbose=False), overwrite)
+
+
+def _encode_part(vq, x):
+    x = tf.cast(x, tf.float32)
+    return {"codes": vq.quantizer(vq.encoder(vq.likelihood_layer.encoder_input(x), training=False))["indices"]}
+
+
+def _decode_part(vq, codes):
+    z_q = vq.quantizer.lookup(codes)
+    params = vq.likelihood_layer(vq.decoder(z_q, training=False), training=False)
+    return {"x_mean": tf.cast(vq.likelihood_layer.distribution(params).mean(), tf.float32)}
+
+
+def export_vq_runtime(vq, path, format: str, parts=("encode", "decode"), overwrite: bool = False) -> dict[str, str]:
+    """Write ``<path>/encode.<ext>`` (x -> int32 ``codes``) and ``<path>/decode.<ext>``
+    (int32 ``codes`` -> ``x_mean``) for LiteRT (``format="litert"``, built-in ops only)
+    or ONNX (``format="onnx"``) through Keras' own exporters; return ``{part: file}``.
+    These parts hold no range check: give ``decode`` indices in ``[0, K)``.
+
+    Example:
+        >>> import tempfile, keras_vae as kv
+        >>> vq = kv.VQVAE(num_embeddings=4, embedding_dim=2, input_shape=(8, 8, 1), prior=None)
+        >>> sorted(vq.export(tempfile.mkdtemp(), format="onnx"))   # doctest: +SKIP
+        ['decode', 'encode']
+    """
+    import contextlib
+    import io
+    import os
+
+    from keras_vae.export import _parts
+
+    extension = {"litert": "tflite", "onnx": "onnx"}[format]
+    unknown = [p for p in parts if p not in ("encode", "decode")]
+    if unknown:
+        raise ValueError(
+            f"{format} export writes the parts 'encode' and 'decode', not {unknown}: sampling draws "
+            "random numbers in a loop over positions; serve the SavedModel's 'sample' signature."
+        )
+    if getattr(vq, "grid_shape", None) is None:
+        raise ValueError(f"{vq.name} is not built: give input_shape= or fit it before exporting.")
+    path = os.path.abspath(os.fspath(path))
+    files = {part: os.path.join(path, f"{part}.{extension}") for part in parts}
+    existing = [f for f in files.values() if os.path.exists(f)]
+    if existing and not overwrite:
+        raise ValueError(f"{existing[0]} already exists; pass overwrite=True or choose another directory.")
+    os.makedirs(path, exist_ok=True)
+    specs = {
+        "encode": (_encode_part, tf.TensorSpec((None, *vq.data_shape), tf.float32, name="x")),
+        "decode": (_decode_part, tf.TensorSpec((None, *vq.grid_shape), tf.int32, name="codes")),
+    }
+    for part in parts:
+        fn, spec = specs[part]
+        model = _parts._Part(vq, fn, name=f"{vq.name}_{part}")
+        staging = files[part] + ".partial." + extension
+        kwargs = {"target_spec": {"supported_ops": [tf.lite.OpsSet.TFLITE_BUILTINS]}} if format == "litert" else {}
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                model.export(staging, format=format, input_signature=[spec], verbose=False, **kwargs)
+        except Exception as err:  # noqa: BLE001
+            if os.path.exists(staging):
+                os.remove(staging)
+            raise ValueError(f"Cannot write the {format} '{part}' part: {type(err).__name__}: {err}") from err
+        os.replace(staging, files[part])
+    return files

@@ -379,9 +379,17 @@ class VQVAE(LatentVariableModel):
         """Write a TF Serving SavedModel to ``<path>/<version>/`` with the signatures
         ``encode`` (x -> int32 codes), ``decode`` (codes -> mean of p(x|codes)),
         ``reconstruct`` (also ``serving_default``) and ``sample`` (n, seed -> codes and
-        images through the prior); see ``keras_vae.export.vq_vae``."""
+        images through the prior); see ``keras_vae.export.vq_vae``. ``format="litert"`` or
+        ``"onnx"`` writes ``encode`` and ``decode`` files instead (``export_vq_runtime``)."""
+        formats = ("tf_saved_model", "litert", "onnx")
+        if format not in formats:
+            raise ValueError(f"format must be one of {formats}, got {format!r}.")
         if format != "tf_saved_model":
-            raise ValueError(f"VQVAE exports format='tf_saved_model' only for now, not {format!r}.")
+            if version is not None:
+                raise ValueError(f"version= applies to the SavedModel export, not format={format!r}.")
+            from keras_vae.export.vq_vae import export_vq_runtime
+
+            return export_vq_runtime(self, path, format=format, **kwargs)
         from keras_vae.export.vq_vae import export_vq_vae
 
         return export_vq_vae(self, path, version=version, **kwargs)

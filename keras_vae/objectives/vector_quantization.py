@@ -36,6 +36,11 @@ class VQObjective(Objective):
         return 0
 
     def __call__(self, terms):
+        if not isinstance(terms, dict) or "commitment_loss" not in terms:
+            raise ValueError(
+                "The 'vq' objective scores a VQ-VAE's terms (kv.VQVAE); a model with a continuous "
+                f"latent gives {type(terms).__name__}: use 'elbo' or 'iwae' there."
+            )
         reconstruction = -terms["log_px"]
         loss = reconstruction + terms["commitment_loss"]
         if terms.get("train_codebook", True):
