@@ -117,6 +117,7 @@ def test_fit_reports_the_vq_metrics_and_codes_round_trip():
     codes = vq.codes(x)
     assert codes.shape == (64, 2, 2) and codes.dtype == np.int32
     np.testing.assert_allclose(vq.decode_codes(codes).numpy(), vq.reconstruct(x), atol=1e-5)
+    np.testing.assert_array_equal(vq.codes(tf.data.Dataset.from_tensor_slices(x).batch(10)), codes)
     # sample_weight is honoured (a zero weight ignores the example in the metrics).
     weights = np.r_[np.ones(32), np.zeros(32)].astype("float32")
     scores = vq.evaluate(x, sample_weight=weights, batch_size=64, verbose=0, return_dict=True)

@@ -1,7 +1,6 @@
 """The VQ-VAE: discrete latents (a grid of code indices) on the shared model core."""
 from __future__ import annotations
 
-import math
 from typing import Any, Sequence
 
 import keras
@@ -9,7 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_vae import _seeds, registry
-from keras_vae.models._prior_trainer import PriorTrainer
+from keras_vae.models._code_prior import CodePriorMixin
 from keras_vae.models.base import LatentVariableModel
 
 # A VQ-VAE's latent is a grid: "conv" means the grid-keeping convolutional bodies here.
@@ -25,7 +24,7 @@ def _grid_body(spec: Any) -> Any:
 
 
 @registry.register("model", "vqvae")
-class VQVAE(LatentVariableModel):
+class VQVAE(CodePriorMixin, LatentVariableModel):
     """A vector-quantized VAE (van den Oord et al. 2017) trained with ``fit`` and
     saved with ``save``, with a gated PixelCNN prior over its codes.
 
@@ -169,11 +168,6 @@ class VQVAE(LatentVariableModel):
             # Trained by fit_prior with its own optimizer, never by the model's.
             self._set_prior_trainable(False)
 
-    def _set_prior_trainable(self, value: bool) -> None:
-        # Every sublayer itself: a layer rebuilt from its config does not pass the flag on.
-        for layer in self.prior_layer._flatten_layers(include_self=True, recursive=True):
-            layer.trainable = value
-
     # ----------------------------------------------------------- inference
     def _encode(self, x, training=None):
         return self.encoder(self.likelihood_layer.encoder_input(x), training=training)
@@ -187,8 +181,15 @@ class VQVAE(LatentVariableModel):
         return self._graphs[name]
 
     def _batched(self, x, fn, batch_size: int):
-        """``fn`` over a checked array ``x`` in batches, results concatenated (numpy)."""
+        """``fn`` over a checked array ``x`` (or a ``tf.data.Dataset`` of batches of x
+        or ``(x, ...)``) in batches, results concatenated (numpy)."""
         self.check_data(x, "x")
+        if isinstance(x, tf.data.Dataset):
+            out = []
+            for batch in x:
+                batch = batch[0] if isinstance(batch, (tuple, list)) else batch
+                out.append(np.asarray(fn(self.prepare(batch))))
+            return np.concatenate(out, axis=0)
         x = np.asarray(x) if not isinstance(x, tf.Tensor) else x
         out = [np.asarray(fn(self.prepare(x[i : i + batch_size]))) for i in range(0, len(x), batch_size)]
         return np.concatenate(out, axis=0)
@@ -270,95 +271,6 @@ class VQVAE(LatentVariableModel):
             "codes_in_use": tf.fill(batch, out["codes_in_use"]),
             "train_codebook": self.quantizer.ema_decay is None,
         }
-
-    # ----------------------------------------------------------------- prior
-    def _require_prior(self, what: str) -> None:
-        if self.prior_layer is None:
-            raise ValueError(f"{self.name} has no prior (prior=None), so it cannot {what}.")
-
-    def fit_prior(
-        self,
-        x,
-        epochs: int = 10,
-        batch_size: int = 64,
-        validation_data=None,
-        learning_rate: float = 1e-3,
-        verbose: Any = "auto",
-        callbacks=None,
-    ) -> keras.callbacks.History:
-        """Fit the prior over codes to the codes of ``x`` (maximum likelihood, with
-        its own Adam optimizer). The model must be trained first: the prior models
-        the codes a trained encoder gives.
-
-        Reports ``loss`` (nats per grid) and ``bits_per_code``; ``validation_data``
-        (x, or ``(x,)``) adds their ``val_`` versions. Returns Keras' ``History``.
-        """
-        self._require_prior("fit a prior")
-        if not self.built or self.grid_shape is None:
-            raise ValueError(f"fit_prior: {self.name} is not built; fit() the VQ-VAE before its prior.")
-        optimizer = getattr(self, "optimizer", None)
-        if optimizer is None or int(optimizer.iterations.numpy()) == 0:
-            raise ValueError(
-                "fit_prior needs a trained VQ-VAE: call compile() and fit() first (the prior "
-                "models the codes of a trained encoder; codes of an untrained one are noise)."
-            )
-        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
-            raise ValueError(f"epochs must be an integer >= 1, got {epochs!r}.")
-        codes = self.codes(x)
-        validation = None
-        if validation_data is not None:
-            val_x = validation_data[0] if isinstance(validation_data, (tuple, list)) else validation_data
-            validation = (self.codes(val_x),)
-        trainer = PriorTrainer(self.prior_layer, self.grid_shape)
-        trainer.compile(optimizer=keras.optimizers.Adam(learning_rate))
-        self._set_prior_trainable(True)
-        try:
-            return trainer.fit(codes, epochs=epochs, batch_size=batch_size, validation_data=validation,
-                               verbose=verbose, callbacks=callbacks)
-        finally:
-            self._set_prior_trainable(False)
-
-    def prior_bits_per_code(self, x=None, codes=None, batch_size: int = 256) -> float:
-        """Mean ``-log2 p(codes) / positions`` of the prior on the codes of ``x`` (or
-        on ``codes``): the prior's code length in bits per code."""
-        self._require_prior("score codes")
-        codes = self.codes(x) if codes is None else np.asarray(self.check_codes(codes))
-        fn = self._graph("bits", self.prior_layer.bits_per_code)
-        bits = [np.asarray(fn(tf.constant(codes[i : i + batch_size]))) for i in range(0, len(codes), batch_size)]
-        return float(np.mean(np.concatenate(bits)))
-
-    def code_statistics(self, x=None, codes=None) -> dict:
-        """Usage of the codebook over a whole data set: ``counts`` (per code),
-        ``perplexity``, ``codes_in_use`` (share), ``unigram_bits`` (entropy of the
-        code histogram, the code length of a prior that ignores context) and
-        ``uniform_bits`` (log2 K)."""
-        codes = self.codes(x) if codes is None else np.asarray(self.check_codes(codes))
-        counts = np.bincount(codes.reshape(-1), minlength=self.num_embeddings)
-        p = counts / counts.sum()
-        entropy = -np.sum(p[p > 0] * np.log(p[p > 0]))
-        return {
-            "counts": counts,
-            "perplexity": float(np.exp(entropy)),
-            "codes_in_use": float(np.mean(counts > 0)),
-            "unigram_bits": float(entropy / math.log(2.0)),
-            "uniform_bits": float(math.log2(self.num_embeddings)),
-        }
-
-    def sample_codes(self, n: int, seed=None) -> tf.Tensor:
-        """``n`` code grids from the prior (one ``tf.function`` loop over positions)."""
-        self._require_prior("sample")
-        if not self.built:
-            raise ValueError(f"{self.name} is not built yet: give input_shape= or fit it first.")
-        if seed is not None:
-            seed = self.noise_seed(seed, stream=_seeds.SAMPLE_Z)
-        return self.prior_layer.sample(n, seed=seed)
-
-    def sample(self, n: int, seed=None, sample_x: bool = False) -> tf.Tensor:
-        """Generate ``n`` examples: codes from the prior, then the mean of p(x | codes)
-        (or a sample with ``sample_x=True``)."""
-        codes = self.sample_codes(n, seed=seed)
-        x_seed = None if seed is None else self.noise_seed(seed, stream=_seeds.SAMPLE_X)
-        return self.decode_codes(codes, sample=sample_x, seed=x_seed)
 
     # ------------------------------------------------------- command line
     @classmethod
