@@ -23,11 +23,12 @@ def _import_all() -> None:
     from keras_vae._backend import check_backend
 
     check_backend()
-    global VAE, HierarchicalVAE, callbacks, conditions, datasets, decoders, encoders, evaluation, get, likelihoods
+    global VAE, VQVAE, HierarchicalVAE, callbacks, code_priors, conditions, datasets, decoders, encoders, evaluation, get, likelihoods
     global list_components, load_model, load_plugins, models, objectives, plotting, posteriors
-    global priors, register, testing
+    global priors, quantizers, register, testing
     from keras_vae import (
         callbacks,
+        code_priors,
         conditions,
         datasets,
         decoders,
@@ -39,9 +40,10 @@ def _import_all() -> None:
         plotting,
         posteriors,
         priors,
+        quantizers,
         testing,
     )
-    from keras_vae.models import VAE, HierarchicalVAE
+    from keras_vae.models import VAE, VQVAE, HierarchicalVAE
     from keras_vae.registry import get, list_components, load_plugins, register
     from keras_vae.saving import load_model
 
@@ -70,8 +72,10 @@ def __getattr__(name: str):
 __all__ = [
     "HierarchicalVAE",
     "VAE",
+    "VQVAE",
     "__version__",
     "callbacks",
+    "code_priors",
     "conditions",
     "datasets",
     "decoders",
@@ -87,6 +91,7 @@ __all__ = [
     "plotting",
     "posteriors",
     "priors",
+    "quantizers",
     "register",
     "testing",
 ]

@@ -38,8 +38,10 @@ import keras
 KINDS = ("encoder", "decoder", "posterior", "likelihood", "prior", "objective")
 #: Every kind the registry holds: the components, the model classes themselves
 #: (``"vae"`` and the families; ``keras-vae train --model NAME``) and the conditions
-#: (raw side information -> features, for conditioned models).
-ALL_KINDS = (*KINDS, "model", "condition")
+#: (raw side information -> features, for conditioned models), and the pieces of the
+#: discrete-latent models: quantizers (vectors -> nearest codes) and code priors
+#: (autoregressive priors over grids of code indices).
+ALL_KINDS = (*KINDS, "model", "condition", "quantizer", "code_prior")
 ENTRY_POINT_GROUPS = {kind: f"keras_vae.{kind}s" for kind in ALL_KINDS}
 
 _REGISTRY: dict[str, dict[str, type]] = {kind: {} for kind in ALL_KINDS}

@@ -11,6 +11,7 @@ from keras_vae.objectives.iwae import IWAE
 from keras_vae.objectives.kl import KL_METHODS, kl_divergence
 from keras_vae.objectives.objective import Objective
 from keras_vae.objectives.terms import Terms
+from keras_vae.objectives.vector_quantization import VQObjective
 
 __all__ = [
     "DEFAULT_MEMORY_BUDGET",
@@ -21,6 +22,7 @@ __all__ = [
     "MAX_SAMPLES",
     "Objective",
     "Terms",
+    "VQObjective",
     "check_sample_budget",
     "kl_divergence",
     "sample_memory",

@@ -4,6 +4,7 @@ plots for data that are not images.
 | module | what |
 | --- | --- |
 | ``figures`` | image grids (:func:`sample_grid`, :func:`reconstruction_grid`, :func:`manifold`), :func:`latent_scatter`, :func:`kl_per_dimension_plot`, :func:`training_curves`; numpy-only :func:`images_to_grid` |
+| ``codebook`` | :func:`codebook_usage` (a VQ-VAE's code histogram) |
 | ``features`` | :func:`feature_reconstructions`, :func:`feature_histograms`, :func:`samples_figure` for tables and other flat data |
 
 matplotlib is imported only inside the drawing functions and figures are drawn on
@@ -18,6 +19,7 @@ Example:
     >>> [round(v) for v in fig.get_size_inches() * fig.dpi]  # 4 x 4 tiles, 2 px per pixel
     [230, 230]
 """
+from keras_vae.plotting.codebook import codebook_usage
 from keras_vae.plotting.features import (
     feature_histograms,
     feature_reconstructions,
@@ -43,6 +45,7 @@ __all__ = [
     "DPI",
     "FORMATS",
     "as_images",
+    "codebook_usage",
     "feature_histograms",
     "feature_reconstructions",
     "images_to_grid",

@@ -177,8 +177,11 @@ def run(args: argparse.Namespace) -> int:
     if s.tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=s.tensorboard))
     names = "/".join(name for name, _ in s.components().values())
+    described = f"a VAE ({names}, latent_dim={s.latent_dim})"
+    if getattr(type(vae), "cli_arguments", None) is not None:  # a family that reads the settings itself
+        described = f"a {type(vae).__name__} (--model {s.model})"
     say(
-        f"{'Resuming' if resume else 'Training'} a VAE ({names}, latent_dim={s.latent_dim}) on "
+        f"{'Resuming' if resume else 'Training'} {described} on "
         f"{s.dataset!r}: {len(x_train)} training and {len(x_test)} test examples of shape "
         f"{tuple(x_train.shape[1:])}, {s.epochs} epoch(s), run folder {run_dir}."
     )
@@ -197,6 +200,10 @@ def run(args: argparse.Namespace) -> int:
         raise
     train_time = time.perf_counter() - started
     vae.save(path("model.keras"))
+    own = getattr(vae, "cli_after_training", None)
+    if own is not None:  # a family with its own scores and pictures (e.g. the VQ-VAE's prior)
+        return own(settings=s, run_dir=run_dir, config=config, x_train=x_train, x_eval=x_eval,
+                   started=started, train_time=train_time)
     return _after_training(vae, s, run_dir, config, x_train, x_eval, y_test, standardizer, columns,
                            started, train_time, kv, keras)
 

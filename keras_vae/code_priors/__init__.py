@@ -1,0 +1,5 @@
+"""Priors over grids of code indices (the discrete latents of ``kv.VQVAE``), registered
+under the kind ``"code_prior"`` so a transformer prior can be a plugin."""
+from keras_vae.code_priors.pixelcnn import PixelCNNPrior
+
+__all__ = ["PixelCNNPrior"]
