@@ -5,15 +5,25 @@ from keras_vae.objectives.budget import (
     check_sample_budget,
     sample_memory,
 )
+from keras_vae.objectives.beta_tcvae import BetaTCVAE
+from keras_vae.objectives.capacity import CapacityELBO
+from keras_vae.objectives.dip_vae import DIPVAE
+from keras_vae.objectives.discriminator import Discriminator
 from keras_vae.objectives.elbo import ELBO
+from keras_vae.objectives.factor_vae import FactorVAE
 from keras_vae.objectives.iwae import IWAE
 from keras_vae.objectives.kl import KL_METHODS, kl_divergence
 from keras_vae.objectives.objective import Objective
 from keras_vae.objectives.terms import Terms
 
 __all__ = [
+    "BetaTCVAE",
+    "CapacityELBO",
     "DEFAULT_MEMORY_BUDGET",
+    "DIPVAE",
+    "Discriminator",
     "ELBO",
+    "FactorVAE",
     "IWAE",
     "KL_METHODS",
     "MAX_SAMPLES",
