@@ -62,7 +62,8 @@ def _votes(data, fn, batch_size, num_points, state, global_variances, active_dim
     local_variances = np.var(codes, axis=1, ddof=1)  # [points, codes]
     # The index among the active codes, as disentanglement_lib (the accuracy does
     # not depend on how the columns are labelled).
-    argmin = np.argmin(local_variances[:, active_dims] / global_variances[active_dims], axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):  # a constant code: 0 / 0, as the reference
+        argmin = np.argmin(local_variances[:, active_dims] / global_variances[active_dims], axis=1)
     votes = np.zeros((data.num_factors, global_variances.shape[0]), dtype=np.int64)
     np.add.at(votes, (np.asarray(indices), argmin), 1)
     return votes
