@@ -182,3 +182,35 @@ def test_bad_arguments_are_refused():
         dis.mig(identity, DATA, num_train=0)
     with pytest.raises(ValueError, match="encode"):
         dis.mig(42, DATA, num_train=10)
+
+
+def test_callback_logs_the_metrics_every_n_epochs():
+    data = kv.datasets.DSprites.small()
+    callback = dis.DisentanglementCallback(data, metrics=["mig"], every=2, num_train=200)
+    vae = kv.VAE(kv.encoders.MLPEncoder([8]), kv.decoders.MLPDecoder([8]), latent_dim=3,
+                 input_shape=(32, 32, 1), seed=0)
+    vae.compile(optimizer="adam", jit_compile=False)
+    x, _ = data.load(64, seed=0)
+    history = vae.fit(x, epochs=2, batch_size=32, verbose=0, callbacks=[callback])
+    assert [epoch for epoch, _ in callback.scores] == [1]
+    assert np.isfinite(history.history["mig/discrete_mig"][-1])
+    with pytest.raises(ValueError, match="every"):
+        dis.DisentanglementCallback(data, every=0)
+
+
+def test_cli_prints_the_table_and_draws_the_traversal(tmp_path, capsys):
+    from keras_vae.cli import main
+
+    data = kv.datasets.DSprites.small()
+    vae = kv.VAE(kv.encoders.MLPEncoder([8]), kv.decoders.MLPDecoder([8]), latent_dim=3,
+                 input_shape=(32, 32, 1), seed=0)
+    model = str(tmp_path / "m.keras")
+    vae.save(model)
+    picture, scores = str(tmp_path / "t.png"), str(tmp_path / "s.json")
+    status = main(["disentanglement", model, "--data", "dsprites_small", "--metrics", "mig,sap",
+                   "--num-train", "200", "--num-test", "100", "--traversal", picture, "--json", scores])
+    out = capsys.readouterr().out
+    assert status == 0 and "mig.discrete_mig" in out and "sap.SAP_score" in out
+    assert (tmp_path / "t.png").stat().st_size > 0 and (tmp_path / "s.json").exists()
+    assert main(["disentanglement", model, "--data", "dsprites", "--metrics", "mig"]) != 0  # wrong shape
+    assert main(["disentanglement", model, "--data", "dsprites_small", "--metrics", "nope"]) != 0

@@ -13,8 +13,10 @@ google-research/disentanglement_lib), on ground-truth data
 | :func:`beta_vae_score` | ``beta_vae_sklearn`` | ``train_accuracy``, ``eval_accuracy`` |
 | :func:`modularity_explicitness` | ``modularity_explicitness`` | ``modularity_score``, ``explicitness_score_train/test`` |
 | :func:`disentanglement_metrics` | all of them | ``{metric: {score: value}}`` |
+| :class:`DisentanglementCallback` | | the metrics in ``fit``'s logs every N epochs |
 """
 from keras_vae.evaluation.disentanglement.beta_vae import beta_vae_score
+from keras_vae.evaluation.disentanglement.callback import DisentanglementCallback
 from keras_vae.evaluation.disentanglement.dci_scores import completeness, dci, disentanglement
 from keras_vae.evaluation.disentanglement.factor_vae import factor_vae_score
 from keras_vae.evaluation.disentanglement.metrics import METRICS, disentanglement_metrics
@@ -23,6 +25,7 @@ from keras_vae.evaluation.disentanglement.modularity_score import modularity, mo
 from keras_vae.evaluation.disentanglement.sap_score import sap
 
 __all__ = [
+    "DisentanglementCallback",
     "METRICS",
     "beta_vae_score",
     "completeness",
