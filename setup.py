@@ -36,6 +36,8 @@ setup(
         "serving": ["tensorflow-serving-api"],
         "plots": ["matplotlib", "pillow"],
         "yaml": ["pyyaml"],
+        # keras_vae.evaluation.disentanglement (the metrics) only
+        "disentanglement": ["scikit-learn"],
         "dev": [
             "pytest",
             "pytest-xdist",  # pytest.ini runs the suite on two processes
@@ -48,6 +50,7 @@ setup(
             "onnx",
             "tf2onnx",
             "scipy",  # tests/test_score.py compares with scipy.special.logsumexp
+            "scikit-learn",  # the disentanglement metrics (tests/test_disentangle_metrics.py)
         ],
     },
     entry_points={"console_scripts": ["keras-vae=keras_vae.cli:main"]},

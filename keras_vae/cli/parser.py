@@ -330,6 +330,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.add_argument("--overwrite", action="store_true", help="replace an existing version N")
 
+    dis = _command(
+        commands, common, formatter, "disentanglement", "disentanglement metrics of a saved model",
+        "Compute the disentanglement metrics (MIG, DCI, SAP, the FactorVAE and beta-VAE "
+        "scores, modularity; disentanglement_lib's definitions, scikit-learn needed) of a "
+        "saved model on dSprites-like data, print the table and draw a latent traversal "
+        "(one row per latent, sorted by KL).",
+        ["model.keras --data dsprites", "model.keras --data dsprites_small --metrics mig,sap --num-train 2000"],
+    )
+    dis.add_argument("--data", choices=("dsprites", "dsprites_small"), default="dsprites",
+                     help="ground-truth data (default: dsprites, 64 x 64)")
+    dis.add_argument("--metrics", default="mig,dci,sap,factor_vae_score,beta_vae_score,modularity",
+                     help="comma-separated metrics (default: all)")
+    dis.add_argument("--num-train", type=_positive("num_train"), default=10000, metavar="N",
+                     help="points per metric (default: 10000)")
+    dis.add_argument("--num-test", type=_positive("num_test"), default=5000, metavar="N",
+                     help="evaluation points (default: 5000)")
+    dis.add_argument("--seed", type=_SEED, default=0, metavar="S", help="random seed (default: 0)")
+    dis.add_argument("--json", default=None, metavar="FILE", help="also write the scores as JSON")
+    dis.add_argument("--traversal", default=None, metavar="FILE",
+                     help="traversal picture (default: traversal.png beside MODEL; 'none': no picture)")
+
     components = _subcommand(
         commands, common, formatter, "components", "list components (built-in and plugin) with their options",
         "List the registered components of each kind (encoder, decoder, posterior, "

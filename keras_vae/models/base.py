@@ -129,6 +129,7 @@ class LatentVariableModel(InputChecksMixin, TrainingMixin, MultiWorkerMixin, Eva
         build when the example shape is known."""
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.objective_trackers = [keras.metrics.Mean(name=name) for name in self._metric_names()]
+        self._track_objective_networks()
         if input_shape is not None:
             self.build((None, *input_shape))
 
@@ -172,6 +173,8 @@ class LatentVariableModel(InputChecksMixin, TrainingMixin, MultiWorkerMixin, Eva
         with tf.init_scope(), self.distribute_strategy.scope():
             self._forward_build(components, data_shape)
             self._finish_build(data_shape)
+            if self._objective_networks():
+                self.objective.build_auxiliary(getattr(self, "latent_dim", None), data_shape)
         self.data_shape = data_shape
 
     def _trial_build(self, components, data_shape) -> None:
@@ -249,6 +252,7 @@ class LatentVariableModel(InputChecksMixin, TrainingMixin, MultiWorkerMixin, Eva
             validation_data = _data_checks.with_pipeline_checks(validation_data, self.validate_inputs)
         y = self._placeholder_y(x, y, sample_weight)
         self._check_sample_budget(x, kwargs.get("batch_size"))
+        self._bind_dataset_size(x)
         self._build_optimizer()  # the model may have been built from x just now
         # First, so that no later callback (a checkpoint) sees a diverged step.
         callbacks = kwargs.pop("callbacks", None)
@@ -263,6 +267,23 @@ class LatentVariableModel(InputChecksMixin, TrainingMixin, MultiWorkerMixin, Eva
                 validation_data=validation_data, sample_weight=sample_weight,
                 callbacks=callbacks, **kwargs,
             )
+
+    def _bind_dataset_size(self, x) -> None:
+        """Give an objective that needs it (``Objective.needs_dataset_size``) the
+        number of training examples: the length of arrays / tensors (or of a dict
+        batch's ``"x"``), ``None`` for a dataset or a generator (the objective then
+        needs it from its own arguments, or refuses before any step)."""
+        if not getattr(self.objective, "needs_dataset_size", False):
+            return
+        data = x.get("x") if isinstance(x, dict) else x
+        size = None
+        if isinstance(data, (np.ndarray, tf.Tensor)) or hasattr(data, "__array__"):
+            shape = getattr(data, "shape", None)
+            if shape is not None and len(shape) and shape[0] is not None:
+                size = int(shape[0])
+        if self.objective.bind_dataset_size(size):
+            # The size is a constant of the traced steps: trace them again.
+            self.train_function = self.test_function = None
 
     def _check_sample_budget(self, x, batch_size) -> None:
         """Refuse, before the first step, an objective whose latent samples would not

@@ -1,6 +1,6 @@
 """One module per command; each ``run(args) -> exit status`` imports TensorFlow itself
 when it needs it."""
-from keras_vae.cli.commands import components, evaluate, export, gaps, sample, train
+from keras_vae.cli.commands import components, disentanglement, evaluate, export, gaps, sample, train
 
 COMMANDS = {
     "train": train.run,
@@ -9,4 +9,5 @@ COMMANDS = {
     "sample": sample.run,
     "export": export.run,
     "components": components.run,
+    "disentanglement": disentanglement.run,
 }
