@@ -140,7 +140,8 @@ def _add_train(commands, common, formatter) -> None:
         kwargs = dict(
             default=argparse.SUPPRESS,
             help=f"{meta['help']} (default: {shown})",
-            type=_argparse_type(meta["check"] if name != "hidden_units" else check.positive_int, name),
+            # A list setting's flag takes its items one by one.
+            type=_argparse_type({"hidden_units": check.positive_int, "drop_columns": check.string}.get(name, meta["check"]), name),
         )
         for key in ("metavar", "nargs"):
             if key in meta:
@@ -175,7 +176,11 @@ def _command(commands, common, formatter, name: str, help: str, description: str
 def _add_data_options(command, use: str) -> None:
     """DATA and --split: the data a command reads (``use``: what it does with the split)."""
     command.add_argument("data", metavar="DATA", help="data set name (mnist, fashion_mnist, sample) or path")
-    command.add_argument("--split", choices=("train", "test"), default="test", help=f"split to {use} (default: test)")
+    command.add_argument(
+        "--split", choices=("train", "test", "all"), default="test",
+        help=f"split to {use}: for a file without one, test = the rows train held out "
+             "(split.json beside MODEL), train = the others, all = every row (default: test)",
+    )
 
 
 def _add_binarize_and_seed(command, binarize_when: str, seed_help: str) -> None:

@@ -295,7 +295,8 @@ class FreshTarget(WrappingKernel):
 
 
 def to_tensor(vae, batch) -> tf.Tensor:
-    return tf.cast(tf.convert_to_tensor(batch), tf.float32)
+    """A batch in the units the model computes in (standardized where it standardizes)."""
+    return vae.to_model_units(tf.cast(tf.convert_to_tensor(batch), tf.float32))
 
 
 def pad_rows(batch: tf.Tensor, size: int) -> tf.Tensor:

@@ -215,6 +215,7 @@ def optimized_elbo(
     if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float)) or not learning_rate > 0:
         raise ValueError(f"learning_rate must be a positive number, got {learning_rate!r}.")
     x = _as_array(vae, x)
+    x = np.asarray(vae.to_model_units(x))  # the units the model computes in
     n = len(x)
     if batch_size is None:
         batch_size = _mcmc.default_batch_size(vae, max(optimize_samples, num_elbo_samples), n)
@@ -247,6 +248,7 @@ def amortized_elbo(vae, x, num_elbo_samples: int = 200, batch_size: int | None =
     """The Monte Carlo ELBO of the encoder's q(z|x) per example (same noise as :func:`optimized_elbo`)."""
     num_elbo_samples = _check_positive(num_elbo_samples, "num_elbo_samples", allow_none=False)
     x = _as_array(vae, x)
+    x = np.asarray(vae.to_model_units(x))  # the units the model computes in
     n = len(x)
     batch_size = _check_positive(batch_size, "batch_size") or _mcmc.default_batch_size(vae, num_elbo_samples, n)
     batch_size = max(1, min(batch_size, n))

@@ -193,7 +193,7 @@ def log_likelihood(
         if rows == 0:
             continue
         # Checked once by draw (vae.prepare); the chunks take it as float32.
-        prepared = tf.cast(batch, tf.float32)
+        prepared = vae.to_model_units(tf.cast(batch, tf.float32))
         # Sized for the full batch size (or a larger dataset batch), so a short last
         # batch reuses the same traced function.
         chunk = chunk_size or max(1, min(num_samples, _CHUNK_BUDGET // (max(rows, batch_size) * params_per_example)))
