@@ -270,8 +270,10 @@ def build_parser() -> argparse.ArgumentParser:
         "Report the ELBO, a log-likelihood estimate (importance-sampled, or AIS with "
         "--method ais), bits per dimension (for a discrete likelihood) and the number "
         "of active latent units of a saved model on a "
-        "data set. A progress bar on stderr follows long work. Data are standardized "
-        "with the statistics saved beside the model, if any.",
+        "data set. A progress bar on stderr follows long work. For a file without a "
+        "test split, --split test (the default) scores the rows train held out "
+        "(split.json), and says which. A model trained with --standardize takes the "
+        "data in their own units.",
         ["runs/demo/model.keras sample", "model.keras mnist --num-samples 1000 --json",
          "model.keras mnist --method ais --num-steps 1000 --limit 500"],
     )
@@ -299,6 +301,33 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", action="store_true", help="print the results as JSON")
     evaluate.add_argument("--no-progress", action="store_true", help="no progress bar")
     _add_gaps(commands, common, formatter)
+
+    score = _command(
+        commands, common, formatter, "score", "write log p(x) per row of a data set (anomaly scores)",
+        "Write the importance-sampled log p(x) of every row of DATA to a CSV (row, "
+        "log_px; rows counted from 1), with the same K draws for every row, as the "
+        "exported score signature: a row scores the same alone or in a batch. Lower "
+        "is more anomalous; choose a threshold on scores of normal rows "
+        "(keras_vae.evaluation.anomaly_threshold).",
+        ["runs/table/model.keras measurements.csv -o scores.csv",
+         "runs/table/model.keras measurements.csv --split test --num-samples 256"],
+    )
+    score.add_argument("data", metavar="DATA", help="data set name (mnist, fashion_mnist, sample) or path")
+    score.add_argument(
+        "--split", choices=("train", "test", "all"), default="all",
+        help="rows to score: all, or for a file without a test split the rows train held "
+             "out (test) or trained on (train) (default: all)",
+    )
+    score.add_argument("-o", "--output", default=None, metavar="FILE",
+                       help="the CSV to write (default: scores.csv beside MODEL)")
+    score.add_argument(
+        "--num-samples", type=_positive("num_samples"), default=64, metavar="K",
+        help="importance samples per row, shared by every row (default: 64, as the served score)",
+    )
+    score.add_argument(
+        "--batch-size", type=_positive("batch_size"), default=256, metavar="N",
+        help="rows per pass (memory only; the scores do not depend on it) (default: 256)",
+    )
 
     sample = _command(
         commands, common, formatter, "sample", "draw samples from a saved model",
@@ -332,6 +361,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="version number (default: one more than the highest under BASE)",
     )
     export.add_argument("--overwrite", action="store_true", help="replace an existing version N")
+    export.add_argument(
+        "--format", choices=("tf_saved_model", "litert", "onnx"), default="tf_saved_model",
+        help="tf_saved_model (TF Serving, every signature), or litert / onnx (the "
+             "deterministic encode and decode parts, BASE/encode.<ext> and BASE/decode.<ext>) "
+             "(default: tf_saved_model)",
+    )
+    export.add_argument(
+        "--score-samples", type=_positive("score_samples"), default=64, metavar="K",
+        help="importance samples of the SavedModel's score signature (default: 64)",
+    )
 
     components = _subcommand(
         commands, common, formatter, "components", "list components (built-in and plugin) with their options",

@@ -69,14 +69,15 @@ def read_split(model_path: str) -> dict[str, Any] | None:
 
 
 def select(x: np.ndarray, y, data: str, split: str, model_path: str, seed: int):
-    """The rows of a file without a test split that ``split`` names: ``(x, y, note)``.
+    """The rows of a file without a test split that ``split`` names: ``(x, y, note,
+    rows)``, ``rows`` their 0-based numbers in the file.
 
     ``split`` is ``"test"`` (the rows ``train`` held out), ``"train"`` (the others)
     or ``"all"``. ``note`` says which rows were taken.
     """
     n = len(x)
     if split == "all":
-        return x, y, f"all {n} rows"
+        return x, y, f"all {n} rows", np.arange(n)
     record = read_split(model_path)
     if record is not None and same_data(record["data"], data) and record["num_rows"] == n:
         test = np.asarray(record["test_rows"], np.int64)
@@ -94,11 +95,12 @@ def select(x: np.ndarray, y, data: str, split: str, model_path: str, seed: int):
     shown = ", ".join(str(int(i) + 1) for i in rows[:8]) + (", ..." if len(rows) > 8 else "")
     what = "held-out" if split == "test" else "training"
     note = f"{len(rows)} {what} rows of {n} ({source}; rows {shown}, counted from 1); --split all scores every row"
-    return x[rows], (None if y is None else y[rows]), note
+    return x[rows], (None if y is None else y[rows]), note, rows
 
 
 def load_rows(data: str, split: str, vae, model_path: str):
-    """``(x, y, note)``: the rows of DATA that ``split`` names for a saved model.
+    """``(x, y, note, rows)``: the rows of DATA that ``split`` names for a saved model
+    (``rows``: their 0-based numbers in the file, or in the split).
 
     A data set with its own train / test splits (MNIST, an ``.npz`` with
     ``x_train`` / ``x_test``, an image folder with ``train/`` / ``test/``) gives that
@@ -133,5 +135,6 @@ def load_rows(data: str, split: str, vae, model_path: str):
         return select(x, y, data, split, model_path, int(getattr(vae, "seed", 0)))
     if split == "all":
         both_y = None if y is None or other_y is None else np.concatenate([y, other_y])
-        return np.concatenate([x, other]), both_y, f"both splits, {len(x) + len(other)} examples"
-    return x, y, f"{split} split, {len(x)} examples"
+        n = len(x) + len(other)
+        return np.concatenate([x, other]), both_y, f"both splits, {n} examples", np.arange(n)
+    return x, y, f"{split} split, {len(x)} examples", np.arange(len(x))

@@ -6,7 +6,8 @@ dimension), ``diagnostics`` (per-dimension KL, active units, posterior collapse)
 ``latent_paths`` (slerp, interpolation, traversal); beside variational inference,
 MCMC: ``ais`` (annealed importance sampling of log p(x)), ``bdmc`` (its upper and
 lower bounds on simulated data), ``hmc`` (true-posterior samples), ``gaps``
-(approximation and amortization gaps), ``cost_curve`` (estimates vs cost).
+(approximation and amortization gaps), ``cost_curve`` (estimates vs cost);
+``anomaly`` (fixed-noise scores, thresholds, ROC AUC and a Gaussian baseline).
 
 Every function takes a :class:`keras_vae.VAE` as first argument (the VAE has thin
 methods of the same names) and returns numpy values.
@@ -20,6 +21,13 @@ Example:
     >>> evaluation.log_likelihood(vae, x, num_samples=100, seed=0).shape
     (5,)
 """
+from keras_vae.evaluation.anomaly import (
+    GaussianBaseline,
+    anomaly_report,
+    anomaly_scores,
+    anomaly_threshold,
+    roc_auc,
+)
 from keras_vae.evaluation.diagnostics import (
     PosteriorCollapseWarning,
     _marginals,
@@ -37,6 +45,11 @@ from keras_vae.evaluation.hmc import PosteriorSamples, hmc_posterior_samples, po
 
 __all__ = [
     "BDMCResult",
+    "GaussianBaseline",
+    "anomaly_report",
+    "anomaly_scores",
+    "anomaly_threshold",
+    "roc_auc",
     "InferenceGaps",
     "PosteriorCollapseWarning",
     "PosteriorSamples",

@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from keras_vae.cli.splits import load_rows
 
     # Raw 0..255 levels for an integer-valued likelihood; the held-out rows of a file.
-    x, _, rows_note = load_rows(args.data, args.split, vae, args.model)
+    x, _, rows_note, _ = load_rows(args.data, args.split, vae, args.model)
     if args.limit is not None:
         x = x[: args.limit]
     x = np.asarray(x, np.float32)

@@ -19,7 +19,7 @@ def run(args: argparse.Namespace) -> int:
 
     from keras_vae.cli.splits import load_rows
 
-    x, _, _ = load_rows(args.data, args.split, vae, args.model)  # raw levels where integer-valued
+    x, _, _, _ = load_rows(args.data, args.split, vae, args.model)  # raw levels where integer-valued
     x = np.asarray(x[: args.limit], np.float32)
     if standardizer is not None:
         x = standardizer.transform(x)
