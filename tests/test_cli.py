@@ -684,11 +684,11 @@ def test_help_imports_no_tensorflow():
 
 
 def test_readme_cli_reference_is_the_parsers():
-    """The README's command-line reference is generated from the parser; regenerate it
-    with `python -m keras_vae.cli.reference --write README.md`."""
+    """The documentation's command-line reference (docs/guide/cli.md) is generated from
+    the parser; regenerate it with `python -m keras_vae.cli.reference --write docs/guide/cli.md`."""
     from keras_vae.cli import reference
 
-    readme = open(os.path.join(REPO, "README.md"), encoding="utf-8").read()
+    readme = open(os.path.join(REPO, "docs", "guide", "cli.md"), encoding="utf-8").read()
     block = readme.split(reference.START)[1].split(reference.END)[0].strip("\n")
     assert block == reference.markdown()
     first_cells = re.findall(r"^\| `([^`]*)`", block, re.M)

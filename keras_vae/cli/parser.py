@@ -364,7 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--format", choices=("tf_saved_model", "litert", "onnx"), default="tf_saved_model",
         help="tf_saved_model (TF Serving, every signature), or litert / onnx (the "
-             "deterministic encode and decode parts, BASE/encode.<ext> and BASE/decode.<ext>) "
+             "deterministic encode and decode parts: BASE/encode.tflite and BASE/decode.tflite, or .onnx) "
              "(default: tf_saved_model)",
     )
     export.add_argument(
