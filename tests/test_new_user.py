@@ -357,3 +357,20 @@ def test_anomaly_detection_example_beats_chance_by_far():
     assert reports["vae"]["roc_auc"] > 0.85, reports
     assert reports["gaussian"]["roc_auc"] > 0.85, reports
     assert 0.0 <= reports["vae"]["false_positive_rate"] < 0.3
+
+
+def test_standardize_with_a_dataset_and_with_a_condition():
+    import tensorflow as tf
+
+    x = raw_table(80)
+    vae = kv.VAE("mlp", "mlp", latent_dim=2, input_shape=(5,), likelihood="gaussian", standardize=True, seed=0)
+    vae.compile(optimizer="adam")
+    vae.fit(tf.data.Dataset.from_tensor_slices(x).batch(16), epochs=1, verbose=0)
+    np.testing.assert_allclose(np.asarray(vae.standardization.adapt_mean), x.mean(0), rtol=1e-3, atol=1e-3)
+    labels = np.arange(80) % 3
+    cond = kv.VAE("mlp", "mlp", latent_dim=2, input_shape=(5,), likelihood="gaussian", standardize=True,
+                  condition={"name": "one_hot", "num_classes": 3}, seed=0)
+    cond.compile(optimizer="adam")
+    cond.fit({"x": x, "condition": labels}, epochs=1, batch_size=16, verbose=0)
+    samples = np.asarray(cond.sample(200, seed=0, condition=1))
+    assert np.all(np.abs(samples.mean(0) - x.mean(0)) < 2 * x.std(0))  # raw units

@@ -263,7 +263,7 @@ class LatentVariableModel(InputChecksMixin, TrainingMixin, MultiWorkerMixin, Eva
                 "standardization to adapt."
             )
         self.check_data(data, "adapt's data")
-        self.standardization.adapt(data)
+        self.standardization.adapt(data["x"] if isinstance(data, dict) else data)
 
     def _scale_advice(self, x) -> None:
         """Warn (as ``keras-vae train`` does) when numpy data for a real-valued
@@ -289,7 +289,8 @@ class LatentVariableModel(InputChecksMixin, TrainingMixin, MultiWorkerMixin, Eva
 
     def _adapt_if_needed(self, x) -> None:
         if self.standardization is not None and not self.standardization.adapted:
-            self.standardization.adapt(x)
+            # The data part of a {"x", "condition"} batch (a dataset of dicts is mapped there).
+            self.standardization.adapt(x["x"] if isinstance(x, dict) else x)
 
     def terms(self, x, num_samples: int = 1, seed=None, training: bool | None = False):
         """Everything the objective needs about a batch (the seam a subclass fills)."""
