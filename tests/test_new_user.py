@@ -342,8 +342,14 @@ def test_score_command_gives_per_row_log_px_independent_of_the_batch(standardize
     np.testing.assert_allclose(scores[5], alone[0], atol=1e-4)
     import tensorflow as tf
 
-    served = tf.saved_model.load(version).signatures["score"](x=tf.constant(x[:40]))["log_px"].numpy()
+    served_model = tf.saved_model.load(version)
+    served = served_model.signatures["score"](x=tf.constant(x[:40]))["log_px"].numpy()
     np.testing.assert_allclose(scores, served, atol=1e-3)  # the served score: same K, same draws
+    # keras-vae sample and the served sample agree, in the data's units.
+    status, _, err = run_main(["sample", path, "-n", "1", "--seed", "2", "-o", str(tmp_path / "one.npy")])
+    assert status == 0, err
+    row = served_model.signatures["sample"](seed=tf.constant([2], tf.int64))["x"].numpy()
+    np.testing.assert_allclose(np.load(tmp_path / "one.npy"), row, rtol=1e-5, atol=1e-3)
 
 
 def test_anomaly_detection_example_beats_chance_by_far():

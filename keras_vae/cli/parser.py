@@ -62,8 +62,9 @@ the run folder gets model.keras, serving/ (TF Serving SavedModel), pictures
 (image data: samples.png, reconstructions.png, manifold.png for a 2-D latent
 space; other data: features.png, reconstructions.png, samples.png as per-feature
 plots), latent.png, curves.png, kl.png, history.csv, metrics.json (written as
-soon as the test scores exist), config.json (reusable as --config) and, with
---standardize, standardization.json. A run folder that is not empty is refused
+soon as the test scores exist), config.json (reusable as --config) and, for a
+file without a test split, split.json (the held-out rows evaluate scores). With
+--standardize the statistics live inside model.keras. A run folder that is not empty is refused
 unless --overwrite (start again) or --resume (continue it) is given.
 
 examples:
@@ -82,6 +83,7 @@ examples:
   keras-vae gaps runs/demo/model.keras sample --limit 100 --plot runs/demo/gaps.png
   keras-vae sample runs/demo/model.keras -n 64 -o runs/demo/grid.png
   keras-vae export runs/demo/model.keras runs/serving/vae --version 3
+  keras-vae score runs/table/model.keras table.csv -o scores.csv   # anomaly scores
   keras-vae components                               # built-in and plugin components
 
 run 'keras-vae <command> --help' for the options of a command.

@@ -68,8 +68,9 @@ def _load_splits(dataset: str, limit: int | None, seed: int, normalize: bool = T
         x_test, x_train = x_train[test_idx], x_train[train_idx]
         if y_train is not None:
             y_test, y_train = y_train[test_idx], y_train[train_idx]
-        note = (f"{dataset!r} has no separate test split: holding out {len(test_idx)} of {num_rows} "
-                f"rows for testing (seed {seed}; recorded in split.json for evaluate).")
+        note = (f"{dataset!r} has no separate test split: holding out {len(test_idx)} examples for "
+                f"testing ({len(test_idx)} of {num_rows} rows, seed {seed}; recorded in split.json, "
+                "which evaluate scores by default).")
         holdout = (num_rows, test_idx if limit is None else test_idx[:limit])
     if limit is not None:
         x_train, x_test = x_train[:limit], x_test[:limit]
