@@ -380,3 +380,14 @@ def test_standardize_with_a_dataset_and_with_a_condition():
     cond.fit({"x": x, "condition": labels}, epochs=1, batch_size=16, verbose=0)
     samples = np.asarray(cond.sample(200, seed=0, condition=1))
     assert np.all(np.abs(samples.mean(0) - x.mean(0)) < 2 * x.std(0))  # raw units
+
+
+def test_graph_side_checks_put_the_keras_vae_message_first():
+    import tensorflow as tf
+
+    vae = kv.VAE("mlp", "mlp", latent_dim=2, input_shape=(3,), likelihood="gaussian", seed=0)
+    bad = np.zeros((4, 3), "float32")
+    bad[1, 1] = np.nan
+    with pytest.raises(tf.errors.InvalidArgumentError) as caught:
+        vae.log_likelihood(tf.data.Dataset.from_tensor_slices(bad).batch(2), num_samples=4)
+    assert str(caught.value).splitlines()[0].startswith("keras_vae:")
