@@ -293,7 +293,8 @@ def test_sample_png_jpeg_and_npy(run, tmp_path):
     model = os.path.join(run[0], "model.keras")
     status, out, err = run_main(["sample", model, "-n", "16", "-o", str(tmp_path / "grid.png"), "--seed", "1"])
     assert status == 0, err
-    assert png(tmp_path / "grid.png") == (230, 230)  # 4 x 4 tiles, 1-pixel gaps, scale 2
+    # 4 x 4 tiles, 1-pixel gaps (115 px), scale 3: a grid under 320 px gets larger pixels.
+    assert png(tmp_path / "grid.png") == (345, 345)
     for name in ("grid.jpg", "grid.jpeg"):
         status, _, err = run_main(["sample", model, "-n", "16", "-o", str(tmp_path / name)])
         assert status == 0, err
