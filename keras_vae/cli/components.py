@@ -246,11 +246,13 @@ def model_arguments(settings, input_shape) -> dict:
     arguments = {
         kind: {"name": name, **options} for kind, (name, options) in settings.components().items()
     }
+    extra = {"standardize": True} if getattr(settings, "standardize", False) else {}
     return {
         **arguments,
         "latent_dim": settings.latent_dim,
         "input_shape": tuple(input_shape),
         "seed": settings.seed,
+        **extra,  # the statistics travel inside the model (keras_vae.preprocessing)
     }
 
 

@@ -147,8 +147,18 @@ _FIELDS = [
     ("standardize", bool, _setting(
         False,
         check.boolean,
-        "standardize each feature with the training split's mean and standard deviation, "
-        "saved beside the model (standardization.json) and used by evaluate and sample",
+        "standardize each feature with the training split's mean and standard deviation "
+        "inside the model (a Normalization layer saved in model.keras and the export), "
+        "which then takes and returns data in their own units; real-valued likelihoods only",
+    )),
+    ("drop_columns", "list | None", _setting(
+        None,
+        check.optional_names,
+        "columns of a CSV / TSV file to leave out by name (e.g. an ID or a column with "
+        "cells that are not numbers); evaluate leaves out the same",
+        metavar="NAME",
+        nargs="+",
+        shown="none",
     )),
     ("export", bool, _setting(
         True, check.boolean, "write the TF Serving SavedModel to serving/ (--no-export skips it)"

@@ -27,7 +27,7 @@ from keras_vae.datasets.binarization import binarize, dynamic_binarization
 from keras_vae.datasets.dsprites import DSprites
 from keras_vae.datasets.errors import DatasetNotFoundError
 from keras_vae.datasets.ground_truth import GroundTruthData
-from keras_vae.datasets.files import load_image_folder, load_npz
+from keras_vae.datasets.files import FewLevelsWarning, load_image_folder, load_npz
 from keras_vae.datasets.idx import read_idx
 from keras_vae.datasets.loading import load_dataset
 from keras_vae.datasets.locations import ENV_VAR, OLD_ENV_VAR, data_folder
@@ -41,11 +41,13 @@ from keras_vae.datasets.mnist import (
 )
 from keras_vae.datasets.pipeline import epoch_pipeline
 from keras_vae.datasets.standardization import Standardizer, standardization_report
-from keras_vae.datasets.tabular import TABULAR_EXTENSIONS, Table, read_table
+from keras_vae.datasets.tabular import TABULAR_EXTENSIONS, DroppedColumnsWarning, Table, read_table
 
 __all__ = [
     "DSprites",
     "DatasetNotFoundError",
+    "DroppedColumnsWarning",
+    "FewLevelsWarning",
     "GroundTruthData",
     "ENV_VAR",
     "MIRROR",

@@ -9,6 +9,7 @@ lower bounds on simulated data), ``hmc`` (true-posterior samples), ``gaps``
 (approximation and amortization gaps), ``cost_curve`` (estimates vs cost);
 ``disentanglement`` (MIG, DCI, SAP, FactorVAE / β-VAE scores, modularity, as
 disentanglement_lib computes them; :func:`disentanglement_metrics` runs them all).
+``anomaly`` (fixed-noise scores, thresholds, ROC AUC and a Gaussian baseline).
 
 Every function takes a :class:`keras_vae.VAE` as first argument (the VAE has thin
 methods of the same names) and returns numpy values.
@@ -22,6 +23,13 @@ Example:
     >>> evaluation.log_likelihood(vae, x, num_samples=100, seed=0).shape
     (5,)
 """
+from keras_vae.evaluation.anomaly import (
+    GaussianBaseline,
+    anomaly_report,
+    anomaly_scores,
+    anomaly_threshold,
+    roc_auc,
+)
 from keras_vae.evaluation.diagnostics import (
     PosteriorCollapseWarning,
     _marginals,
@@ -41,6 +49,11 @@ from keras_vae.evaluation.hmc import PosteriorSamples, hmc_posterior_samples, po
 
 __all__ = [
     "BDMCResult",
+    "GaussianBaseline",
+    "anomaly_report",
+    "anomaly_scores",
+    "anomaly_threshold",
+    "roc_auc",
     "InferenceGaps",
     "PosteriorCollapseWarning",
     "PosteriorSamples",

@@ -510,10 +510,11 @@ class WrappingKernel(tfp.mcmc.TransitionKernel):
 
 
 def to_tensor(vae, batch):
-    """A batch as float32 (a conditioned batch: its x; the condition as the model takes it)."""
+    """A batch in the units the model computes in (standardized where it standardizes),
+    float32; a conditioned batch: its x so, the condition as the model takes it."""
     if isinstance(batch, dict):
         return {"x": to_tensor(vae, batch["x"]), "condition": vae.prepare_condition(batch["condition"])}
-    return tf.cast(tf.convert_to_tensor(batch), tf.float32)
+    return vae.to_model_units(tf.cast(tf.convert_to_tensor(batch), tf.float32))
 
 
 def pad_rows(batch: tf.Tensor, size: int) -> tf.Tensor:

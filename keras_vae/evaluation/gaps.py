@@ -316,6 +316,7 @@ def optimized_elbo(
     if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not tolerance > 0:
         raise ValueError(f"tolerance must be a positive number, got {tolerance!r}.")
     x = _as_array(vae, x)
+    x = np.asarray(vae.to_model_units(x))  # the units the model computes in
     n = len(x)
     if batch_size is None:
         batch_size = _mcmc.default_batch_size(vae, max(optimize_samples, num_elbo_samples, CHECK_SAMPLES), n)
@@ -352,6 +353,7 @@ def amortized_elbo(vae, x, num_elbo_samples: int = 200, batch_size: int | None =
     """The Monte Carlo ELBO of the encoder's q(z|x) per example (same noise as :func:`optimized_elbo`)."""
     num_elbo_samples = _check_positive(num_elbo_samples, "num_elbo_samples", allow_none=False)
     x = _as_array(vae, x)
+    x = np.asarray(vae.to_model_units(x))  # the units the model computes in
     n = len(x)
     batch_size = _check_positive(batch_size, "batch_size") or _mcmc.default_batch_size(vae, num_elbo_samples, n)
     batch_size = max(1, min(batch_size, n))

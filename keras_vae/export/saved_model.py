@@ -184,7 +184,8 @@ def _likelihood(vae, z):
         features = vae.decoder(z, training=False)
     with _component("likelihood", vae.likelihood_layer):
         params = vae.likelihood_layer(features, training=False)
-        return vae.likelihood_layer.distribution(params)
+        # In the user's units (a standardized model maps back).
+        return vae.to_data_distribution(vae.likelihood_layer.distribution(params))
 
 
 def encode_outputs(posterior, params) -> dict:

@@ -202,9 +202,12 @@ def images_to_grid(
 
 
 def _show_grid(grid: np.ndarray, scale: int = 2, title: str | None = None):
-    """A figure that shows ``grid`` at ``scale`` screen pixels per image pixel."""
+    """A figure that shows ``grid`` at ``scale`` screen pixels per image pixel, or more
+    for small images: a grid narrower than :data:`MIN_GRID_WIDTH` pixels is scaled up
+    (whole pixels, nearest neighbour) to at least that width, so an 8x8 grid is readable."""
     title_h = 0.3 if title else 0.0
     height, width = grid.shape[:2]
+    scale = max(int(scale), min(16, -(-MIN_GRID_WIDTH // max(1, width))))
     fig = _figure(width * scale / DPI, height * scale / DPI + title_h)
     ax = fig.add_axes([0, 0, 1, 1 - title_h / fig.get_figheight()])
     _draw_grid(ax, to_display_range(grid))
@@ -214,6 +217,8 @@ def _show_grid(grid: np.ndarray, scale: int = 2, title: str | None = None):
 
 
 _MAX_LINE_PANELS = 16
+#: image grids narrower than this (in screen pixels) are drawn with larger pixels.
+MIN_GRID_WIDTH = 320
 
 
 def _line_panels(series: Sequence[tuple[str, np.ndarray]], ncols: int, title: str | None):

@@ -17,7 +17,9 @@ def run(args: argparse.Namespace) -> int:
     vae, standardizer = load_model(args.model)
     from keras_vae import datasets, evaluation
 
-    x, _ = levels.load(args.data, args.split, vae=vae)  # raw 0..255 levels for an integer-valued likelihood
+    from keras_vae.cli.splits import load_rows
+
+    x, _, _, _ = load_rows(args.data, args.split, vae, args.model)  # raw levels where integer-valued
     x = np.asarray(x[: args.limit], np.float32)
     if standardizer is not None:
         x = standardizer.transform(x)
