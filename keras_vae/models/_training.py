@@ -41,6 +41,11 @@ class TrainingMixin:
             self.make_train_function()
 
     def _metric_names(self) -> tuple[str, ...]:
+        """The per-example metrics the model reports (its trackers)."""
+        return self._objective_metric_names()
+
+    def _objective_metric_names(self) -> tuple[str, ...]:
+        """The per-example metrics the objective returns."""
         if isinstance(self.objective, Objective):
             return tuple(self.objective.metric_names)
         return ELBO.metric_names  # an older objective(log_likelihood, kl) callable
@@ -53,11 +58,11 @@ class TrainingMixin:
             reconstruction, kl = terms.reconstruction(), terms.kl()
             loss = self.objective(reconstruction, kl)
             values = {"elbo": reconstruction - kl, "reconstruction_loss": -reconstruction, "kl": kl}
-        missing = [name for name in self._metric_names() if name not in values]
+        missing = [name for name in self._objective_metric_names() if name not in values]
         if missing:
             raise ValueError(
                 f"{type(self.objective).__name__} declares metric_names "
-                f"{self._metric_names()} but returned no value for {missing}."
+                f"{self._objective_metric_names()} but returned no value for {missing}."
             )
         return tf.cast(loss, tf.float32), values
 
@@ -85,10 +90,7 @@ class TrainingMixin:
         networks = self._objective_networks()
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
         with tf.GradientTape(persistent=bool(networks)) as tape:
-            terms = self.terms(x, self._num_samples(), seed, training=True)
-            terms.step = step
-            terms.objective_seed = self.noise_seed(stream=_seeds.OBJECTIVE, counter=step)
-            per_example, values = self._objective_values(terms)
+            per_example, values, terms = self._batch_loss(x, seed, step, training=True)
             weighted = per_example if weights is None else per_example * weights
             regularization = self._regularization()
             loss = tf.reduce_mean(weighted) + regularization
@@ -177,12 +179,27 @@ class TrainingMixin:
 
     def _evaluate(self, x, weights):
         seed = self.noise_seed(stream=_seeds.EVAL, counter=0)
-        terms = self.terms(x, self._num_samples(), seed, training=False)
         optimizer = getattr(self, "optimizer", None)
-        terms.step = None if optimizer is None else optimizer.iterations
-        terms.objective_seed = self.noise_seed(stream=_seeds.OBJECTIVE, counter=0)
-        loss, values = self._objective_values(terms)
+        step = None if optimizer is None else optimizer.iterations
+        loss, values, _ = self._batch_loss(x, seed, step, training=False)
         self._update_metrics(loss + self._regularization(), values, weights)
+
+    def _batch_loss(self, x, seed, step, training: bool):
+        """``(per-example loss, {metric: per-example value}, terms)`` of a checked batch:
+        the model's ``terms`` given to its objective. A model whose loss is not one
+        objective over one ``terms`` (the semi-supervised M2 sums over the labels)
+        overrides this."""
+        terms = self.terms(x, self._num_samples(), seed, training=training)
+        # What batch-level objectives read (the step, their own noise); a model whose
+        # terms take no attributes (a plain dict or tuple) has no such objective.
+        objective_seed = self.noise_seed(stream=_seeds.OBJECTIVE, counter=0 if step is None or not training else step)
+        for name, value in (("step", step), ("objective_seed", objective_seed)):
+            try:
+                setattr(terms, name, value)
+            except AttributeError:
+                pass
+        per_example, values = self._objective_values(terms)
+        return per_example, values, terms
 
     def _num_samples(self) -> int:
         return int(getattr(self.objective, "num_samples", 1))

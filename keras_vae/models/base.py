@@ -389,8 +389,8 @@ class LatentVariableModel(InputChecksMixin, TrainingMixin, MultiWorkerMixin, Eva
         """Refuse, before the first step, an objective whose latent samples would not
         fit its memory budget at this batch size (``Objective.check_sample_budget``)."""
         check = getattr(self.objective, "check_sample_budget", None)
-        if check is None or not self.built or self.data_shape is None:
-            return
+        if check is None or not self.built or self.data_shape is None or not getattr(self, "latent_dim", None):
+            return  # a model without one latent vector (a toy on the base) has nothing to budget
         if isinstance(x, tf.data.Dataset):
             spec = x.element_spec
             spec = spec[0] if isinstance(spec, tuple) else spec

@@ -1,0 +1,87 @@
+"""The semi-supervised M2 model (Kingma et al. 2014; issue 25)."""
+import math
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import keras_vae as kv
+from keras_vae.models.vae import VAE
+
+K, DIM = 3, 6
+CENTRES = np.random.default_rng(0).normal(0, 3.0, (K, DIM))
+
+
+def blobs(n, seed, labeled_every=10):
+    r = np.random.default_rng(seed)
+    y = r.integers(0, K, n)
+    x = (CENTRES[y] + r.normal(0, 0.7, (n, DIM))).astype("float32")
+    partial = np.where(np.arange(n) % labeled_every == 0, y, -1)
+    return x, y, partial
+
+
+def small_m2(**kwargs):
+    return kv.SemiSupervisedVAE(kv.encoders.MLPEncoder([32]), kv.decoders.MLPDecoder([32]), latent_dim=2,
+                                num_classes=K, input_shape=(DIM,), likelihood="gaussian",
+                                classifier_units=[32], seed=0, **kwargs)
+
+
+def test_the_loss_is_kingmas_m2_for_labeled_and_unlabeled_examples():
+    m2 = small_m2(alpha=0.5)
+    x, y, _ = blobs(8, seed=1)
+    partial = np.array([y[0], -1, y[2], -1, -1, y[5], -1, -1])
+    batch = {"x": tf.constant(x), "condition": tf.constant(partial, tf.int32)}
+    seed = tf.constant([3, 4], tf.int32)
+    loss, values, _ = m2._batch_loss(batch, seed, None, training=False)
+    # The same per-class negative ELBOs, recomputed through the VAE's own step.
+    tiled = np.tile(x, (K, 1))
+    classes = np.repeat(np.arange(K), 8).astype("int32")
+    per_class, _, _ = VAE._batch_loss(m2, {"x": tf.constant(tiled), "condition": tf.constant(classes)},
+                                      seed, None, training=False)
+    neg_elbo = per_class.numpy().reshape(K, 8).T + math.log(K)  # L(x, y) with log p(y) = -log K
+    q = tf.nn.softmax(m2.class_logits(tf.constant(x))).numpy()
+    for i in range(8):
+        if partial[i] >= 0:
+            expected = neg_elbo[i, partial[i]] - 0.5 * math.log(q[i, partial[i]])
+        else:
+            expected = np.sum(q[i] * neg_elbo[i]) + np.sum(q[i] * np.log(q[i]))
+        assert loss.numpy()[i] == pytest.approx(expected, rel=1e-5, abs=1e-5)
+    assert np.all(values["classification_loss"].numpy()[partial < 0] == 0)
+
+
+def test_ten_percent_of_labels_train_a_classifier_and_class_conditional_samples(tmp_path):
+    x, y, partial = blobs(600, seed=2)
+    m2 = small_m2()
+    m2.compile(optimizer="adam")
+    history = m2.fit({"x": x, "condition": partial}, epochs=40, batch_size=60, verbose=0).history
+    assert np.all(np.isfinite(history["loss"])) and history["loss"][-1] < history["loss"][0]
+    x_test, y_test, _ = blobs(300, seed=3)
+    accuracy = np.mean(m2.classify(x_test) == y_test)
+    assert accuracy > 0.9, accuracy
+    # Samples drawn for a class lie nearest that class's centre.
+    samples = m2.sample(60, condition=np.repeat(np.arange(K), 20), seed=0).numpy()
+    nearest = np.argmin(((samples[:, None] - CENTRES[None]) ** 2).sum(-1), axis=1)
+    assert np.mean(nearest == np.repeat(np.arange(K), 20)) > 0.9
+    path = str(tmp_path / "m2.keras")
+    m2.save(path)
+    loaded = kv.load_model(path)
+    assert isinstance(loaded, kv.SemiSupervisedVAE) and loaded.num_classes == K
+    np.testing.assert_allclose(loaded.class_probabilities(x_test[:16]), m2.class_probabilities(x_test[:16]), rtol=1e-6)
+
+
+@pytest.mark.parametrize("labels, message", [
+    (lambda y: np.where(y == 0, 5, y), r"label 5, outside \[0, 3\)"),
+    (lambda y: np.full_like(y, -2), r"label -2, outside"),
+])
+def test_bad_labels_are_refused_before_any_state_changes(labels, message):
+    x, y, _ = blobs(32, seed=4)
+    m2 = small_m2()
+    m2.compile(optimizer="adam")
+    before = [np.asarray(w).copy() for w in m2.weights]
+    with pytest.raises(ValueError, match=message):
+        m2.fit({"x": x, "condition": labels(y)}, epochs=1, verbose=0)
+    assert int(m2.optimizer.iterations.numpy()) == 0
+    for a, b in zip(before, m2.weights):
+        np.testing.assert_array_equal(a, np.asarray(b))
+    with pytest.raises(ValueError, match="num_classes"):
+        kv.SemiSupervisedVAE("mlp", "mlp", latent_dim=2, num_classes=1)
