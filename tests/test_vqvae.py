@@ -254,8 +254,10 @@ def test_keras_vae_train_model_vqvae(tmp_path, monkeypatch):
     from keras_vae import cli
 
     monkeypatch.chdir(tmp_path)
+    small = '{"filters": [8, 8]}'
     code = cli.main(["train", "--model", "vqvae", "--epochs", "1", "--limit", "128", "--batch-size", "64",
-                     "--latent-dim", "4", "--output", "run"])
+                     "--latent-dim", "4", "--encoder", "conv_grid", "--encoder-options", small,
+                     "--decoder", "conv_grid", "--decoder-options", small, "--output", "run"])
     assert code == 0
     vq = kv.load_model("run/model.keras")
     assert isinstance(vq, kv.VQVAE) and vq.embedding_dim == 4 and vq.grid_shape == (7, 7)
