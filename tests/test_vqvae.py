@@ -131,7 +131,15 @@ def test_any_likelihood_on_the_decoder_output():
     vq.compile(optimizer="adam")
     history = vq.fit(x, epochs=1, batch_size=16, verbose=0).history
     assert np.isfinite(history["reconstruction_loss"][0])
-    assert vq.likelihood_layer.discrete  # bits/dim = reconstruction_loss / (D ln 2)
+    assert vq.likelihood_layer.discrete
+    # The paper's figure: (-log p(x|z_q) + code length) / (D ln 2), with log K per code here.
+    recon = vq.evaluate(x, batch_size=16, verbose=0, return_dict=True)["reconstruction_loss"]
+    expected = (recon + 4 * np.log(16)) / (64 * np.log(2))
+    np.testing.assert_allclose(vq.bits_per_dim(x, prior="uniform"), expected, rtol=1e-4)
+    with pytest.raises(ValueError, match="no prior"):
+        vq.bits_per_dim(x)
+    with pytest.raises(ValueError, match="discrete likelihood"):
+        kv.VQVAE(**SMALL).bits_per_dim(_images(4), prior="uniform")
 
 
 def test_bad_input_is_refused_before_any_state_changes():
