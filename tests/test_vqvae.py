@@ -186,9 +186,12 @@ def test_save_load_and_resume_exactly_with_the_prior(tmp_path):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b), err_msg=a.path)
     np.testing.assert_array_equal(vq.sample(4, seed=3).numpy(), loaded.sample(4, seed=3).numpy())
     np.testing.assert_array_equal(vq.codes(x), loaded.codes(x))
-    # Resume: the optimizer, the EMA state and the restart counters came back too.
+    assert int(loaded.prior_optimizer.iterations) == int(vq.prior_optimizer.iterations) == 4
+    # Resume: the optimizers, the EMA state and the restart counters came back too.
     vq.fit(x, epochs=1, batch_size=16, shuffle=False, verbose=0)
     loaded.fit(x, epochs=1, batch_size=16, shuffle=False, verbose=0)
+    vq.fit_prior(x, epochs=1, batch_size=16, verbose=0, shuffle=False)
+    loaded.fit_prior(x, epochs=1, batch_size=16, verbose=0, shuffle=False)
     for a, b in zip(vq.weights, loaded.weights):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-6, err_msg=a.path)
 

@@ -36,9 +36,11 @@ class CodePriorMixin:
         learning_rate: float = 1e-3,
         verbose: Any = "auto",
         callbacks=None,
+        shuffle: bool = True,
     ) -> keras.callbacks.History:
         """Fit the prior over codes to the codes of ``x`` (maximum likelihood, with
-        its own Adam optimizer). The model must be trained first: the prior models
+        its own Adam optimizer, ``prior_optimizer``, whose state is saved with the model
+        so a second ``fit_prior`` — also after ``kv.load_model`` — continues exactly). The model must be trained first: the prior models
         the codes a trained encoder gives.
 
         Reports ``loss`` (nats per grid) and ``bits_per_code``; ``validation_data``
@@ -61,11 +63,12 @@ class CodePriorMixin:
             val_x = validation_data[0] if isinstance(validation_data, (tuple, list)) else validation_data
             validation = (self.codes(val_x),)
         trainer = PriorTrainer(self.prior_layer, self.grid_shape)
-        trainer.compile(optimizer=keras.optimizers.Adam(learning_rate))
+        self.prior_optimizer.learning_rate = learning_rate
+        trainer.compile(optimizer=self.prior_optimizer)
         self._set_prior_trainable(True)
         try:
             return trainer.fit(codes, epochs=epochs, batch_size=batch_size, validation_data=validation,
-                               verbose=verbose, callbacks=callbacks)
+                               verbose=verbose, callbacks=callbacks, shuffle=shuffle)
         finally:
             self._set_prior_trainable(False)
 

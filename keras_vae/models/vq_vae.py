@@ -132,6 +132,7 @@ class VQVAE(CodePriorMixin, LatentVariableModel):
         if self.prior_layer is not None:
             self.prior_layer.configure(num_embeddings=self.num_embeddings)
         self.grid_shape: tuple[int, ...] | None = None
+        self.prior_optimizer = None if self.prior_layer is None else keras.optimizers.Adam(1e-3, name="prior_adam")
         self._graphs: dict = {}
         self._finish_init(input_shape)
 
@@ -165,8 +166,11 @@ class VQVAE(CodePriorMixin, LatentVariableModel):
             self.prior_layer.configure(num_embeddings=self.num_embeddings, grid_shape=self.grid_shape)
             if not self.prior_layer.built:
                 self.prior_layer.build()
-            # Trained by fit_prior with its own optimizer, never by the model's.
+            # Trained by fit_prior with its own optimizer (saved with the model, so
+            # prior training resumes exactly), never by the model's.
             self._set_prior_trainable(False)
+            if not self.prior_optimizer.built:
+                self.prior_optimizer.build(self.prior_layer.weights)
 
     # ----------------------------------------------------------- inference
     def _encode(self, x, training=None):
