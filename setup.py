@@ -36,6 +36,8 @@ setup(
         "serving": ["tensorflow-serving-api"],
         "plots": ["matplotlib", "pillow"],
         "yaml": ["pyyaml"],
+        # keras_vae.evaluation.disentanglement (the metrics) only
+        "disentanglement": ["scikit-learn"],
         "dev": [
             "pytest",
             "pytest-xdist",  # pytest.ini runs the suite on two processes
@@ -48,7 +50,13 @@ setup(
             "onnx",
             "tf2onnx",
             "scipy",  # tests/test_score.py compares with scipy.special.logsumexp
+            "scikit-learn",  # the disentanglement metrics; examples/anomaly_detection (load_breast_cancer)
+            "mkdocs",  # tests/test_docs.py builds the documentation site with --strict
+            "mkdocs-material",
+            "mkdocstrings[python]",
         ],
+        "docs": ["mkdocs", "mkdocs-material", "mkdocstrings[python]"],
+        "examples": ["scikit-learn"],
     },
     entry_points={"console_scripts": ["keras-vae=keras_vae.cli:main"]},
     classifiers=[

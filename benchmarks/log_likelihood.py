@@ -19,6 +19,13 @@ Usage::
     python benchmarks/log_likelihood.py --flat                # the same data as 784-vectors
     python benchmarks/log_likelihood.py --model burda --num-samples 1000 --rounds 3
     python benchmarks/log_likelihood.py --per-element         # also the Bernoulli sum before grouping
+    python benchmarks/log_likelihood.py --memory-samples 1e8  # peak memory of one image at K = 1e8
+
+``--memory-samples K`` measures memory instead of speed: the growth of the process's
+peak resident memory while one test image is scored with K samples (after a warm-up
+at K = 1000), in a fresh process, at K / 100 and at K. The estimator streams, so both
+are one chunk's worth (the issue's bound: 150 MB at K = 1e8 for an MNIST model). At
+K = 1e8 the 784-400-20 model takes about an hour on two cores (0.64 MFLOP a sample).
 
 Data: ``--data DIR``, else $KERAS_VAE_DATA, else ../shared/data/mnist beside the
 repository.
@@ -29,7 +36,9 @@ import argparse
 import contextlib
 import importlib
 import statistics
+import subprocess
 import sys
+import textwrap
 import time
 
 from _common import burda_vae, data_path, machine_line, mlp_vae  # noqa: E402  (sets sys.path)
@@ -89,6 +98,40 @@ def one_log_per_element():
         bernoulli._FusedBernoulli.summed_log_prob = grouped
 
 
+MEMORY_SCRIPT = textwrap.dedent(
+    """
+    import resource, sys, time
+    sys.path.insert(0, sys.argv[1])
+    from _common import burda_vae, mlp_vae
+    from keras_vae import datasets
+    x, _ = datasets.load_mnist("test", path=sys.argv[2] or None)
+    x = datasets.binarize(x[:1], seed=0)
+    vae = mlp_vae(400, 20, 0) if sys.argv[3] == "mlp400" else burda_vae(0)
+    vae.log_likelihood(x, num_samples=1000, seed=0)  # warm: traces, TF's own allocations
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    for k in map(int, sys.argv[4:]):
+        start = time.perf_counter()
+        ll = vae.log_likelihood(x, num_samples=k, seed=0)
+        extra = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+        print(f"K = {k:.0e}: peak memory +{extra:.0f} MiB over the warm-up, "
+              f"{time.perf_counter() - start:.0f} s, log p(x) {ll[0]:.3f}", flush=True)
+    """
+)
+
+
+def memory(args) -> int:
+    """Peak-memory growth of one image at K / 100 and K samples, in a fresh process."""
+    import os
+
+    k = int(float(args.memory_samples))
+    print(machine_line())
+    print(f"model: {args.model}; one test image; peak resident memory (ru_maxrss)")
+    here = os.path.dirname(os.path.abspath(__file__))
+    command = [sys.executable, "-c", MEMORY_SCRIPT, here, str(data_path(args.data) or ""), args.model,
+               str(max(1, k // 100)), str(k)]
+    return subprocess.run(command).returncode
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Throughput of the log-likelihood estimator.")
     parser.add_argument("--data", default=None, help="directory with the MNIST IDX files")
@@ -104,7 +147,12 @@ def main(argv=None) -> int:
     parser.add_argument("--per-element", action="store_true",
                         help="also time the default with one log per element in the Bernoulli sum "
                              "(the form before the grouped products), in turns in the same run")
+    parser.add_argument("--memory-samples", default=None, metavar="K",
+                        help="measure peak memory for one image at K / 100 and K samples (e.g. 1e8) "
+                             "instead of speed")
     args = parser.parse_args(argv)
+    if args.memory_samples:
+        return memory(args)
 
     x_test, _ = datasets.load_mnist("test", path=data_path(args.data))
     x_test = datasets.binarize(x_test[: args.limit], seed=args.seed)
@@ -123,7 +171,8 @@ def main(argv=None) -> int:
     print(machine_line())
     auto_batch = ll_module._SAMPLE_BUDGET // (args.num_samples * vae.latent_dim)
     rows = min(len(x_test), args.batch_size or auto_batch)
-    per_chunk = min(args.num_samples, args.chunk_size or max(1, ll_module._CHUNK_BUDGET // (rows * 784)))
+    per_chunk = min(args.num_samples, args.chunk_size or max(
+        1, min(ll_module._CHUNK_BUDGET // (rows * 784), ll_module._CHUNK_ROWS // rows)))
     print(f"model: {args.model}; images: {len(x_test)}; K = {args.num_samples}; "
           f"batch_size = {args.batch_size or 'auto'}; chunk_size = {args.chunk_size or 'auto'} "
           f"({per_chunk} samples x {rows} images = {per_chunk * rows} decoder rows per chunk)")

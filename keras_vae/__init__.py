@@ -23,7 +23,7 @@ def _import_all() -> None:
     from keras_vae._backend import check_backend
 
     check_backend()
-    global VAE, VQVAE, callbacks, code_priors, conditions, datasets, decoders, encoders, evaluation, get, likelihoods
+    global VAE, VQVAE, HierarchicalVAE, callbacks, code_priors, conditions, datasets, decoders, encoders, evaluation, get, likelihoods
     global list_components, load_model, load_plugins, models, objectives, plotting, posteriors
     global priors, quantizers, register, testing
     from keras_vae import (
@@ -43,7 +43,7 @@ def _import_all() -> None:
         quantizers,
         testing,
     )
-    from keras_vae.models import VAE, VQVAE
+    from keras_vae.models import VAE, VQVAE, HierarchicalVAE
     from keras_vae.registry import get, list_components, load_plugins, register
     from keras_vae.saving import load_model
 
@@ -70,6 +70,7 @@ def __getattr__(name: str):
 
 
 __all__ = [
+    "HierarchicalVAE",
     "VAE",
     "VQVAE",
     "__version__",

@@ -115,6 +115,12 @@ def check_sample_weight(sample_weight: Any, x: Any, what: str = "sample_weight")
             f"{float(weights.min()):g}): a negative weight trains the model to fit those "
             "examples worse. Weights must be finite and >= 0 (0 leaves an example out)."
         )
+    if n and not np.any(weights > 0):
+        raise ValueError(
+            f"{what} is 0 for all {n} examples: every example is left out, so there is "
+            "nothing to train on or score (Keras would report a loss of 0.0). Give at "
+            "least one example a positive weight."
+        )
 
 
 def _assert_weights(weights: tf.Tensor) -> tf.Tensor:

@@ -37,6 +37,10 @@ BDMC = 8
 HMC = 9
 #: ``evaluation.inference_gaps``: the per-example optimized posteriors.
 GAPS = 10
+#: an objective's own noise (``Terms.objective_seed``; FactorVAE's permutations):
+#: ``fold_in([seed, OBJECTIVE], optimizer step)`` in training, step 0 in evaluation.
+#: (23, not 11: a number no other stream will take.)
+OBJECTIVE = 23
 
 
 def stateless_seed(model_seed: int, seed=None, stream: int = TRAIN, counter=None) -> tf.Tensor:

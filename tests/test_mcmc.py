@@ -69,8 +69,11 @@ def test_ais_is_reproducible_batched_and_runs_in_tf_function(poor_vae, data):
     assert not np.array_equal(a[:6], other)
 
     # The tensor-level building block: eager and inside a user's tf.function agree.
+    # (A small step keeps every acceptance probability near 1: a Metropolis decision
+    # near its threshold could otherwise flip on the last bit of a float, which
+    # differs between the eager and the graph computation.)
     seed = tf.constant([1, 2], tf.int32)
-    settings = dict(num_steps=3, num_chains=3, step_size=0.3)
+    settings = dict(num_steps=3, num_chains=3, step_size=1e-3)
     eager = evaluation.annealed_importance_log_weights(poor_vae, tf.constant(x[:4]), seed, **settings)
 
     @tf.function

@@ -82,6 +82,16 @@ def test_images_to_grid_rejects_non_images():
     assert plotting.as_images(np.zeros((3, 10))) is None
 
 
+def test_small_image_grids_are_drawn_readably(tmp_path):
+    from keras_vae.plotting import figures
+
+    tiny = figures._show_grid(np.random.default_rng(0).uniform(size=(35, 35)))  # an 8x8 digit grid
+    width, height = (tiny.get_size_inches() * tiny.dpi).round().astype(int)
+    assert width >= figures.MIN_GRID_WIDTH and width == height and width % 35 == 0
+    big = figures._show_grid(np.zeros((400, 400)))
+    assert int(round(big.get_size_inches()[0] * big.dpi)) == 800  # 2 x 2 as before
+
+
 def test_display_range():
     np.testing.assert_allclose(plotting.to_display_range(np.array([0.2, 0.8])), [0.2, 0.8])
     np.testing.assert_allclose(plotting.to_display_range(np.array([-1.0, 0.0, 3.0])), [0, 0.25, 1])
@@ -91,8 +101,9 @@ def test_display_range():
 def test_sample_grid_from_vae_is_reproducible(vae, tmp_path):
     fig = plotting.sample_grid(vae, n=16, seed=3, path=tmp_path / "a.png")
     first = check_png(tmp_path / "a.png", fig)
-    # 4 x 4 tiles of 28 pixels with 1-pixel gaps, each pixel drawn 2 x 2.
-    assert first.shape == (2 * (4 * 28 + 3),) * 2
+    # 4 x 4 tiles of 28 pixels with 1-pixel gaps (115 pixels), each pixel drawn 3 x 3: a
+    # grid narrower than MIN_GRID_WIDTH (320) gets larger pixels, at least 2 x 2.
+    assert first.shape == (3 * (4 * 28 + 3),) * 2
     plotting.sample_grid(vae, n=16, seed=3, path=tmp_path / "b.png")
     second = np.asarray(PIL.open(tmp_path / "b.png").convert("L"), dtype=np.float32)
     np.testing.assert_array_equal(first, second)

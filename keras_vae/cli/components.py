@@ -234,19 +234,25 @@ def model_class(settings) -> type:
 
 
 def model_arguments(settings, input_shape) -> dict:
-    """The model's keyword arguments that ``settings`` describe (a model class with a
-    ``cli_arguments(settings, input_shape)`` classmethod makes its own)."""
-    own = getattr(model_class(settings), "cli_arguments", None)
-    if own is not None:
-        return own(settings, tuple(input_shape))
+    """The model's keyword arguments that ``settings`` describe."""
+    # A model class that reads the settings itself (e.g. HierarchicalVAE, with
+    # --latent-dims and --inference) says so with a ``cli_arguments`` classmethod.
+    custom = getattr(model_class(settings), "cli_arguments", None)
+    if custom is not None:
+        return custom(settings, tuple(input_shape))
+    for name, flag in (("latent_dims", "--latent-dims"), ("inference", "--inference")):
+        if getattr(settings, name, None) is not None:
+            raise UsageError(f"{flag} applies to --model hierarchical, not --model {settings.model}.")
     arguments = {
         kind: {"name": name, **options} for kind, (name, options) in settings.components().items()
     }
+    extra = {"standardize": True} if getattr(settings, "standardize", False) else {}
     return {
         **arguments,
         "latent_dim": settings.latent_dim,
         "input_shape": tuple(input_shape),
         "seed": settings.seed,
+        **extra,  # the statistics travel inside the model (keras_vae.preprocessing)
     }
 
 

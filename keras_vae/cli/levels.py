@@ -43,6 +43,23 @@ def integer_valued(likelihood_name: str) -> bool:
     return bool(getattr(likelihood_class(likelihood_name), "integer_valued", False))
 
 
+def real_valued(likelihood_name: str) -> bool:
+    """Whether the likelihood ``likelihood_name`` takes any real number (no bounded
+    support, no integers): the ones standardization applies to.
+
+    Example:
+        >>> from keras_vae.cli.levels import real_valued
+        >>> real_valued("gaussian"), real_valued("categorical"), real_valued("bernoulli")
+        (True, False, False)
+    """
+    cls = likelihood_class(likelihood_name)
+    return not (
+        getattr(cls, "support", None) is not None
+        or getattr(cls, "integer_valued", False)
+        or getattr(cls, "discrete", False)
+    )
+
+
 def with_encoder_scaling(settings):
     """``settings`` with ``input_scale = 1 / (num_values - 1)`` in the encoder options
     when the likelihood is over levels 0..num_values-1, the encoder takes
@@ -71,7 +88,7 @@ def with_encoder_scaling(settings):
     return dataclasses.replace(settings, encoder_options=options)
 
 
-def load(name_or_path: str, split: str, vae=None, likelihood_name: str | None = None):
+def load(name_or_path: str, split: str, vae=None, likelihood_name: str | None = None, **kwargs):
     """``datasets.load_dataset`` with raw levels (no ``/ 255``) for an integer-valued
     likelihood, given as the model ``vae`` or by name; ``(x, y)``."""
     from keras_vae import datasets
@@ -80,7 +97,7 @@ def load(name_or_path: str, split: str, vae=None, likelihood_name: str | None = 
         raw = bool(getattr(vae.likelihood_layer, "integer_valued", False))
     else:
         raw = likelihood_name is not None and integer_valued(likelihood_name)
-    return datasets.load_dataset(name_or_path, split=split, normalize=not raw)
+    return datasets.load_dataset(name_or_path, split=split, normalize=not raw, **kwargs)
 
 
 def is_discrete(vae) -> bool:

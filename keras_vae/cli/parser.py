@@ -62,8 +62,9 @@ the run folder gets model.keras, serving/ (TF Serving SavedModel), pictures
 (image data: samples.png, reconstructions.png, manifold.png for a 2-D latent
 space; other data: features.png, reconstructions.png, samples.png as per-feature
 plots), latent.png, curves.png, kl.png, history.csv, metrics.json (written as
-soon as the test scores exist), config.json (reusable as --config) and, with
---standardize, standardization.json. A run folder that is not empty is refused
+soon as the test scores exist), config.json (reusable as --config) and, for a
+file without a test split, split.json (the held-out rows evaluate scores). With
+--standardize the statistics live inside model.keras. A run folder that is not empty is refused
 unless --overwrite (start again) or --resume (continue it) is given.
 
 examples:
@@ -82,6 +83,7 @@ examples:
   keras-vae gaps runs/demo/model.keras sample --limit 100 --plot runs/demo/gaps.png
   keras-vae sample runs/demo/model.keras -n 64 -o runs/demo/grid.png
   keras-vae export runs/demo/model.keras runs/serving/vae --version 3
+  keras-vae score runs/table/model.keras table.csv -o scores.csv   # anomaly scores
   keras-vae components                               # built-in and plugin components
 
 run 'keras-vae <command> --help' for the options of a command.
@@ -140,7 +142,8 @@ def _add_train(commands, common, formatter) -> None:
         kwargs = dict(
             default=argparse.SUPPRESS,
             help=f"{meta['help']} (default: {shown})",
-            type=_argparse_type(meta["check"] if name != "hidden_units" else check.positive_int, name),
+            # A list setting's flag takes its items one by one.
+            type=_argparse_type({"hidden_units": check.positive_int, "drop_columns": check.string}.get(name, meta["check"]), name),
         )
         for key in ("metavar", "nargs"):
             if key in meta:
@@ -175,7 +178,11 @@ def _command(commands, common, formatter, name: str, help: str, description: str
 def _add_data_options(command, use: str) -> None:
     """DATA and --split: the data a command reads (``use``: what it does with the split)."""
     command.add_argument("data", metavar="DATA", help="data set name (mnist, fashion_mnist, sample) or path")
-    command.add_argument("--split", choices=("train", "test"), default="test", help=f"split to {use} (default: test)")
+    command.add_argument(
+        "--split", choices=("train", "test", "all"), default="test",
+        help=f"split to {use}: for a file without one, test = the rows train held out "
+             "(split.json beside MODEL), train = the others, all = every row (default: test)",
+    )
 
 
 def _add_binarize_and_seed(command, binarize_when: str, seed_help: str) -> None:
@@ -228,8 +235,10 @@ def _add_gaps(commands, common, formatter) -> None:
     )
     _add_ais_options(gaps)
     gaps.add_argument(
-        "--optimize-steps", type=_positive("optimize_steps"), default=300, metavar="N",
-        help="Adam steps of the per-example q (default: 300)",
+        "--optimize-steps", type=_positive("optimize_steps"), default=3000, metavar="N",
+        help="the most Adam steps of the per-example q; each stops earlier once its ELBO "
+        "stops rising, and examples still rising at N are counted and warned about "
+        "(default: 3000)",
     )
     _add_binarize_and_seed(gaps, "", "seed of the estimates (default: 0)")
     gaps.add_argument("--json", default=None, metavar="FILE", help="also write the gaps table as JSON to FILE")
@@ -265,8 +274,10 @@ def build_parser() -> argparse.ArgumentParser:
         "Report the ELBO, a log-likelihood estimate (importance-sampled, or AIS with "
         "--method ais), bits per dimension (for a discrete likelihood) and the number "
         "of active latent units of a saved model on a "
-        "data set. A progress bar on stderr follows long work. Data are standardized "
-        "with the statistics saved beside the model, if any.",
+        "data set. A progress bar on stderr follows long work. For a file without a "
+        "test split, --split test (the default) scores the rows train held out "
+        "(split.json), and says which. A model trained with --standardize takes the "
+        "data in their own units.",
         ["runs/demo/model.keras sample", "model.keras mnist --num-samples 1000 --json",
          "model.keras mnist --method ais --num-steps 1000 --limit 500"],
     )
@@ -294,6 +305,33 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", action="store_true", help="print the results as JSON")
     evaluate.add_argument("--no-progress", action="store_true", help="no progress bar")
     _add_gaps(commands, common, formatter)
+
+    score = _command(
+        commands, common, formatter, "score", "write log p(x) per row of a data set (anomaly scores)",
+        "Write the importance-sampled log p(x) of every row of DATA to a CSV (row, "
+        "log_px; rows counted from 1), with the same K draws for every row, as the "
+        "exported score signature: a row scores the same alone or in a batch. Lower "
+        "is more anomalous; choose a threshold on scores of normal rows "
+        "(keras_vae.evaluation.anomaly_threshold).",
+        ["runs/table/model.keras measurements.csv -o scores.csv",
+         "runs/table/model.keras measurements.csv --split test --num-samples 256"],
+    )
+    score.add_argument("data", metavar="DATA", help="data set name (mnist, fashion_mnist, sample) or path")
+    score.add_argument(
+        "--split", choices=("train", "test", "all"), default="all",
+        help="rows to score: all, or for a file without a test split the rows train held "
+             "out (test) or trained on (train) (default: all)",
+    )
+    score.add_argument("-o", "--output", default=None, metavar="FILE",
+                       help="the CSV to write (default: scores.csv beside MODEL)")
+    score.add_argument(
+        "--num-samples", type=_positive("num_samples"), default=64, metavar="K",
+        help="importance samples per row, shared by every row (default: 64, as the served score)",
+    )
+    score.add_argument(
+        "--batch-size", type=_positive("batch_size"), default=256, metavar="N",
+        help="rows per pass (memory only; the scores do not depend on it) (default: 256)",
+    )
 
     sample = _command(
         commands, common, formatter, "sample", "draw samples from a saved model",
@@ -327,6 +365,37 @@ def build_parser() -> argparse.ArgumentParser:
         help="version number (default: one more than the highest under BASE)",
     )
     export.add_argument("--overwrite", action="store_true", help="replace an existing version N")
+    export.add_argument(
+        "--format", choices=("tf_saved_model", "litert", "onnx"), default="tf_saved_model",
+        help="tf_saved_model (TF Serving, every signature), or litert / onnx (the "
+             "deterministic encode and decode parts: BASE/encode.tflite and BASE/decode.tflite, or .onnx) "
+             "(default: tf_saved_model)",
+    )
+    export.add_argument(
+        "--score-samples", type=_positive("score_samples"), default=64, metavar="K",
+        help="importance samples of the SavedModel's score signature (default: 64)",
+    )
+
+    dis = _command(
+        commands, common, formatter, "disentanglement", "disentanglement metrics of a saved model",
+        "Compute the disentanglement metrics (MIG, DCI, SAP, the FactorVAE and beta-VAE "
+        "scores, modularity; disentanglement_lib's definitions, scikit-learn needed) of a "
+        "saved model on dSprites-like data, print the table and draw a latent traversal "
+        "(one row per latent, sorted by KL).",
+        ["model.keras --data dsprites", "model.keras --data dsprites_small --metrics mig,sap --num-train 2000"],
+    )
+    dis.add_argument("--data", choices=("dsprites", "dsprites_small"), default="dsprites",
+                     help="ground-truth data (default: dsprites, 64 x 64)")
+    dis.add_argument("--metrics", default="mig,dci,sap,factor_vae_score,beta_vae_score,modularity",
+                     help="comma-separated metrics (default: all)")
+    dis.add_argument("--num-train", type=_positive("num_train"), default=10000, metavar="N",
+                     help="points per metric (default: 10000)")
+    dis.add_argument("--num-test", type=_positive("num_test"), default=5000, metavar="N",
+                     help="evaluation points (default: 5000)")
+    dis.add_argument("--seed", type=_SEED, default=0, metavar="S", help="random seed (default: 0)")
+    dis.add_argument("--json", default=None, metavar="FILE", help="also write the scores as JSON")
+    dis.add_argument("--traversal", default=None, metavar="FILE",
+                     help="traversal picture (default: traversal.png beside MODEL; 'none': no picture)")
 
     components = _subcommand(
         commands, common, formatter, "components", "list components (built-in and plugin) with their options",

@@ -1,10 +1,11 @@
-"""The command-line reference in the README, generated from the parser.
+"""The command-line reference of the documentation (``docs/guide/cli.md``), generated
+from the parser.
 
     python -m keras_vae.cli.reference            # print the Markdown
-    python -m keras_vae.cli.reference --write README.md
+    python -m keras_vae.cli.reference --write docs/guide/cli.md
 
-``--write`` replaces the text between the README's ``<!-- cli-reference:start -->``
-and ``<!-- cli-reference:end -->`` lines; a test checks that the README holds
+``--write`` replaces the text between the page's ``<!-- cli-reference:start -->``
+and ``<!-- cli-reference:end -->`` lines; a test checks that the page holds
 exactly what this prints, so the reference cannot drift from the parser.
 """
 from __future__ import annotations

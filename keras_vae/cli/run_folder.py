@@ -55,8 +55,10 @@ def clear_run(path: str) -> None:
 
 
 def load_model(path: str):
-    """``(vae, standardizer or None)`` from a ``.keras`` file and the
-    ``standardization.json`` beside it."""
+    """``(vae, standardizer or None)`` from a ``.keras`` file. A model trained with
+    ``--standardize`` holds its statistics (``vae.standardization``): the standardizer
+    is then ``None``. Older run folders kept them in ``standardization.json`` beside
+    the model, which is read for them."""
     from keras_vae.cli._startup import load_library
 
     kv = load_library()
@@ -65,6 +67,9 @@ def load_model(path: str):
     vae = kv.load_model(path, compile=False)
     if not hasattr(vae, "sample") or not hasattr(vae, "latent_dim"):
         raise ValueError(f"{path!r} holds a {type(vae).__name__}, not a keras_vae VAE.")
+    if getattr(vae, "standardization", None) is not None:
+        return vae, None  # the model standardizes inside: it takes and returns raw units
+    # A run folder of an older release: the statistics beside the model.
     stats = os.path.join(os.path.dirname(os.path.abspath(path)), STANDARDIZATION_FILE)
     standardizer = kv.datasets.Standardizer.load(stats) if os.path.isfile(stats) else None
     return vae, standardizer

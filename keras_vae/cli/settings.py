@@ -102,6 +102,21 @@ _FIELDS = [
     ("latent_dim", int, _setting(
         16, check.positive_int, "size of the latent code z (2 also draws manifold.png)", metavar="N"
     )),
+    ("latent_dims", "list | None", _setting(
+        None,
+        check.optional_group_sizes,
+        "sizes of the latent groups of a hierarchical model (--model hierarchical), z_1 "
+        "(next to the data) first, e.g. 100,50",
+        metavar="N,N",
+        shown="100,50",
+    )),
+    ("inference", "str | None", _setting(
+        None,
+        check.optional_string,
+        "inference of a hierarchical model (--model hierarchical): bottom_up or ladder",
+        metavar="NAME",
+        shown="bottom_up",
+    )),
     *[(name, typ, field) for name, (typ, field) in _component_fields().items()],
     ("hidden_units", "list | None", _setting(
         None,
@@ -132,8 +147,18 @@ _FIELDS = [
     ("standardize", bool, _setting(
         False,
         check.boolean,
-        "standardize each feature with the training split's mean and standard deviation, "
-        "saved beside the model (standardization.json) and used by evaluate and sample",
+        "standardize each feature with the training split's mean and standard deviation "
+        "inside the model (a Normalization layer saved in model.keras and the export), "
+        "which then takes and returns data in their own units; real-valued likelihoods only",
+    )),
+    ("drop_columns", "list | None", _setting(
+        None,
+        check.optional_names,
+        "columns of a CSV / TSV file to leave out by name (e.g. an ID or a column with "
+        "cells that are not numbers); evaluate leaves out the same",
+        metavar="NAME",
+        nargs="+",
+        shown="none",
     )),
     ("export", bool, _setting(
         True, check.boolean, "write the TF Serving SavedModel to serving/ (--no-export skips it)"

@@ -92,6 +92,28 @@ def optional_units(value: Any) -> list[int] | None:
     return None if value is None else units(value)
 
 
+def optional_group_sizes(value: Any) -> list[int] | None:
+    """Latent group sizes: ``"100,50"``, ``["100", "50"]`` or ``[100, 50]`` (or None)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = [v for v in value.replace(",", " ").split()]
+    elif isinstance(value, (list, tuple)):
+        value = [w for v in value for w in (str(v).replace(",", " ").split() if isinstance(v, str) else [v])]
+    return units(value)
+
+
+def optional_names(value: Any) -> list[str] | None:
+    """``None`` or a non-empty list of non-empty strings (e.g. column names)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, (list, tuple)) or not value or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ValueError(f"must be a non-empty list of names, got {value!r}")
+    return [v.strip() for v in value]
+
+
 def boolean(value: Any) -> bool:
     if isinstance(value, bool):
         return value

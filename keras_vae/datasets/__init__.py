@@ -14,6 +14,8 @@ channel axis (``normalize=True``) or as the stored uint8 values, and integer lab
 | ``binarization`` | :func:`binarize`, :func:`dynamic_binarization` |
 | ``pipeline`` | :func:`epoch_pipeline`: an order that depends only on (seed, epoch), for resumable runs |
 | ``loading`` | :func:`load_dataset`: a name, a file or a folder |
+| ``ground_truth`` | :class:`GroundTruthData`: data with known factors (disentanglement_lib's protocol) |
+| ``dsprites`` | :class:`DSprites`: dSprites-like shapes on dSprites' factor grid, drawn with numpy |
 
 Example:
     >>> from keras_vae import datasets
@@ -22,8 +24,10 @@ Example:
     ((1000, 28, 28, 1), dtype('float32'), 9)
 """
 from keras_vae.datasets.binarization import binarize, dynamic_binarization
+from keras_vae.datasets.dsprites import DSprites
 from keras_vae.datasets.errors import DatasetNotFoundError
-from keras_vae.datasets.files import load_image_folder, load_npz
+from keras_vae.datasets.ground_truth import GroundTruthData
+from keras_vae.datasets.files import FewLevelsWarning, load_image_folder, load_npz
 from keras_vae.datasets.idx import read_idx
 from keras_vae.datasets.loading import load_dataset
 from keras_vae.datasets.locations import ENV_VAR, OLD_ENV_VAR, data_folder
@@ -37,10 +41,14 @@ from keras_vae.datasets.mnist import (
 )
 from keras_vae.datasets.pipeline import epoch_pipeline
 from keras_vae.datasets.standardization import Standardizer, standardization_report
-from keras_vae.datasets.tabular import TABULAR_EXTENSIONS, Table, read_table
+from keras_vae.datasets.tabular import TABULAR_EXTENSIONS, DroppedColumnsWarning, Table, read_table
 
 __all__ = [
+    "DSprites",
     "DatasetNotFoundError",
+    "DroppedColumnsWarning",
+    "FewLevelsWarning",
+    "GroundTruthData",
     "ENV_VAR",
     "MIRROR",
     "OLD_ENV_VAR",

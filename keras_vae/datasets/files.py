@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import warnings
 
 import numpy as np
 
@@ -10,6 +11,38 @@ from keras_vae.datasets.mnist import _format_images
 
 _IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 _COLOR_CHANNELS = {"grayscale": 1, "rgb": 3, "rgba": 4}
+#: uint8 data whose maximum is below this are far from 8-bit levels: dividing them by
+#: 255 leaves them in less than half of [0, 1], so the loaders warn.
+FEW_LEVELS_BELOW = 128
+
+
+class FewLevelsWarning(UserWarning):
+    """uint8 data divided by 255 whose maximum is far below 255 (the message names the
+    likely levels and the fixes)."""
+
+
+def warn_if_few_levels(x: np.ndarray, source) -> None:
+    """Warn when uint8 ``x`` (about to be divided by 255) has a maximum far below 255.
+
+    The rule: 8-bit data are divided by 255 when loaded with ``normalize=True``; when
+    their maximum m is below 128 they are more likely levels 0..m (e.g. 17 grey
+    levels 0..16) than 8-bit pixels, and ``x / 255`` would squeeze them into
+    [0, m / 255]. The warning says so and gives the fixes (``normalize=False`` for
+    the raw levels, or ``x / m`` yourself).
+    """
+    if x.dtype != np.uint8 or x.size == 0:
+        return
+    top = int(x.max())
+    if top >= FEW_LEVELS_BELOW:
+        return
+    warnings.warn(
+        f"{source}: uint8 data with maximum {top} are divided by 255 into [0, {top / 255:.3g}]; "
+        f"they look like levels 0..{top}, not 8-bit pixels. For values in [0, 1] divide by "
+        f"{max(top, 1)} yourself (save float32 x / {max(top, 1)}); for an integer likelihood "
+        f"(categorical, logistic_mixture with num_values={top + 1}) load the raw levels "
+        "(normalize=False; the command line does this for those likelihoods).",
+        FewLevelsWarning, stacklevel=3,
+    )
 
 
 def load_npz(path: str | os.PathLike, key: str | None = None) -> np.ndarray:
@@ -57,8 +90,11 @@ def load_image_folder(
     path: str | os.PathLike,
     image_size: tuple[int, int] | None = None,
     color_mode: str = "auto",
+    normalize: bool = True,
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """Load a folder of images (PNG, JPEG, BMP, GIF) as float32 arrays in [0, 1].
+    """Load a folder of images (PNG, JPEG, BMP, GIF) as float32 arrays in [0, 1], or
+    as their raw uint8 levels (``normalize=False``: what the integer-valued
+    likelihoods, ``categorical`` and ``logistic_mixture``, take).
 
     Images directly in ``path`` are unlabeled; images in subdirectories get the
     label of their subdirectory (its index in the sorted subdirectory names, as in
@@ -71,10 +107,15 @@ def load_image_folder(
         color_mode: ``"auto"`` (the default: 3 channels when any image has colour,
             else 1; alpha is dropped), ``"grayscale"`` (1 channel), ``"rgb"`` (3) or
             ``"rgba"`` (4).
+        normalize: ``True``: float32 in [0, 1] (``x / 255``; a warning when the
+            images' maximum is far below 255, see :func:`warn_if_few_levels`);
+            ``False``: the stored uint8 levels (resized images rounded back to
+            levels).
 
     Returns:
         ``(x, y)``: ``x`` of shape ``(N, height, width, channels)``, float32 in
-        [0, 1]; ``y`` int64 labels, or ``None`` when there are no class folders.
+        [0, 1] (or uint8); ``y`` int64 labels, or ``None`` when there are no class
+        folders.
 
     Example:
         >>> from keras_vae.datasets import load_image_folder
@@ -129,14 +170,19 @@ def load_image_folder(
         image = tf.cast(image, tf.float32)
         if image_size is not None:
             image = tf.image.resize(image, tuple(image_size), method="bilinear", antialias=True)
-        arrays.append(np.clip(image.numpy() / 255.0, 0.0, 1.0).astype(np.float32))
+        arrays.append(np.clip(image.numpy(), 0.0, 255.0).astype(np.float32))
     shapes = sorted({a.shape for a in arrays})
     if len(shapes) > 1:
         raise ValueError(
             f"Images in {root} have different sizes {shapes[:5]}; pass image_size=(h, w) "
             "to resize them."
         )
-    return np.stack(arrays), y
+    x = np.stack(arrays)
+    levels = np.round(x).astype(np.uint8)  # resized images rounded back to levels
+    if not normalize:
+        return levels, y
+    warn_if_few_levels(levels, root)
+    return np.clip(x / 255.0, 0.0, 1.0).astype(np.float32), y
 
 
 def _has_colour(image: np.ndarray) -> bool:
@@ -186,6 +232,7 @@ def _load_array_file(path: pathlib.Path, split: str, normalize: bool):
             y = data[y_key] if y_key in keys else None
     _check_not_labels(x, path)
     if normalize and x.dtype == np.uint8:
+        warn_if_few_levels(x, path)
         # A stack of 8-bit grayscale images (N, H, W) gets a channel axis.
         x = _format_images(x, True) if x.ndim == 3 else x.astype(np.float32) / np.float32(255.0)
     return x, (None if y is None else np.asarray(y))

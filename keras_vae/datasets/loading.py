@@ -44,14 +44,20 @@ def load_dataset(
       ``keras.datasets`` layout), or ``x`` / ``y``, or a single array;
     * a ``.npy`` file (one array, no labels; ``split`` is ignored);
     * a CSV / TSV file (``.csv``, ``.tsv``, ``.tab``, ``.txt``): its numeric columns,
-      one example per row, no labels (see :func:`read_table`; ``split`` is ignored);
+      one example per row, no labels (see :func:`read_table`; ``split`` is ignored;
+      text columns left out are named in a ``DroppedColumnsWarning``;
+      ``drop_columns=[...]`` leaves columns out by name);
     * a folder holding the four standard IDX files (MNIST / Fashion-MNIST layout);
     * a folder of images (see :func:`load_image_folder`; keyword arguments
       ``image_size`` and ``color_mode`` go there); if it has a ``<split>``
       subfolder, that is used.
 
-    With ``normalize=True``, uint8 data are scaled to float32 in [0, 1] (and an
-    ``(N, H, W)`` uint8 stack gets a channel axis).
+    With ``normalize=True``, uint8 data (8-bit files, image folders) are scaled to
+    float32 in [0, 1] by ``x / 255`` (and an ``(N, H, W)`` uint8 stack gets a channel
+    axis); when their maximum is below 128 a ``FewLevelsWarning`` names the likely
+    levels (``x / 255`` would squeeze levels 0..16 into [0, 0.063]). With
+    ``normalize=False`` they stay the stored uint8 levels (image folders included),
+    as the integer-valued likelihoods need. Other dtypes are never rescaled.
 
     Returns:
         ``(x, y)``, with ``y`` ``None`` when there are no labels.
@@ -79,15 +85,15 @@ def load_dataset(
             raise TypeError(f"Unexpected arguments for an array file: {sorted(kwargs)}.")
         return _load_array_file(path, split, normalize)
     if path.suffix.lower() in TABULAR_EXTENSIONS:
-        if kwargs:
-            raise TypeError(f"Unexpected arguments for a table file: {sorted(kwargs)}.")
-        return load_table(path)
+        if set(kwargs) - {"drop_columns"}:
+            raise TypeError(f"Unexpected arguments for a table file: {sorted(set(kwargs) - {'drop_columns'})}.")
+        return load_table(path, **kwargs)
     if path.is_dir():
         # A folder of the standard IDX files (MNIST or Fashion-MNIST layout).
         if _find_file(path, "train-images-idx3-ubyte") is not None:
             return load_mnist(split=split, path=path, normalize=normalize, download=False)
         folder = path / split if (path / split).is_dir() else path
-        return load_image_folder(folder, **kwargs)
+        return load_image_folder(folder, normalize=normalize, **kwargs)
     if path.exists():
         raise ValueError(
             f"Cannot read {key!r}: data files must end in .npz, .npy, "

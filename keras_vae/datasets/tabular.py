@@ -4,10 +4,16 @@ from __future__ import annotations
 import csv
 import os
 import pathlib
+import warnings
+from typing import Sequence
 
 import numpy as np
 
 TABULAR_EXTENSIONS = (".csv", ".tsv", ".tab", ".txt")
+
+
+class DroppedColumnsWarning(UserWarning):
+    """Non-numeric columns of a table were left out (the message names them)."""
 
 
 class Table:
@@ -43,25 +49,35 @@ def _delimiter(path: pathlib.Path, sample: str) -> str:
         return ","
 
 
-def read_table(path: str | os.PathLike) -> Table:
-    """Read the numeric columns of a CSV / TSV file.
+def read_table(path: str | os.PathLike, drop_columns: Sequence[str] | None = None) -> Table:
+    """Read the numeric columns of a CSV / TSV file; nothing is dropped silently.
 
     The delimiter is a tab for ``.tsv`` / ``.tab`` and sniffed otherwise (comma,
     semicolon, tab or space). The first line is a header when any of its cells is
-    not a number while the column below it is numeric. Columns whose values are not
-    all numbers (names, categories, dates) are left out and listed in
-    :attr:`Table.dropped`; an empty cell or ``nan`` in a numeric column is an error
-    naming its line and column.
+    not a number while the column below it is numeric. The rule for each column:
+
+    * every cell a number: a feature;
+    * mostly text (fewer than half of its filled cells are numbers: names,
+      categories, dates): left out and listed in :attr:`Table.dropped` (the
+      loaders and the command line name them);
+    * mostly numbers with some cells that are not (``unknown``, ``1,234.5``,
+      ``12 kg``): an error naming the file, line, column and cell, with the fix
+      (clean the cell, or leave the column out with ``drop_columns``);
+    * an empty cell or ``nan`` / ``na`` in a numeric column: an error naming its
+      line and column.
 
     Args:
         path: the file.
+        drop_columns: column names (the header's, or ``column_<j>``) to leave out
+            before reading.
 
     Returns:
         A :class:`Table`.
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: no rows, no numeric column, ragged rows or missing values.
+        ValueError: no rows, no numeric column, ragged rows, missing values, a bad
+            cell in a numeric column, or an unknown name in ``drop_columns``.
 
     Example:
         >>> import os, tempfile
@@ -94,18 +110,36 @@ def read_table(path: str | os.PathLike) -> Table:
     body = rows[1:] if has_header else rows
     if not body:
         raise ValueError(f"{path} holds a header and no data rows.")
+    drop_columns = [] if drop_columns is None else [str(c) for c in drop_columns]
+    unknown = [c for c in drop_columns if c not in header]
+    if unknown:
+        raise ValueError(f"{path}: drop_columns names {unknown}, which are not columns of the file ({header}).")
+    offset = 1 + (1 if has_header else 0)  # line number of body row 0
     keep, dropped = [], []
     for j in range(width):
-        values = [_number(row[j]) for row in body]
-        missing = [i for i, row in enumerate(body) if not row[j].strip() or row[j].strip().lower() in ("nan", "na")]
+        if header[j] in drop_columns:
+            continue
+        cells = [row[j].strip() for row in body]
+        missing = [i for i, cell in enumerate(cells) if not cell or cell.lower() in ("nan", "na")]
+        values = [_number(cell) for cell in cells]
         numeric = sum(v is not None for v in values)
+        bad = [i for i, (cell, v) in enumerate(zip(cells, values)) if v is None and i not in set(missing)]
+        filled = len(body) - len(missing)
         if numeric == len(body) and not missing:
             keep.append(j)
-        elif missing and numeric + len(missing) >= len(body):
-            line = missing[0] + 1 + (1 if has_header else 0)
+        elif bad and 2 * numeric >= filled:
+            i = bad[0]
             raise ValueError(
-                f"{path}, line {line}, column {header[j]!r}: missing value. Fill or drop the "
-                "rows with missing values first."
+                f"{path}, line {i + offset}, column {header[j]!r}: the cell {body[i][j].strip()!r} is "
+                f"not a number, in a column of numbers ({len(bad)} such cell(s) of {len(body)}). "
+                "Clean the cell (e.g. write 1234.5 for '1,234.5', leave units out), or leave the "
+                f"column out: keras-vae ... --drop-columns {header[j]} (in Python, "
+                f"read_table(path, drop_columns=[{header[j]!r}]))."
+            )
+        elif missing and not bad:
+            raise ValueError(
+                f"{path}, line {missing[0] + offset}, column {header[j]!r}: missing value. Fill or "
+                "drop the rows with missing values first."
             )
         else:
             dropped.append(header[j])
@@ -118,6 +152,15 @@ def read_table(path: str | os.PathLike) -> Table:
     return Table(x, [header[j] for j in keep], dropped, has_header)
 
 
-def load_table(path: str | os.PathLike) -> tuple[np.ndarray, None]:
-    """``(x, None)`` from a CSV / TSV file: see :func:`read_table`."""
-    return read_table(path).x, None
+def load_table(path: str | os.PathLike, drop_columns: Sequence[str] | None = None) -> tuple[np.ndarray, None]:
+    """``(x, None)`` from a CSV / TSV file: see :func:`read_table`. Columns left out
+    because they are not numeric are named in a :class:`DroppedColumnsWarning`."""
+    table = read_table(path, drop_columns=drop_columns)
+    if table.dropped:
+        warnings.warn(
+            f"{path}: left out {len(table.dropped)} non-numeric column(s): "
+            f"{', '.join(table.dropped)} (only numeric columns are features; encode a "
+            "category as numbers to keep it).",
+            DroppedColumnsWarning, stacklevel=3,
+        )
+    return table.x, None

@@ -90,7 +90,7 @@ def bdmc(
     anneal_from: str = "prior",
     num_leapfrog_steps: int = 10,
     step_size: float | None = None,
-    target_accept_prob: float = 0.65,
+    target_accept_prob: float = 0.8,
     batch_size: int | None = None,
     seed: int | None = None,
     jit_compile: bool | str = "auto",

@@ -165,8 +165,10 @@ def hmc_posterior_samples(
         num_burnin_steps: discarded steps; the step size is adapted during the
             first 80% of them.
         num_leapfrog_steps: leapfrog steps per transition.
-        step_size: initial step size in units of z (``None``: half the spread of
-            q(z|x)); preconditioned, the mean over dimensions of the per-dimension steps.
+        step_size: initial step size in units of z; preconditioned, the mean over
+            dimensions of the per-dimension steps. ``None``: 0.5 in the
+            preconditioned units, else half the prior's spread (q's spread is not
+            read: it is wrong exactly when MCMC is needed); adaptation then tunes it.
         target_accept_prob: acceptance rate of the adaptation.
         precondition: run HMC on z / s, s the per-dimension standard deviation of
             64 q(z|x) samples (a diagonal mass matrix from q).
@@ -196,7 +198,7 @@ def hmc_posterior_samples(
         mean_scale = tf.reduce_mean(scale, axis=-1, keepdims=True)  # [B, 1]
         initial = 0.5 * tf.ones_like(mean_scale) if step_size is None else step_size / mean_scale
     else:
-        initial = densities.step_size(step_seed, step_size)
+        initial = densities.initial_step_size(step_seed, step_size)
     def wrap(hmc):
         if step_size_jitter:
             hmc = _JitteredStepSize(hmc, step_size_jitter)
@@ -204,7 +206,7 @@ def hmc_posterior_samples(
             hmc = tfp.mcmc.TransformedTransitionKernel(hmc, tfp.bijectors.Scale(scale))
         return hmc
 
-    kernel = _mcmc.hmc_kernel(
+    kernel = _mcmc.adaptive_hmc_kernel(
         densities.log_joint,
         initial,
         num_leapfrog_steps,

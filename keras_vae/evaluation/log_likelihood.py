@@ -18,8 +18,6 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from keras_vae.objectives._log_weights import log_weights
-
 from keras_vae import _seeds, _xla
 from keras_vae.evaluation._common import (
     _INT32_MAX,
@@ -30,69 +28,83 @@ from keras_vae.evaluation._common import (
     check_jit_compile,
     traced,
 )
+from keras_vae.evaluation.shared_noise import noise_layout, reparameterize, stream_noise
+from keras_vae.objectives._log_weights import log_weights
 
 _LL_STREAM = _seeds.LOG_LIKELIHOOD
-# Memory budgets, in float32 elements: all K latent samples of one batch of
-# examples (K * batch * latent_dim), and one chunk's decoder output
-# (chunk * batch * data size).
+# Budgets, in float32 elements. The default batch holds at most this many latent
+# numbers over its K samples (K * batch * latent_dim); they are never all in memory
+# at once, but a batch is one call, so this bounds its work and sets the batching.
 _SAMPLE_BUDGET = 2**25
+# One chunk's decoder output (chunk * batch * data size) or latents (chunk * batch
+# * latent_dim), whichever is larger: what the estimator holds at any time.
 _CHUNK_BUDGET = 2**22
+# And at most this many decoder rows (chunk * batch): a model with few numbers per
+# example (small data, small latent) still holds a dozen such tensors per chunk
+# (noise, samples, hidden layers, densities), each as wide as its layer.
+_CHUNK_ROWS = 2**16
 
-
-def _draw(model_ref):
-    @tf.function(reduce_retracing=True)
-    def draw(x, seed, num_samples):
-        """One block of importance samples: z ``[k, batch, latent]`` and
-        ``log q(z|x)`` ``[k, batch]``, evaluated at the very samples drawn (a flow
-        posterior reads it from its bijector cache instead of inverting the flow)."""
-        vae = model_ref()
-        q = vae.posterior(vae.prepare(x), training=False)
-        z = q.sample(num_samples, seed=seed)
-        return tf.cast(z, tf.float32), tf.cast(q.log_prob(z), tf.float32)
-
-    return draw
-
-
-# How a block of samples is scored: all of it compiled with XLA, none of it, or the
+# How a chunk of samples is scored: all of it compiled with XLA, none of it, or the
 # likelihood's log_prob alone (the decoder on TensorFlow's own kernels).
 WHOLE, PLAIN, LIKELIHOOD = "whole", "plain", "likelihood"
 
 
 def _fold(model_ref, mode: str, chunk: int):
-    # One call per block of samples, the loop over its chunks inside the graph: no
-    # Python round trip and no eager slicing per chunk. The likelihood's element-wise
-    # tail (the density at every data element and its sum) is where XLA pays: fused,
-    # it is one pass over each chunk's [chunk * batch, D] decoder output instead of a
-    # dozen (benchmarks/log_likelihood.py measures the modes).
+    # One call per batch of examples, the loop over its chunks of samples inside the
+    # graph: no Python round trip per chunk, and nothing larger than one chunk is ever
+    # held, so memory does not grow with K. The likelihood's element-wise tail (the
+    # density at every data element and its sum) is where XLA pays: fused, it is one
+    # pass over each chunk's [chunk * batch, D] decoder output instead of a dozen
+    # (benchmarks/log_likelihood.py measures the modes). The samples are always drawn
+    # outside XLA (whose Philox differs from TensorFlow's), so every mode scores the
+    # same samples.
     log_prob = None
     if mode == LIKELIHOOD:
         log_prob = tf.function(model_ref().likelihood_layer.log_prob, jit_compile=True, reduce_retracing=True)
 
-    @tf.function(reduce_retracing=True, jit_compile=mode == WHOLE)
-    def fold(x, z, log_q, running):
-        """Fold a block of samples (z ``[k, batch, latent]``, log q ``[k, batch]``)
-        into the running log-sum-exp of the weights, ``chunk`` samples at a time.
-        The block is padded to whole chunks; the padded samples' log-weights are
-        set to -inf (weight 0), whatever the model computes at them."""
+    @tf.function(reduce_retracing=True)
+    def fold(x, seed, num_samples):
+        """log sum_k w_k (float64 ``[batch]``) over ``num_samples`` importance samples
+        of the batch ``x``, drawn from the stateless ``seed`` and scored ``chunk`` at a
+        time; each chunk's log-weights are folded into a running log-sum-exp. The last
+        chunk is filled up with further draws of the same stream, whose log-weights
+        are set to -inf (weight 0), whatever the model computes at them."""
         vae = model_ref()
+        x = vae.prepare(x)
+        q = vae.posterior_layer.distribution(vae.posterior_parameters(x, training=False))
         prior = vae.prior(training=False)  # built once (a VampPrior runs the encoder)
-        k = tf.shape(z)[0]
-        n = (k + chunk - 1) // chunk
-        pad = n * chunk - k
-        # Padded with copies of the first samples: points the model handles.
-        z = tf.concat([z, z[:pad]], 0)
-        log_q = tf.concat([log_q, log_q[:pad]], 0)
-        z = tf.reshape(z, tf.concat([[n, chunk], tf.shape(z)[1:]], 0))
-        log_q = tf.reshape(log_q, tf.concat([[n, chunk], tf.shape(log_q)[1:]], 0))
+        rows = tf.shape(x)[0]
+        layout = noise_layout(q)
+
+        def score(z, log_q):
+            log_px, log_prior = vae.joint_log_prob(x, z, prior=prior, log_prob=log_prob)  # [chunk, batch] each
+            return log_weights(log_px, log_prior, log_q)
+
+        if mode == WHOLE:
+            score = tf.function(score, jit_compile=True)
+
+        def draw(i):
+            if layout is None:  # a posterior TFP samples some other way: its own sample()
+                z = q.sample(chunk, seed=tf.random.experimental.stateless_fold_in(seed, tf.cast(i, tf.int32)))
+                return z, q.log_prob(z)  # at the very samples (a flow reads its bijector cache)
+            # The draws q.sample(K, seed) makes, chunk i's share of them alone.
+            eps = stream_noise(seed, i * chunk, chunk, rows, vae.latent_dim, layout)
+            return reparameterize(q, eps)
 
         def body(i, running):
-            log_px, log_prior = vae.joint_log_prob(x, z[i], prior=prior, log_prob=log_prob)  # [chunk, batch] each
-            log_w = log_weights(log_px, log_prior, log_q[i])
-            real = i * chunk + tf.range(chunk) < k  # False for the padding
-            log_w = tf.where(real[:, None], log_w, tf.constant(-np.inf, log_w.dtype))
-            return i + 1, tf.reduce_logsumexp(tf.stack([running, tf.reduce_logsumexp(log_w, axis=0)]), axis=0)
+            z, log_q = draw(i)
+            log_w = tf.cast(score(tf.cast(z, tf.float32), tf.cast(log_q, tf.float32)), tf.float64)
+            real = i * chunk + tf.range(chunk, dtype=tf.int64) < num_samples  # False past K
+            log_w = tf.where(real[:, None], log_w, tf.constant(-np.inf, tf.float64))
+            chunk_sum = tf.reduce_logsumexp(log_w, axis=0)
+            return i + 1, tf.reduce_logsumexp(tf.stack([running, chunk_sum]), axis=0)
 
-        _, running = tf.while_loop(lambda i, _: i < n, body, (tf.constant(0), running))
+        n = (num_samples + chunk - 1) // chunk
+        running = tf.fill([rows], tf.constant(-np.inf, tf.float64))
+        # One chunk at a time (parallel iterations would hold several chunks at once).
+        _, running = tf.while_loop(
+            lambda i, _: i < n, body, (tf.constant(0, tf.int64), running), parallel_iterations=1
+        )
         return running
 
     return fold
@@ -116,14 +128,20 @@ def log_likelihood(
         log p^(x) = log (1/K) sum_k exp(log p(x|z_k) + log p(z_k) - log q(z_k|x))
 
     a lower bound of log p(x) in expectation that rises with K to log p(x) (K = 1
-    gives the ELBO). Memory stays bounded for large K: examples are processed in
-    batches; for each batch all K latent samples are drawn at once (``K * batch *
-    latent_dim`` numbers, in blocks when that exceeds ~128 MB), then decoded in chunks of ``chunk_size`` samples whose
-    log-weights are folded into a running ``tf.reduce_logsumexp``. The chunk size
-    therefore changes only the memory used, never the samples: results for any
-    ``chunk_size`` agree up to float32 rounding. The samples of batch ``b`` come from
-    the stateless seed ``fold_in(seed, b)``, so a fixed ``seed`` and ``batch_size``
-    give identical results on every run.
+    gives the ELBO).
+
+    Memory does not grow with K: the estimator streams. Examples are processed in
+    batches; for each batch one graph loops over chunks of ``chunk_size`` samples,
+    drawing a chunk, decoding it and folding its log-weights into a running
+    log-sum-exp (float64), so only one chunk is ever held, for any K. The draws are
+    those ``q.sample(K, seed)`` would make for the whole batch at once, taken a chunk
+    at a time from the same stateless stream (for the built-in posteriors: diagonal
+    and full-covariance Gaussians and flows of them; another posterior's chunks are
+    drawn by its own ``sample`` from seeds folded per chunk). The chunk size therefore
+    changes only the memory used, never the samples: results for any ``chunk_size``
+    agree up to rounding, and equal a ``logsumexp`` of the same log-weights. The
+    samples of batch ``b`` come from the stateless seed ``fold_in(seed, b)``, so a
+    fixed ``seed`` and ``batch_size`` give identical results on every run.
 
     Args:
         vae: a built :class:`keras_vae.VAE`.
@@ -131,11 +149,11 @@ def log_likelihood(
             ``tf.data.Dataset`` (of x or ``(x, ...)``).
         num_samples: K, importance samples per example (5000 is the standard for
             MNIST results).
-        batch_size: examples per batch; by default as many as keep the K samples
-            of a batch under ~128 MB.
+        batch_size: examples per batch (one call); by default as many as keep
+            ``K * batch * latent_dim`` under 2**25 (the work of one call, not memory).
         chunk_size: samples decoded at once; by default as many as keep one
-            chunk's decoder output under ~16 MB (small chunks stay in cache;
-            measured fastest on CPU).
+            chunk's decoder output (or latents) under 2**22 float32 numbers (16 MB;
+            small chunks stay in cache; measured fastest on CPU).
         seed: int for reproducible estimates (random when ``None``).
         return_bits_per_dim: also return ``-log p^(x) / (D ln 2)``, D the number of
             data dimensions.
@@ -145,9 +163,9 @@ def log_likelihood(
             output, while the decoder runs on TensorFlow's own matrix-product and
             convolution kernels (faster than XLA's on a CPU); the rule is
             ``keras_vae._xla.likelihood_compiles`` (a keras_vae or Keras likelihood
-            head, float32). ``True``: the whole computation of a block of samples
-            under XLA; ``False``: none. The estimate is the same up to float32
-            rounding.
+            head, float32). ``True``: the scoring of each chunk (decoder, likelihood,
+            prior) under XLA; ``False``: none. The samples are drawn outside XLA in
+            every mode, so the estimate is the same up to float32 rounding.
 
     Returns:
         float64 array ``(N,)`` of log p^(x) in nats, or ``(log_px, bits_per_dim)``.
@@ -179,11 +197,11 @@ def log_likelihood(
         mode = LIKELIHOOD if _xla.likelihood_compiles(vae) else PLAIN
     else:
         mode = WHOLE if _xla.resolve(vae, jit_compile) else PLAIN
-    draw = traced(vae, "log_likelihood.draw", _draw)
     log_k = math.log(num_samples)
 
-    # The decoder's output holds num_params numbers per data element.
-    params_per_example = dims * int(getattr(vae.likelihood_layer, "num_params", 1))
+    # Numbers per sample of one example in a chunk: the decoder's output (num_params
+    # per data element) or the latents, whichever is larger.
+    per_sample = max(dims * int(getattr(vae.likelihood_layer, "num_params", 1)), vae.latent_dim)
     results = []
     start = time.perf_counter()
     n_batches = None if n is None else -(-n // batch_size)
@@ -192,24 +210,15 @@ def log_likelihood(
         rows = int(batch.shape[0])
         if rows == 0:
             continue
-        # Checked once by draw (vae.prepare); the chunks take it as float32.
-        prepared = tf.cast(batch, tf.float32)
         # Sized for the full batch size (or a larger dataset batch), so a short last
         # batch reuses the same traced function.
-        chunk = chunk_size or max(1, min(num_samples, _CHUNK_BUDGET // (max(rows, batch_size) * params_per_example)))
+        width = max(rows, batch_size)
+        chunk = chunk_size or max(1, min(_CHUNK_BUDGET // (width * per_sample), _CHUNK_ROWS // width))
+        chunk = min(chunk, num_samples)
+        fold = traced(vae, ("log_likelihood.fold", mode, chunk), lambda ref: _fold(ref, mode, chunk))
         seed_b = tf.random.experimental.stateless_fold_in(base, index)
-        # Samples are drawn in blocks that fit the sample budget, so memory stays
-        # bounded for any K; the block size depends only on the batch, never on
-        # chunk_size (which therefore changes memory use only, not the samples).
-        block = max(1, min(num_samples, _SAMPLE_BUDGET // (rows * vae.latent_dim)))
-        running = tf.fill([rows], tf.constant(-np.inf, tf.float32))
-        for block_index, b0 in enumerate(range(0, num_samples, block)):
-            size = min(block, num_samples - b0)
-            seed_block = seed_b if block_index == 0 else tf.random.experimental.stateless_fold_in(seed_b, block_index)
-            z, log_q = draw(batch, seed_block, tf.constant(size, tf.int32))
-            fold = traced(vae, ("log_likelihood.fold", mode, min(chunk, size)), lambda ref: _fold(ref, mode, min(chunk, size)))
-            running = fold(prepared, z, log_q, running)
-        results.append(running.numpy().astype(np.float64) - log_k)
+        running = fold(batch, seed_b, tf.constant(num_samples, tf.int64))
+        results.append(running.numpy() - log_k)
         if verbose:
             done = sum(len(r) for r in results)
             total = f"/{n}" if n is not None else ""

@@ -40,7 +40,7 @@ def _f32(t) -> tf.Tensor:
 
 
 def _encode(vae, x):
-    params = vae.posterior_parameters(_f32(x), training=False)
+    params = vae.posterior_parameters(vae.to_model_units(_f32(x)), training=False)
     try:
         outputs = {str(k): _f32(v) for k, v in vae.posterior_layer.natural_parameters(params).items()}
     except NotImplementedError:

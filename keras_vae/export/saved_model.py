@@ -184,30 +184,41 @@ def _likelihood(vae, z):
         features = vae.decoder(z, training=False)
     with _component("likelihood", vae.likelihood_layer):
         params = vae.likelihood_layer(features, training=False)
-        return vae.likelihood_layer.distribution(params)
+        # In the user's units (a standardized model maps back).
+        return vae.to_data_distribution(vae.likelihood_layer.distribution(params))
+
+
+def encode_outputs(posterior, params) -> dict:
+    """The ``encode`` signature's outputs: q's named parameters (or its point) and a sample ``z``."""
+    with _component("posterior", posterior):
+        q = posterior.distribution(params)
+        try:
+            natural = posterior.natural_parameters(params)
+        except NotImplementedError:
+            # A posterior that does not name its parameters still has a point.
+            natural = {"point": posterior.point(params)}
+        if not isinstance(natural, dict) or "z" in natural:
+            raise TypeError(
+                "natural_parameters() must return a dict of tensors without the key "
+                f"'z' (reserved for the sample); got {natural!r}."
+            )
+        outputs = {str(k): _f32(v) for k, v in natural.items()}
+        outputs["z"] = _f32(q.sample(seed=fresh_seed()))
+    return outputs
 
 
 def _make_endpoints(vae, score_noise: np.ndarray) -> dict:
     latent_dim = vae.latent_dim
     posterior = vae.posterior_layer
 
+    if getattr(vae, "condition_layer", None) is not None:
+        from keras_vae.export._conditioned import conditioned_endpoints
+
+        return conditioned_endpoints(vae, score_noise)
+
     def encode(x):
         _, params = _posterior_params(vae, x)
-        with _component("posterior", posterior):
-            q = posterior.distribution(params)
-            try:
-                natural = posterior.natural_parameters(params)
-            except NotImplementedError:
-                # A posterior that does not name its parameters still has a point.
-                natural = {"point": posterior.point(params)}
-            if not isinstance(natural, dict) or "z" in natural:
-                raise TypeError(
-                    "natural_parameters() must return a dict of tensors without the key "
-                    f"'z' (reserved for the sample); got {natural!r}."
-                )
-            outputs = {str(k): _f32(v) for k, v in natural.items()}
-            outputs["z"] = _f32(q.sample(seed=fresh_seed()))
-        return outputs
+        return encode_outputs(posterior, params)
 
     def decode(z):
         z = _checked_input(z, [latent_dim], "z", finite=True)

@@ -24,13 +24,19 @@ def _warmup_inputs(vae, warmup_batch) -> dict[str, dict[str, np.ndarray]]:
             x = x[None]
         vae.check_data(x, "warmup_batch")
     n = int(x.shape[0])
-    return {
+    inputs = {
         "encode": {"x": x},
         "decode": {"z": np.zeros((n, vae.latent_dim), np.float32)},
         "reconstruct": {"x": x},
         "sample": {"seed": np.arange(n, dtype=np.int64)},
         "score": {"x": x},
     }
+    layer = getattr(vae, "condition_layer", None)
+    if layer is not None:  # every signature of a conditioned model takes the condition
+        condition = np.zeros((n, *layer.example_shape), layer.input_dtype)  # label 0 / zero covariates
+        for request in inputs.values():
+            request["condition"] = condition
+    return inputs
 
 
 def _serving_api_available() -> bool:

@@ -4,6 +4,8 @@
   seeds, train / test steps over ``terms()`` and the objective, ``fit`` / ``evaluate``
   / ``predict``, atomic save, export, config.
 - :class:`VAE` (``vae.py``): encoder, posterior, decoder, likelihood and prior.
+- :class:`HierarchicalVAE` (``hierarchical.py``): latent groups z_1 .. z_L, bottom-up or
+  ladder inference.
 - :class:`VQVAE` (``vq_vae.py``): discrete latents (a grid of code indices), a
   quantizer and a PixelCNN prior over codes.
 - :class:`TrainingDivergedError`: ``fit`` stops with it when the loss or a weight
@@ -11,7 +13,8 @@
 """
 from keras_vae.models._finite import TrainingDivergedError
 from keras_vae.models.base import LatentVariableModel
+from keras_vae.models.hierarchical import HierarchicalVAE
 from keras_vae.models.vae import VAE
 from keras_vae.models.vq_vae import VQVAE
 
-__all__ = ["LatentVariableModel", "TrainingDivergedError", "VAE", "VQVAE"]
+__all__ = ["HierarchicalVAE", "LatentVariableModel", "TrainingDivergedError", "VAE", "VQVAE"]

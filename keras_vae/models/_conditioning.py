@@ -106,7 +106,8 @@ class ConditioningMixin:
         (``condition=``, or x as ``{"x": x, "condition": c}``), estimated by
         importance sampling with ``num_samples`` (default 5000) samples of q(z | x, c),
         in blocks of ``chunk_size`` samples over batches of ``batch_size`` examples
-        (a running log-sum-exp: memory does not grow with ``num_samples``).
+        (a running log-sum-exp: memory does not grow with ``num_samples``), or by
+        AIS from p(z | c) (``method="ais"``; ``keras_vae.evaluation.ais_log_likelihood``).
         Unconditioned models use ``keras_vae.evaluation.log_likelihood`` (and AIS)."""
         x, c = split_inputs(x)
         if condition is not None:
@@ -114,11 +115,17 @@ class ConditioningMixin:
         if getattr(self, "condition_layer", None) is None:
             self._require_condition(c)
             return super().log_likelihood(x, num_samples=num_samples, method=method, **kwargs)
+        if method == "ais":
+            if num_samples is not None:
+                raise ValueError(
+                    "method='ais' takes num_chains= and num_steps=, not num_samples= "
+                    "(that is the importance-sampling estimate, method='iwae')."
+                )
+            from keras_vae import evaluation
+
+            return evaluation.ais_log_likelihood(self, x, condition=c, **kwargs)
         if method != "iwae":
-            raise ValueError(
-                "A conditioned model's log_likelihood is estimated by importance sampling "
-                f"(method='iwae'); method={method!r} does not take a condition yet."
-            )
+            raise ValueError(f"method must be 'iwae' or 'ais', got {method!r}.")
         unknown = sorted(set(kwargs) - {"batch_size", "chunk_size", "seed"})
         if unknown:
             raise ValueError(f"Unknown arguments {unknown}; a conditioned model takes batch_size, chunk_size, seed.")
@@ -151,13 +158,24 @@ class ConditioningMixin:
             results.append((total - np.log(k)).numpy())
         return np.concatenate(results)
 
-    def export(self, path, *args, **kwargs):
-        """The SavedModel / LiteRT / ONNX export (``LatentVariableModel.export``); a
-        conditioned model's signatures would need a ``condition`` input, which the
-        export does not have yet: refused before anything is written."""
+    @property
+    def _default_save_signature(self):
+        # tf.saved_model.save traces Keras' default signature, model(x): a conditioned
+        # model's call needs the condition too, and its export has its own signatures.
         if getattr(self, "condition_layer", None) is not None:
+            return None
+        return super()._default_save_signature
+
+    def export(self, path, *args, **kwargs):
+        """The SavedModel / LiteRT / ONNX export (``LatentVariableModel.export``). A
+        conditioned model's SavedModel signatures each take a ``condition`` input
+        beside their own (``keras_vae.export._conditioned``); LiteRT and ONNX, whose
+        parts take one input, are refused for it before anything is written."""
+        fmt = kwargs.get("format", args[1] if len(args) > 1 else "tf_saved_model")
+        if getattr(self, "condition_layer", None) is not None and fmt != "tf_saved_model":
             raise ValueError(
-                f"{self.name} is conditioned, and the export's signatures take no condition "
-                "yet; save it with model.save(...) (the .keras file keeps the condition)."
+                f"{self.name} is conditioned; its {fmt} export is not available yet (the parts "
+                "take one input). Export format='tf_saved_model', whose signatures take "
+                "(x, condition), or save it with model.save(...)."
             )
         return super().export(path, *args, **kwargs)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from keras_vae import _errors
+
 
 class EvaluationMixin:
     """``log_likelihood``, ``posterior_samples``, ``kl_per_dimension``,
@@ -27,12 +29,14 @@ class EvaluationMixin:
                     "method='ais' takes num_chains= and num_steps=, not num_samples= "
                     "(that is the importance-sampling estimate, method='iwae')."
                 )
-            return evaluation.ais_log_likelihood(self, x, **kwargs)
+            with _errors.own_message_first():  # an in-graph check's message on line one
+                return evaluation.ais_log_likelihood(self, x, **kwargs)
         if method != "iwae":
             raise ValueError(f"method must be 'iwae' or 'ais', got {method!r}.")
-        return evaluation.log_likelihood(
-            self, x, num_samples=5000 if num_samples is None else num_samples, **kwargs
-        )
+        with _errors.own_message_first():
+            return evaluation.log_likelihood(
+                self, x, num_samples=5000 if num_samples is None else num_samples, **kwargs
+            )
 
     def posterior_samples(self, x, num_samples: int = 1000, method: str = "hmc", **kwargs):
         """Samples of the true posterior p(z|x) by HMC (``method="hmc"``, with R-hat

@@ -127,9 +127,10 @@ class InputChecksMixin:
     def prepare(self, x) -> tf.Tensor:
         """A batch as the model computes with it: float32, its static shape checked
         (``ValueError``) and in-graph checks for NaN / inf and the likelihood's
-        support attached (``InvalidArgumentError`` when the values arrive). Every
-        inference method and the exported signatures call it; an unbuilt model is
-        built from the batch's shape."""
+        support attached (``InvalidArgumentError`` when the values arrive), then
+        standardized when the model owns a ``standardization`` (the checks see the
+        user's units). Every inference method and the exported signatures call it;
+        an unbuilt model is built from the batch's shape."""
         x = tf.convert_to_tensor(x)
         if self.data_shape is None:
             self.build(x.shape)
@@ -143,7 +144,8 @@ class InputChecksMixin:
             ] + self.likelihood_layer.assert_in_support(x)
             with tf.control_dependencies(checks):
                 x = tf.identity(x)
-        return x
+        # A model made with standardize=True computes in standardized units.
+        return x if getattr(self, "standardization", None) is None else self.to_model_units(x)
 
     @staticmethod
     def _placeholder_y(x, y, sample_weight):

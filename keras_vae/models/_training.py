@@ -80,22 +80,88 @@ class TrainingMixin:
 
     def _update(self, x, weights):
         """One optimizer step and metric update on a checked batch."""
-        seed = self.noise_seed(stream=_seeds.TRAIN, counter=self.optimizer.iterations)
-        with tf.GradientTape() as tape:
+        step = self.optimizer.iterations
+        seed = self.noise_seed(stream=_seeds.TRAIN, counter=step)
+        networks = self._objective_networks()
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        with tf.GradientTape(persistent=bool(networks)) as tape:
             terms = self.terms(x, self._num_samples(), seed, training=True)
+            terms.step = step
+            terms.objective_seed = self.noise_seed(stream=_seeds.OBJECTIVE, counter=step)
             per_example, values = self._objective_values(terms)
             weighted = per_example if weights is None else per_example * weights
             regularization = self._regularization()
             loss = tf.reduce_mean(weighted) + regularization
             # Gradients are summed over replicas: divide so the step is a global mean.
-            loss = loss / tf.distribute.get_strategy().num_replicas_in_sync
+            loss = loss / replicas
             scaled = self.optimizer.scale_loss(loss)
-        gradients = tape.gradient(scaled, self.trainable_variables)
+            auxiliary = self._auxiliary_losses(terms, networks, replicas)
+        variables = self._model_trainable_variables()
+        gradients = tape.gradient(scaled, variables)
+        auxiliary_gradients = {
+            name: tape.gradient(aux_loss, networks[name].trainable_variables)
+            for name, aux_loss in auxiliary.items()
+        }
+        del tape
         # x carries the input checks: no update (not even the step counter) runs
         # unless the batch passed them.
         with tf.control_dependencies(tf.nest.flatten(x)):
-            self.optimizer.apply(gradients, self.trainable_variables)
+            self.optimizer.apply(gradients, variables)
+            for name, aux_gradients in auxiliary_gradients.items():
+                self.objective_optimizers[name].apply(aux_gradients, networks[name].trainable_variables)
         self._update_metrics(per_example + regularization, values, weights)
+
+    # ------------------------------------------- objectives' auxiliary networks
+    def _objective_networks(self) -> dict:
+        """The objective's auxiliary networks, tracked by the model (see
+        ``Objective.auxiliary_networks``); empty for most objectives."""
+        return dict(getattr(self, "objective_networks", None) or {})
+
+    def _model_trainable_variables(self) -> list:
+        """The weights the model's own optimizer trains: every trainable weight
+        except those of the objective's auxiliary networks (they have their own
+        optimizers)."""
+        networks = self._objective_networks()
+        if not networks:
+            return self.trainable_variables
+        owned = {id(v) for network in networks.values() for v in network.trainable_variables}
+        return [v for v in self.trainable_variables if id(v) not in owned]
+
+    def _auxiliary_losses(self, terms: Terms, networks: dict, replicas: int) -> dict:
+        """The objective's scalar loss per auxiliary network, each scaled for its optimizer."""
+        if not networks:
+            return {}
+        losses = self.objective.auxiliary_losses(terms)
+        unknown = sorted(set(losses) - set(networks))
+        if unknown:
+            raise ValueError(
+                f"{type(self.objective).__name__}.auxiliary_losses returned losses for {unknown}, "
+                f"which are not among its auxiliary networks {sorted(networks)}."
+            )
+        return {
+            name: self.objective_optimizers[name].scale_loss(tf.cast(value, tf.float32) / replicas)
+            for name, value in losses.items()
+        }
+
+    def _track_objective_networks(self) -> None:
+        """Track the objective's auxiliary networks and optimizers as the model's
+        attributes ``objective_networks`` / ``objective_optimizers`` (so ``.keras``
+        files hold their weights and optimizer state). Called before the build; a
+        model whose objective has none gets neither attribute (its files are
+        unchanged)."""
+        if not isinstance(self.objective, Objective):
+            return
+        networks = dict(self.objective.auxiliary_networks())
+        if not networks:
+            return
+        optimizers = dict(self.objective.auxiliary_optimizers())
+        if set(optimizers) != set(networks):
+            raise ValueError(
+                f"{type(self.objective).__name__} must give one optimizer per auxiliary network: "
+                f"networks {sorted(networks)}, optimizers {sorted(optimizers)}."
+            )
+        self.objective_networks = networks
+        self.objective_optimizers = optimizers
 
     def _regularization(self) -> tf.Tensor:
         """Sum of the layers' regularization losses (0 when there are none)."""
@@ -112,6 +178,9 @@ class TrainingMixin:
     def _evaluate(self, x, weights):
         seed = self.noise_seed(stream=_seeds.EVAL, counter=0)
         terms = self.terms(x, self._num_samples(), seed, training=False)
+        optimizer = getattr(self, "optimizer", None)
+        terms.step = None if optimizer is None else optimizer.iterations
+        terms.objective_seed = self.noise_seed(stream=_seeds.OBJECTIVE, counter=0)
         loss, values = self._objective_values(terms)
         self._update_metrics(loss + self._regularization(), values, weights)
 
@@ -181,7 +250,13 @@ class TrainingMixin:
         cannot create variables, and a reloaded file needs the slots to load into."""
         if self.built and getattr(self, "optimizer", None) is not None and not self.optimizer.built:
             with self.distribute_strategy.scope():
-                self.optimizer.build(self.trainable_variables)
+                self.optimizer.build(self._model_trainable_variables())
+        if self.built:
+            for name, network in self._objective_networks().items():
+                optimizer = self.objective_optimizers[name]
+                if not optimizer.built:
+                    with self.distribute_strategy.scope():
+                        optimizer.build(network.trainable_variables)
 
     def compile_from_config(self, config):
         # Keras skips compile on load when compile() is overridden; ours only

@@ -18,6 +18,7 @@ pass-throughs (``EvaluationMixin``) and the multi-worker workarounds
 from __future__ import annotations
 
 import random
+import warnings
 from typing import Any, Sequence
 
 import keras
@@ -34,6 +35,23 @@ from keras_vae.models._training import TrainingMixin
 from keras_vae.saving import save_model
 
 
+def _warn_on_batch_level_backups(callbacks) -> None:
+    """Keras' ``BackupAndRestore(save_freq=N)`` restores a mid-epoch backup but restarts
+    that epoch at its first batch, so the batches before the backup are trained on
+    twice: say so before training starts."""
+    for callback in callbacks or ():
+        if isinstance(callback, keras.callbacks.BackupAndRestore) and isinstance(callback.save_freq, int) \
+                and not isinstance(callback.save_freq, bool):
+            warnings.warn(
+                f"BackupAndRestore(save_freq={callback.save_freq}) backs up mid-epoch, but Keras "
+                "resumes an interrupted run at the start of that epoch with the mid-epoch "
+                "weights: the batches before the backup are replayed, so a resumed run differs "
+                "from an uninterrupted one. Use save_freq='epoch' for an exact resume.",
+                UserWarning,
+                stacklevel=3,
+            )
+
+
 class LatentVariableModel(InputChecksMixin, TrainingMixin, MultiWorkerMixin, EvaluationMixin, keras.Model):
     """Base class of keras_vae's models: a ``keras.Model`` that computes its own loss
     from ``terms`` and an objective, trains with ``fit``, saves atomically and exports.
@@ -45,6 +63,10 @@ class LatentVariableModel(InputChecksMixin, TrainingMixin, MultiWorkerMixin, Eva
         beta: the KL weight of the default objective (give it or ``objective``).
         seed: seed of the training noise (drawn at random when ``None``).
         validate_inputs: check data for NaN/inf, shape and likelihood support.
+        standardize: own a :class:`keras_vae.preprocessing.Standardization` layer
+            (adapted on the first ``fit``'s data, or by :meth:`adapt`): the model then
+            takes and returns data in their own units and reports densities in them
+            (for classes with ``supports_standardize``; continuous likelihoods only).
         name: the model's name.
 
     Example (a subclass needs only what makes it different; see ``VAE``)::
@@ -61,6 +83,8 @@ class LatentVariableModel(InputChecksMixin, TrainingMixin, MultiWorkerMixin, Eva
 
     # saving.load_model refuses a file whose compile config names a loss for such a class.
     computes_own_loss = True
+    # Whether the class maps its outputs back through ``standardization`` (the VAE does).
+    supports_standardize = False
 
     def __init__(
         self,
@@ -70,9 +94,17 @@ class LatentVariableModel(InputChecksMixin, TrainingMixin, MultiWorkerMixin, Eva
         beta: float = 1.0,
         seed: int | None = None,
         validate_inputs: bool = True,
+        standardize: bool = False,
         name: str | None = None,
         **kwargs,
     ):
+        if not isinstance(standardize, (bool, np.bool_)):
+            raise ValueError(f"standardize must be True or False, got {standardize!r}.")
+        if standardize and not type(self).supports_standardize:
+            raise ValueError(
+                f"{type(self).__name__} does not support standardize=True; standardize the "
+                "data yourself (keras_vae.datasets.Standardizer) or use keras_vae.VAE."
+            )
         if objective is None:
             objective = registry.get("objective", "elbo", beta=beta)
         else:
@@ -104,6 +136,13 @@ class LatentVariableModel(InputChecksMixin, TrainingMixin, MultiWorkerMixin, Eva
         self.seed = int(seed)
         self.validate_inputs = bool(validate_inputs)
         self.data_shape: tuple[int, ...] | None = None
+        # Only models made with standardize=True own the layer, so other files' weight
+        # paths stay as they were.
+        self.standardization = None
+        if standardize:
+            from keras_vae.preprocessing import Standardization
+
+            self.standardization = Standardization(name="standardization")
 
     def _finish_init(self, input_shape: Sequence[int] | None) -> None:
         """The subclass's last step of ``__init__``, once its layers exist: the metric
@@ -111,6 +150,7 @@ class LatentVariableModel(InputChecksMixin, TrainingMixin, MultiWorkerMixin, Eva
         build when the example shape is known."""
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.objective_trackers = [keras.metrics.Mean(name=name) for name in self._metric_names()]
+        self._track_objective_networks()
         if input_shape is not None:
             self.build((None, *input_shape))
 
@@ -154,6 +194,10 @@ class LatentVariableModel(InputChecksMixin, TrainingMixin, MultiWorkerMixin, Eva
         with tf.init_scope(), self.distribute_strategy.scope():
             self._forward_build(components, data_shape)
             self._finish_build(data_shape)
+            if self._objective_networks():
+                self.objective.build_auxiliary(getattr(self, "latent_dim", None), data_shape)
+            if self.standardization is not None and not self.standardization.built:
+                self.standardization.build((None, *data_shape))
         self.data_shape = data_shape
 
     def _trial_build(self, components, data_shape) -> None:
@@ -194,6 +238,81 @@ class LatentVariableModel(InputChecksMixin, TrainingMixin, MultiWorkerMixin, Eva
         return _seeds.stateless_seed(self.seed, seed, stream, counter)
 
 
+    # --------------------------------------------------------- standardization
+    def to_model_units(self, x) -> tf.Tensor:
+        """Data in the user's units -> the units the networks see (standardized when
+        the model owns a ``standardization`` layer; float32 either way)."""
+        x = tf.cast(x, tf.float32)
+        return x if self.standardization is None else self.standardization(x)
+
+    def to_data_units(self, x) -> tf.Tensor:
+        """The inverse of :meth:`to_model_units`: back to the user's units."""
+        x = tf.cast(x, tf.float32)
+        return x if self.standardization is None else self.standardization.inverse(x)
+
+    def to_data_distribution(self, distribution):
+        """A distribution over data in model units as one over the user's units (itself
+        without a standardization)."""
+        if self.standardization is None:
+            return distribution
+        return self.standardization.transform_distribution(distribution)
+
+    def standardization_log_scale(self) -> tf.Tensor:
+        """``sum_d log std_d`` of the standardization (0 without one): what the model
+        subtracts from densities of standardized data to report them in data units."""
+        if self.standardization is None:
+            return tf.constant(0.0, tf.float32)
+        return self.standardization.log_scale()
+
+    def adapt(self, data) -> None:
+        """Set the standardization's statistics from ``data`` (numpy, or a batched
+        ``tf.data.Dataset``), checked first. ``fit`` calls it on its training data
+        when the model was made with ``standardize=True`` and is not adapted yet.
+
+        Example:
+            >>> import numpy as np, keras_vae as kv
+            >>> x = np.random.default_rng(0).normal(50.0, 10.0, (200, 3)).astype("float32")
+            >>> vae = kv.VAE("mlp", "mlp", latent_dim=2, input_shape=(3,),
+            ...              likelihood="gaussian", standardize=True)
+            >>> vae.adapt(x)
+            >>> bool(abs(float(np.asarray(vae.to_model_units(x)).mean())) < 1e-4)
+            True
+        """
+        if self.standardization is None:
+            raise ValueError(
+                f"{self.name} was made without standardize=True, so it has no "
+                "standardization to adapt."
+            )
+        self.check_data(data, "adapt's data")
+        self.standardization.adapt(data["x"] if isinstance(data, dict) else data)
+
+    def _scale_advice(self, x) -> None:
+        """Warn (as ``keras-vae train`` does) when numpy data for a real-valued
+        likelihood are far from standardized and the model does not standardize."""
+        layer = getattr(self, "likelihood_layer", None)
+        if self.standardization is not None or layer is None or not isinstance(x, np.ndarray):
+            return
+        if getattr(layer, "support", None) is not None or getattr(layer, "integer_valued", False) \
+                or getattr(layer, "discrete", False):
+            return  # bounded, integer and count data keep their own units
+        from keras_vae.datasets.standardization import standardization_report
+
+        report = standardization_report(x[:100_000])
+        if report:
+            import warnings
+
+            warnings.warn(
+                f"keras_vae: {report}; a likelihood with a fixed or shared scale (e.g. "
+                "gaussian) trains badly on such data: make the model with standardize=True "
+                "(it then takes and returns data in their own units).",
+                UserWarning, stacklevel=3,
+            )
+
+    def _adapt_if_needed(self, x) -> None:
+        if self.standardization is not None and not self.standardization.adapted:
+            # The data part of a {"x", "condition"} batch (a dataset of dicts is mapped there).
+            self.standardization.adapt(x["x"] if isinstance(x, dict) else x)
+
     def terms(self, x, num_samples: int = 1, seed=None, training: bool | None = False):
         """Everything the objective needs about a batch (the seam a subclass fills)."""
         raise NotImplementedError(f"{type(self).__name__} must define terms().")
@@ -231,9 +350,13 @@ class LatentVariableModel(InputChecksMixin, TrainingMixin, MultiWorkerMixin, Eva
             validation_data = _data_checks.with_pipeline_checks(validation_data, self.validate_inputs)
         y = self._placeholder_y(x, y, sample_weight)
         self._check_sample_budget(x, kwargs.get("batch_size"))
+        self._bind_dataset_size(x)
+        self._adapt_if_needed(x)  # after every check: a refused fit changes nothing
+        self._scale_advice(x)
         self._build_optimizer()  # the model may have been built from x just now
         # First, so that no later callback (a checkpoint) sees a diverged step.
         callbacks = kwargs.pop("callbacks", None)
+        _warn_on_batch_level_backups(callbacks)
         if callbacks is None or isinstance(callbacks, (list, tuple)):
             callbacks = [NonFiniteGuard(), *(callbacks or [])]
         # A dataset's weights and magnitude are checked in its pipeline, before the
@@ -244,6 +367,23 @@ class LatentVariableModel(InputChecksMixin, TrainingMixin, MultiWorkerMixin, Eva
                 validation_data=validation_data, sample_weight=sample_weight,
                 callbacks=callbacks, **kwargs,
             )
+
+    def _bind_dataset_size(self, x) -> None:
+        """Give an objective that needs it (``Objective.needs_dataset_size``) the
+        number of training examples: the length of arrays / tensors (or of a dict
+        batch's ``"x"``), ``None`` for a dataset or a generator (the objective then
+        needs it from its own arguments, or refuses before any step)."""
+        if not getattr(self.objective, "needs_dataset_size", False):
+            return
+        data = x.get("x") if isinstance(x, dict) else x
+        size = None
+        if isinstance(data, (np.ndarray, tf.Tensor)) or hasattr(data, "__array__"):
+            shape = getattr(data, "shape", None)
+            if shape is not None and len(shape) and shape[0] is not None:
+                size = int(shape[0])
+        if self.objective.bind_dataset_size(size):
+            # The size is a constant of the traced steps: trace them again.
+            self.train_function = self.test_function = None
 
     def _check_sample_budget(self, x, batch_size) -> None:
         """Refuse, before the first step, an objective whose latent samples would not
@@ -360,6 +500,8 @@ class LatentVariableModel(InputChecksMixin, TrainingMixin, MultiWorkerMixin, Eva
             seed=self.seed,
             validate_inputs=self.validate_inputs,
         )
+        if self.standardization is not None:  # files without one stay as they were
+            config["standardize"] = True
         return config
 
     @classmethod

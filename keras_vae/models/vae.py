@@ -66,6 +66,13 @@ class VAE(ConditioningMixin, LatentVariableModel):
             ``"conditional_gaussian"`` prior makes p(z | c). Data then arrive as
             ``{"x": x, "condition": c}`` (numpy dict or ``tf.data`` of dicts), and the
             inference methods take ``condition=``.
+        standardize: own a :class:`keras_vae.preprocessing.Standardization` layer
+            (a ``keras.layers.Normalization``) adapted on the first ``fit``'s data
+            (or by ``vae.adapt(x)``): every method then takes and returns data in
+            their own units (``encode``, ``decode``, ``sample``, ``reconstruct``,
+            ``likelihood``, the exports), and the ELBO / log p(x) are densities of
+            the raw data (``log p_std(x_std) - sum_d log std_d``). Saved in the
+            ``.keras`` file. Real-valued likelihoods only (e.g. ``"gaussian"``).
 
     Metrics reported by ``fit`` and ``evaluate`` (nats per example): ``loss`` and
     the objective's ``metric_names`` — for the ELBO ``elbo`` (with beta = 1),
@@ -83,6 +90,8 @@ class VAE(ConditioningMixin, LatentVariableModel):
         >>> sorted(history.history)
         ['elbo', 'kl', 'loss', 'reconstruction_loss']
     """
+
+    supports_standardize = True
 
     def __init__(
         self,
@@ -121,6 +130,7 @@ class VAE(ConditioningMixin, LatentVariableModel):
             component.configure(latent_dim=self.latent_dim)
         self.condition_layer = None if condition is None else registry.get("condition", condition)
         self._check_prior_and_condition()
+        self._check_standardize()
         self._finish_init(input_shape)
 
     # ------------------------------------------------------------------ build
@@ -160,6 +170,20 @@ class VAE(ConditioningMixin, LatentVariableModel):
             return None
         return tf.zeros((1, self.condition_layer.feature_size), tf.float32)
 
+    def _check_standardize(self) -> None:
+        layer = self.likelihood_layer
+        if self.standardization is None:
+            return
+        if getattr(layer, "support", None) is not None or getattr(layer, "integer_valued", False) or getattr(layer, "discrete", False):
+            support = getattr(layer, "support", None)
+            raise ValueError(
+                f"standardize=True maps each feature to mean 0 and standard deviation 1, "
+                f"which leaves the support {support} of the likelihood "
+                f"{type(layer).__name__} (integer or bounded data). Use standardize=True "
+                "with a real-valued likelihood (e.g. 'gaussian'), or keep the data as "
+                "they are for this likelihood."
+            )
+
     def _check_prior_and_condition(self) -> None:
         takes = getattr(self.prior_layer, "takes_condition", False)
         if takes and self.condition_layer is None:
@@ -193,9 +217,14 @@ class VAE(ConditioningMixin, LatentVariableModel):
         return self.posterior_layer.distribution(self.posterior_parameters(x, training=training, condition=condition))
 
     def likelihood(self, z, training: bool | None = None, condition=None):
-        """p(x|z[, c]) as a TFP distribution with event shape = the data shape."""
+        """p(x|z[, c]) as a TFP distribution with event shape = the data shape, over
+        the data in their own units (for a standardized model a
+        ``TransformedDistribution`` of the head's distribution)."""
         features = self.decoder(self.join_features(z, self.condition_features(condition, training)), training=training)
-        return self.likelihood_layer.distribution(self.likelihood_layer(features, training=training))
+        # In the user's units (a model made with standardize=True maps back).
+        return self.to_data_distribution(
+            self.likelihood_layer.distribution(self.likelihood_layer(features, training=training))
+        )
 
     def prior(self, training: bool | None = None, condition=None):
         """p(z) (or p(z | c) for a conditional prior) as a TFP distribution with event
@@ -377,7 +406,9 @@ class VAE(ConditioningMixin, LatentVariableModel):
         built (a VampPrior runs the encoder to build it). ``log_prob(params, x)``
         replaces the likelihood head's own ``log_prob`` (the log-likelihood estimator
         passes it compiled with XLA). ``x`` may be a prepared ``{"x", "condition"}``
-        batch (or give ``condition=``): then these are log p(x|z, c) and log p(z|c)."""
+        batch (or give ``condition=``): then these are log p(x|z, c) and log p(z|c).
+        A prepared batch of a standardized model is standardized; ``log p(x|z)`` is
+        still the density of the data in their own units."""
         x, c = self._with_condition(x, condition)
         features = self.condition_features(c, training)
         if prior is None:
@@ -392,6 +423,9 @@ class VAE(ConditioningMixin, LatentVariableModel):
         params = tf.reshape(params, [k, batch, *params.shape[1:]])
         # x [batch, ...] broadcasts against the K samples' parameters: no K copies.
         log_px = (log_prob or self.likelihood_layer.log_prob)(params, x)
+        if self.standardization is not None:
+            # x is standardized: the density of the raw data has the Jacobian.
+            log_px = log_px - self.standardization_log_scale()
         return log_px, tf.cast(prior.log_prob(z), tf.float32)
 
     # ---------------------------------------------------------------- config

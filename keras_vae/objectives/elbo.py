@@ -8,7 +8,7 @@ from keras_vae.objectives.budget import MAX_SAMPLES
 from keras_vae.objectives.objective import Objective
 from keras_vae.registry import register
 
-FREE_BITS_MODES = ("total", "per_dimension")
+FREE_BITS_MODES = ("total", "per_dimension", "per_group")
 
 
 @register("objective", "elbo")
@@ -41,6 +41,15 @@ class ELBO(Objective):
       Gaussian prior; :meth:`Terms.kl_per_dimension`); anything else is a
       ``ValueError`` when the objective first runs.
 
+    * ``free_bits_mode="per_group"`` (a hierarchical model: one floor per latent
+      group l, as the Ladder VAE and NVAE use it; ``lambda`` in nats per group)::
+
+          R_b = sum_l (KL_bl if mean_b KL_bl > lambda else lambda)
+
+      with ``KL_bl`` group l's KL against its top-down prior
+      (:meth:`Terms.kl_per_group`). A one-group model has one group: the floor of
+      ``"total"`` applied to the batch average.
+
     The reported ``kl`` is always the KL itself; only the loss is floored.
 
     The KL is analytic where TFP registers ``KL(q || p)`` and the Monte Carlo
@@ -57,7 +66,7 @@ class ELBO(Objective):
             ``>= 0``.
         num_samples: latent samples per example, 1 to 100,000 (see
             :meth:`Objective.check_sample_budget` for the memory they take).
-        free_bits_mode: ``"total"`` or ``"per_dimension"``.
+        free_bits_mode: ``"total"``, ``"per_dimension"`` or ``"per_group"``.
 
     Example:
         >>> import keras_vae as kv
@@ -90,6 +99,10 @@ class ELBO(Objective):
             return terms.kl()
         if self.free_bits_mode == "total":
             return tf.maximum(terms.kl(), self.free_bits)
+        if self.free_bits_mode == "per_group":
+            per_group = terms.kl_per_group()  # [B, groups]
+            active = tf.reduce_mean(per_group, axis=0) > self.free_bits
+            return tf.reduce_sum(tf.where(active, per_group, self.free_bits), axis=-1)
         per_dimension = terms.kl_per_dimension()  # [B, L]
         active = tf.reduce_mean(per_dimension, axis=0) > self.free_bits  # [L], the batch average
         return tf.reduce_sum(tf.where(active, per_dimension, self.free_bits), axis=-1)

@@ -31,8 +31,37 @@ class Objective:
                 elbo = terms.reconstruction() - terms.kl()
                 return -elbo, {"elbo": elbo}
 
-    Objectives are plain Python objects (not layers): they own no weights, and
-    their configuration is ``get_config()`` (the constructor's arguments).
+    Objectives are plain Python objects (not layers); their configuration is
+    ``get_config()`` (the constructor's arguments).
+
+    **Batch-level terms and auxiliary networks** (the wider contract; every hook
+    has a do-nothing default, so the objectives above need none of it):
+
+    * ``terms`` always hold the *whole* batch: ``terms.q`` has batch shape ``[B]``
+      and ``terms.z`` is ``[K, B, L]``, so an objective may compare every example's
+      code with every other example's posterior (β-TCVAE's ``B x B x L`` density
+      tensor) or take batch statistics (DIP-VAE's covariance). It still returns a
+      per-example loss; a batch-level scalar is added to every example. Under a
+      distribution strategy "the batch" is one replica's batch.
+    * ``needs_dataset_size = True``: ``fit`` measures the number of training
+      examples (arrays, tensors, dicts of them) and calls
+      :meth:`bind_dataset_size` with it, or ``None`` when it cannot be known (a
+      ``tf.data.Dataset``, a generator) — the objective then raises a clear error
+      unless it was given the size, before any training step runs.
+    * ``terms.step`` (the optimizer's step counter, saved with the optimizer, so a
+      schedule built on it resumes exactly) and ``terms.objective_seed`` (a
+      stateless seed that moves with the step, for an objective's own noise) are
+      set by the model's train / test steps.
+    * :meth:`auxiliary_networks` / :meth:`auxiliary_optimizers` (dicts keyed by the
+      same names) declare Keras layers the objective trains itself, each with its
+      own optimizer. The model tracks them (``model.objective_networks``,
+      ``model.objective_optimizers``): their weights and optimizer state are saved
+      in ``.keras`` files and restored, the model's own optimizer never touches
+      them, and :meth:`build_auxiliary` builds them when the model is built. In
+      every training step the model evaluates :meth:`auxiliary_losses` (a scalar
+      per network) in the same tape as the model's loss, and applies each
+      network's optimizer to the gradient of its loss with respect to that
+      network's weights only, after the model's update.
 
     Example:
         >>> import keras_vae as kv
@@ -74,6 +103,34 @@ class Objective:
             decoder_passes=self.decoder_passes, budget=self.memory_budget,
             what=f"{type(self).__name__} num_samples",
         )
+
+    #: whether ``__call__`` needs the number of training examples (see
+    #: :meth:`bind_dataset_size`).
+    needs_dataset_size: bool = False
+
+    def bind_dataset_size(self, dataset_size: int | None) -> bool:
+        """Called by ``fit`` before training when ``needs_dataset_size``, with the
+        number of training examples (``None`` when ``fit`` cannot know it). Raise a
+        ``ValueError`` when the objective cannot train without it; return ``True``
+        when the value the objective uses changed (the model then retraces its
+        steps). The default does nothing."""
+        return False
+
+    def auxiliary_networks(self) -> dict[str, Any]:
+        """Keras layers this objective owns and trains itself, by name (default none)."""
+        return {}
+
+    def auxiliary_optimizers(self) -> dict[str, Any]:
+        """One ``keras.optimizers.Optimizer`` per auxiliary network, same names."""
+        return {}
+
+    def build_auxiliary(self, latent_dim: int | None, data_shape: tuple[int, ...]) -> None:
+        """Build the auxiliary networks (called by the model's ``build``)."""
+
+    def auxiliary_losses(self, terms) -> dict[str, tf.Tensor]:
+        """A scalar loss per auxiliary network for this training batch; the model
+        differentiates each with respect to that network's trainable weights only."""
+        return {}
 
     def __call__(self, terms) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
         raise NotImplementedError(f"{type(self).__name__} must implement __call__(terms).")

@@ -42,6 +42,11 @@ class Terms:
         prior: p(z), a ``tfd.Distribution`` with event shape ``[L]``.
         training: whether this is a training step.
         kl_method: the VAE's ``kl`` setting (``"auto"``, ``"analytic"``, ``"mc"``).
+        step: the optimizer's step counter (int64 scalar) when the model's train /
+            test step built these terms, else ``None``; schedules read it.
+        objective_seed: a stateless seed (int32 ``[2]``) for an objective's own
+            noise, moving with the step, set by the train / test step; ``None``
+            elsewhere (the objective then draws fresh noise).
 
     Example:
         >>> import keras_vae as kv, numpy as np
@@ -64,6 +69,8 @@ class Terms:
         kl_method: str = "auto",
         stopped_posterior: Callable[[], object] | None = None,
         joint_log_prob: Callable[[tf.Tensor], tuple[tf.Tensor, tf.Tensor]] | None = None,
+        step: tf.Tensor | None = None,
+        objective_seed: tf.Tensor | None = None,
     ):
         self.x = x
         self.q = q
@@ -78,6 +85,16 @@ class Terms:
         self._joint_log_prob = joint_log_prob
         self._kl = {}
         self._kl_per_dimension = {}
+        self.step = step
+        self.objective_seed = objective_seed
+        self._cache = {}
+
+    def cached(self, key: str, compute: Callable[[], object]):
+        """``compute()`` once per batch: an objective's ``__call__`` and its
+        ``auxiliary_losses`` share what both need (e.g. a discriminator's outputs)."""
+        if key not in self._cache:
+            self._cache[key] = compute()
+        return self._cache[key]
 
     @property
     def num_samples(self) -> int:
@@ -141,6 +158,12 @@ class Terms:
                 )
             self._kl_per_dimension[method] = value
         return self._kl_per_dimension[method]
+
+    def kl_per_group(self, method: str | None = None) -> tf.Tensor:
+        """Per-example KL of each latent group, ``[B, groups]``: one group here (the
+        whole latent, ``kl()[:, None]``); a hierarchical model's terms
+        (:class:`~keras_vae.objectives.group_terms.GroupTerms`) have one per group."""
+        return self.kl(method)[:, None]
 
     def reconstruction(self) -> tf.Tensor:
         """``E_q log p(x|z)`` estimated by the mean over the K samples, ``[B]``."""

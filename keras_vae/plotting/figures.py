@@ -202,9 +202,12 @@ def images_to_grid(
 
 
 def _show_grid(grid: np.ndarray, scale: int = 2, title: str | None = None):
-    """A figure that shows ``grid`` at ``scale`` screen pixels per image pixel."""
+    """A figure that shows ``grid`` at ``scale`` screen pixels per image pixel, or more
+    for small images: a grid narrower than :data:`MIN_GRID_WIDTH` pixels is scaled up
+    (whole pixels, nearest neighbour) to at least that width, so an 8x8 grid is readable."""
     title_h = 0.3 if title else 0.0
     height, width = grid.shape[:2]
+    scale = max(int(scale), min(16, -(-MIN_GRID_WIDTH // max(1, width))))
     fig = _figure(width * scale / DPI, height * scale / DPI + title_h)
     ax = fig.add_axes([0, 0, 1, 1 - title_h / fig.get_figheight()])
     _draw_grid(ax, to_display_range(grid))
@@ -214,6 +217,8 @@ def _show_grid(grid: np.ndarray, scale: int = 2, title: str | None = None):
 
 
 _MAX_LINE_PANELS = 16
+#: image grids narrower than this (in screen pixels) are drawn with larger pixels.
+MIN_GRID_WIDTH = 320
 
 
 def _line_panels(series: Sequence[tuple[str, np.ndarray]], ncols: int, title: str | None):
@@ -384,7 +389,7 @@ def latent_scatter(
         batch_size: encoding batch size.
     """
     x = _numpy(x)
-    z = _batched(lambda b: vae.encode(b), x, batch_size).reshape(len(x), -1)
+    z = _batched(lambda b: _joined(vae.encode(b)), x, batch_size).reshape(len(x), -1)
     if labels is not None:
         labels = _numpy(labels).reshape(-1)
         if len(labels) != len(z):
@@ -495,6 +500,14 @@ def manifold(
     return _save(fig, path)
 
 
+def _joined(values) -> np.ndarray:
+    """One array from a model's per-group output (a hierarchical model's ``encode``
+    and ``kl_per_dimension`` give one array per latent group): the groups side by side."""
+    if isinstance(values, (list, tuple)):
+        return np.concatenate([_numpy(v) for v in values], axis=-1)
+    return _numpy(values)
+
+
 def kl_per_dimension_plot(
     kl_values: Any,
     path: str | os.PathLike | None = None,
@@ -512,7 +525,7 @@ def kl_per_dimension_plot(
         threshold: optionally draw a horizontal line at this KL (e.g. the level below
             which a dimension counts as collapsed).
     """
-    kl = _numpy(kl_values).astype(np.float64).reshape(-1)
+    kl = _joined(kl_values).astype(np.float64).reshape(-1)
     if kl.size == 0:
         raise ValueError("kl_per_dimension_plot got no values.")
     fig = _figure(max(4.0, min(12.0, 0.3 * kl.size + 2.0)), 3.5)

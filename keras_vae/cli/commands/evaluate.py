@@ -35,7 +35,10 @@ def run(args: argparse.Namespace) -> int:
     vae, standardizer = load_model(args.model)
     from keras_vae import datasets
 
-    x, _ = levels.load(args.data, args.split, vae=vae)  # raw 0..255 levels for an integer-valued likelihood
+    from keras_vae.cli.splits import load_rows
+
+    # Raw 0..255 levels for an integer-valued likelihood; the held-out rows of a file.
+    x, _, rows_note, _ = load_rows(args.data, args.split, vae, args.model)
     if args.limit is not None:
         x = x[: args.limit]
     x = np.asarray(x, np.float32)
@@ -51,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     scores["log_likelihood_method"] = args.method
     if ais:
         scores.update(ais_scores(vae, x, args))
-    scores = {"model": args.model, "data": args.data, "split": args.split} | scores
+    scores = {"model": args.model, "data": args.data, "split": args.split, "rows": rows_note} | scores
     if args.json:
         shown = {k: (finite(v) if isinstance(v, float) else v) for k, v in scores.items()}
         say(json.dumps(shown, indent=2))
@@ -59,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     start = "the prior" if args.anneal_from == "prior" else "q(z|x)"
     estimator = f"AIS, T={args.num_steps} C={args.num_chains} from {start}" if ais else f"K={args.num_samples}"
     say(
-        f"{args.model} on {args.data!r} ({args.split} split, {scores['num_examples']} examples)",
+        f"{args.model} on {args.data!r} ({args.split} split, {scores['num_examples']} examples: {rows_note})",
         table(
             [
                 ("ELBO", f"{scores['elbo']:.3f} nats"),

@@ -9,7 +9,17 @@ from keras_vae.cli.run_folder import load_model
 
 def run(args: argparse.Namespace) -> int:
     vae, standardizer = load_model(args.model)
-    path = vae.export(args.base, version=args.version, overwrite=args.overwrite)
+    fmt = getattr(args, "format", "tf_saved_model")
+    if fmt == "tf_saved_model":
+        path = vae.export(args.base, version=args.version, overwrite=args.overwrite,
+                          score_samples=getattr(args, "score_samples", 64))
+    else:
+        from keras_vae.cli.errors import UsageError
+
+        if args.version is not None:
+            raise UsageError(f"--version applies to the SavedModel, not --format {fmt}.")
+        files = vae.export(args.base, format=fmt, overwrite=args.overwrite)
+        path = ", ".join(files.values())
     say(f"Exported {args.model} to {path}")
     if standardizer is not None:
         say(

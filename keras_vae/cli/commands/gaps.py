@@ -17,7 +17,9 @@ def run(args: argparse.Namespace) -> int:
     vae, standardizer = load_model(args.model)
     from keras_vae import datasets, evaluation
 
-    x, _ = levels.load(args.data, args.split, vae=vae)  # raw 0..255 levels for an integer-valued likelihood
+    from keras_vae.cli.splits import load_rows
+
+    x, _, _, _ = load_rows(args.data, args.split, vae, args.model)  # raw levels where integer-valued
     x = np.asarray(x[: args.limit], np.float32)
     if standardizer is not None:
         x = standardizer.transform(x)
@@ -29,7 +31,8 @@ def run(args: argparse.Namespace) -> int:
     say(f"{args.model} on {args.data!r} ({args.split} split)", gaps.summary())
     if args.json:
         record = {"model": args.model, "data": args.data, "split": args.split, "num_examples": int(len(x)),
-                  **gaps.table(), "seconds": gaps.seconds, "settings": gaps.settings | {"ais": ais}}
+                  **gaps.table(), "unconverged_examples": gaps.num_unconverged,
+                  "seconds": gaps.seconds, "settings": gaps.settings | {"ais": ais}}
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump(record, f, indent=2)
         say(f"gaps table written to {args.json}")

@@ -8,12 +8,13 @@ import math
 import os
 import sys
 import time
+import warnings
 from typing import Any, Callable
 
 from keras_vae.cli.errors import UsageError, one_line
-from keras_vae.cli.output import say, table
+from keras_vae.cli.output import relay_warnings, say, table
 from keras_vae.cli.parser import PROG
-from keras_vae.cli.run_folder import BACKUP_DIR, STANDARDIZATION_FILE, check_output, clear_run, new_run_dir
+from keras_vae.cli.run_folder import BACKUP_DIR, check_output, clear_run, new_run_dir
 from keras_vae.cli.settings import TrainSettings, load_config_file, resolve_train_settings
 
 
@@ -41,39 +42,49 @@ def _resume_settings(args: argparse.Namespace) -> TrainSettings:
 
 
 # ---------------------------------------------------------------------- data
-def _load_splits(dataset: str, limit: int | None, seed: int, normalize: bool = True):
+def _load_splits(dataset: str, limit: int | None, seed: int, normalize: bool = True, drop_columns=None):
     """``(x_train, y_train), (x_test, y_test), note``: a path without a separate test
     split gets a 10% holdout (chosen by ``seed``)."""
     import numpy as np
 
     from keras_vae import datasets
 
-    x_train, y_train = datasets.load_dataset(dataset, split="train", normalize=normalize)
-    x_test, y_test = datasets.load_dataset(dataset, split="test", normalize=normalize)
-    note = None
+    from keras_vae.cli.splits import holdout_rows
+
+    extra = {"drop_columns": drop_columns} if drop_columns else {}
+    if extra and os.path.splitext(dataset)[1].lower() not in datasets.TABULAR_EXTENSIONS:
+        raise ValueError(f"--drop-columns applies to CSV / TSV files, not {dataset!r}.")
+    with relay_warnings():  # columns left out, levels that look rescaled: said once
+        x_train, y_train = datasets.load_dataset(dataset, split="train", normalize=normalize, **extra)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the same file again: already said
+        x_test, y_test = datasets.load_dataset(dataset, split="test", normalize=normalize, **extra)
+    note = holdout = None
     if x_train.shape == x_test.shape and np.array_equal(x_train, x_test):
-        order = np.random.default_rng(seed).permutation(len(x_train))
-        n_test = max(1, len(x_train) // 10)
-        if len(x_train) - n_test < 1:
+        num_rows = len(x_train)
+        test_idx, train_idx = holdout_rows(num_rows, seed)
+        if len(train_idx) < 1:
             raise ValueError(f"{dataset!r} holds {len(x_train)} example(s): too few to train on.")
-        test_idx, train_idx = order[:n_test], order[n_test:]
         x_test, x_train = x_train[test_idx], x_train[train_idx]
         if y_train is not None:
             y_test, y_train = y_train[test_idx], y_train[train_idx]
-        note = f"{dataset!r} has no separate test split: holding out {n_test} examples for testing."
+        note = (f"{dataset!r} has no separate test split: holding out {len(test_idx)} examples for "
+                f"testing ({len(test_idx)} of {num_rows} rows, seed {seed}; recorded in split.json, "
+                "which evaluate scores by default).")
+        holdout = (num_rows, test_idx if limit is None else test_idx[:limit])
     if limit is not None:
         x_train, x_test = x_train[:limit], x_test[:limit]
         y_train = None if y_train is None else y_train[:limit]
         y_test = None if y_test is None else y_test[:limit]
-    return (np.asarray(x_train, np.float32), y_train), (np.asarray(x_test, np.float32), y_test), note
+    return (np.asarray(x_train, np.float32), y_train), (np.asarray(x_test, np.float32), y_test), note, holdout
 
 
-def _columns(dataset: str) -> list[str] | None:
+def _columns(dataset: str, drop_columns=None) -> list[str] | None:
     """Feature names of a table file, else ``None``."""
     from keras_vae import datasets
 
     if os.path.splitext(dataset)[1].lower() in datasets.TABULAR_EXTENSIONS and os.path.isfile(dataset):
-        return datasets.read_table(dataset).columns
+        return datasets.read_table(dataset, drop_columns=drop_columns).columns
     return None
 
 
@@ -121,20 +132,25 @@ def run(args: argparse.Namespace) -> int:
     from keras_vae.cli import levels  # integer-valued likelihoods: raw levels, scaled encoder input
 
     s = levels.with_encoder_scaling(s)
-    (x_train, y_train), (x_test, y_test), note = _load_splits(
-        s.dataset, s.limit, s.seed, normalize=not levels.integer_valued(s.likelihood)
+    (x_train, y_train), (x_test, y_test), note, holdout = _load_splits(
+        s.dataset, s.limit, s.seed, normalize=not levels.integer_valued(s.likelihood),
+        drop_columns=s.drop_columns,
     )
     if note:
         say(note)
-    columns = _columns(s.dataset)
+    columns = _columns(s.dataset, s.drop_columns)
     path = lambda name: os.path.join(run_dir, name)  # noqa: E731
+    # --standardize: the model owns the statistics (a Normalization layer adapted on
+    # the training split, saved in model.keras and the export), so the data stay raw.
     standardizer = None
-    if s.standardize:
-        if resume and os.path.isfile(path(STANDARDIZATION_FILE)):
-            standardizer = datasets.Standardizer.load(path(STANDARDIZATION_FILE))
-        else:
-            standardizer = datasets.Standardizer.fit(x_train, columns)
-        x_train, x_test = standardizer.transform(x_train), standardizer.transform(x_test)
+    continuous = levels.real_valued(s.likelihood)
+    if s.standardize and not continuous:
+        raise UsageError(
+            f"--standardize maps each feature to mean 0 and standard deviation 1, which the "
+            f"likelihood {s.likelihood!r} cannot take (it needs integer levels, counts or values "
+            "in a bounded range): drop --standardize for it, or use a real-valued likelihood "
+            "such as --likelihood gaussian."
+        )
 
     keras.utils.set_random_seed(s.seed)
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
@@ -147,7 +163,10 @@ def run(args: argparse.Namespace) -> int:
         vae.check_data(x_train, "the training data")
         vae.check_data(x_test, "the test data")
         x_eval = x_test
-    report = None if standardizer is not None else datasets.standardization_report(x_train, columns)
+    if s.standardize:
+        vae.adapt(x_train)  # the training split's statistics, in the model
+    # Only for real-valued likelihoods: integer, count and bounded data keep their units.
+    report = None if s.standardize or not continuous else datasets.standardization_report(x_train, columns)
     if report:  # the model takes these data, but they will train badly
         print(
             f"{PROG}: warning: {report}; a likelihood with a fixed or shared scale (e.g. "
@@ -163,8 +182,10 @@ def run(args: argparse.Namespace) -> int:
     if not resume:
         with open(path("config.json"), "w", encoding="utf-8") as f:
             json.dump(config, f, indent=2)
-        if standardizer is not None:
-            standardizer.save(path(STANDARDIZATION_FILE))
+        if holdout is not None:  # which rows evaluate scores by default
+            from keras_vae.cli.splits import write_split
+
+            write_split(run_dir, s.dataset, holdout[0], s.seed, holdout[1], s.limit)
 
     train_data, epoch_counter = datasets.epoch_pipeline(
         x_train, batch_size=s.batch_size, seed=s.seed, shuffle=True, binarize=s.binarize
@@ -303,13 +324,15 @@ def _after_training(vae, s, run_dir, config, x_train, x_eval, y_test, standardiz
         ("history.csv", "per-epoch training and validation metrics"),
         ("metrics.json", "test metrics, wall time and settings"),
         ("config.json", "resolved settings (reusable with --config)"),
-    ] + ([(STANDARDIZATION_FILE, "per-feature mean and std (used by evaluate / sample)")] if standardizer else [])
+    ]
     say(
         "",
         f"Run folder: {run_dir}",
         table(listing),
         "",
-        f"Test ELBO {scores['elbo']:.2f} nats | log-likelihood (K={s.num_samples}) "
+        # The ELBO metrics.json holds (test_elbo, from vae.evaluate), labelled as such.
+        f"Test ELBO {float(test.get('elbo', scores['elbo'])):.2f} nats (test_elbo in metrics.json) | "
+        f"log-likelihood (K={s.num_samples}) "
         f"{scores['log_likelihood']:.2f} nats | bits/dim {levels.bits_text(vae, scores['bits_per_dim'])} | "
         f"active units {scores['active_units']}/{s.latent_dim} | {metrics['wall_time_s']:.1f} s",
     )

@@ -1,5 +1,6 @@
-"""An objective's latent samples are budgeted: a K that cannot fit is refused with the
-figure, before the first step, instead of running the process out of memory."""
+"""Inputs that cannot train are refused before the first step: an objective whose
+latent samples cannot fit the memory budget, sample weights that leave every
+example out."""
 import numpy as np
 import pytest
 
@@ -25,3 +26,21 @@ def test_the_budget_can_be_raised_or_turned_off_and_k_above_the_cap_is_refused()
     assert kv.objectives.IWAE(num_samples=100_000, memory_budget=None).check_sample_budget(128, 784, 20) > 2**31
     with pytest.raises(ValueError, match="num_samples"):
         kv.objectives.IWAE(num_samples=100_001)
+
+
+def test_all_zero_sample_weights_are_refused_before_any_step():
+    vae = kv.VAE("mlp", "mlp", latent_dim=2, input_shape=(784,))
+    with pytest.raises(ValueError, match="is 0 for all 64 examples"):
+        vae.fit(_data(), sample_weight=np.zeros(64), epochs=1, verbose=0)
+    optimizer = getattr(vae, "optimizer", None)
+    assert optimizer is None or not optimizer.built or int(optimizer.iterations.numpy()) == 0
+
+
+def test_a_batch_level_backup_is_warned_about(tmp_path):
+    import keras
+
+    vae = kv.VAE("mlp", "mlp", latent_dim=2, input_shape=(784,))
+    vae.compile(optimizer="adam")
+    backup = keras.callbacks.BackupAndRestore(str(tmp_path / "backup"), save_freq=1)
+    with pytest.warns(UserWarning, match=r"save_freq=1\) .*replayed.*save_freq='epoch'"):
+        vae.fit(_data(), epochs=1, batch_size=32, callbacks=[backup], verbose=0)
