@@ -23,6 +23,11 @@ def _grid_body(spec: Any) -> Any:
     return spec
 
 
+class _VQTerms(dict):
+    """A VQ-VAE batch's terms: a dict (``log_px``, ``codebook_loss``, ...) that also takes
+    the attributes the shared training step sets on any terms (``step``, ``objective_seed``)."""
+
+
 @registry.register("model", "vqvae")
 class VQVAE(CodePriorMixin, LatentVariableModel):
     """A vector-quantized VAE (van den Oord et al. 2017) trained with ``fit`` and
@@ -267,14 +272,14 @@ class VQVAE(CodePriorMixin, LatentVariableModel):
         out = self.quantizer(self._encode(x, training), training=training)
         params = self._decode_params(out["quantized"], training)
         batch = tf.shape(x)[:1]
-        return {
+        return _VQTerms({
             "log_px": self.likelihood_layer.log_prob(params, x),
             "codebook_loss": out["codebook_loss"],
             "commitment_loss": out["commitment_loss"],
             "perplexity": tf.fill(batch, out["perplexity"]),
             "codes_in_use": tf.fill(batch, out["codes_in_use"]),
             "train_codebook": self.quantizer.ema_decay is None,
-        }
+        })
 
     # ------------------------------------------------------- command line
     @classmethod
