@@ -177,6 +177,11 @@ class VQVAE(CodePriorMixin, LatentVariableModel):
             if not self.prior_optimizer.built:
                 self.prior_optimizer.build(self.prior_layer.weights)
 
+    def _scale_advice(self, x) -> None:
+        """No standardization advice: the base would suggest ``standardize=True``, which a
+        VQ-VAE does not take (its conv bodies see images as they are; pixels that are
+        constant across the data are not a scaling problem for them)."""
+
     # ----------------------------------------------------------- inference
     def _encode(self, x, training=None):
         return self.encoder(self.likelihood_layer.encoder_input(x), training=training)
