@@ -286,7 +286,7 @@ def test_evaluate_scores_the_rows_train_held_out(tmp_path):
                                  "--epochs", "2", "--hidden-units", "8", "--num-samples", "2",
                                  "--latent-dim", "2", "--seed", "5", "--no-export", "--output", str(run)])
     assert status == 0, err
-    assert "holding out 6 of 60 rows" in out
+    assert "holding out 6 examples" in out and "6 of 60 rows, seed 5" in out
     split = json.loads((run / "split.json").read_text())
     assert len(split["test_rows"]) == 6 and split["seed"] == 5
     model = str(run / "model.keras")
