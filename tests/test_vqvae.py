@@ -311,3 +311,25 @@ def test_litert_and_onnx_encode_and_decode(tmp_path):
     np.testing.assert_allclose(decode.run(None, {"codes": codes})[0], vq.decode_codes(codes).numpy(), atol=1e-5)
     with pytest.raises(ValueError, match="'encode' and 'decode'"):
         vq.export(str(tmp_path / "x"), format="onnx", parts=("sample",))
+
+
+# ----------------------------------------------------------------- benchmark
+def test_the_benchmark_trains_keras_ios_model_beside_ours(mnist_dir, capsys, monkeypatch):
+    """benchmarks/vqvae.py end to end on a small budget: keras-io's codebook (an
+    add_weight) trains under Keras 3, and both rows are printed."""
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "vqvae.py"
+    monkeypatch.syspath_prepend(str(path.parent))  # its _common helper
+    spec = importlib.util.spec_from_file_location("vqvae_benchmark", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    rows = bench.main(["--data", str(mnist_dir), "--limit", "512", "--test-limit", "256"])
+    out = capsys.readouterr().out
+    assert "keras-io vq_vae.py" in out and "kv.VQVAE" in out
+    (_, error_io, _, used_io, speed_io), (_, error_kv, _, used_kv, speed_kv) = rows
+    assert np.isfinite([error_io, error_kv]).all() and speed_io > 0 and speed_kv > 0
+    assert used_kv > used_io  # k-means + restarts already use more codes after 4 steps
+    trainer = bench.VQVAETrainer(0.1)
+    assert any("embeddings_vqvae" in v.path for v in trainer.trainable_variables)  # tracked, so trained
