@@ -131,7 +131,15 @@ def test_any_likelihood_on_the_decoder_output():
     vq.compile(optimizer="adam")
     history = vq.fit(x, epochs=1, batch_size=16, verbose=0).history
     assert np.isfinite(history["reconstruction_loss"][0])
-    assert vq.likelihood_layer.discrete  # bits/dim = reconstruction_loss / (D ln 2)
+    assert vq.likelihood_layer.discrete
+    # The paper's figure: (-log p(x|z_q) + code length) / (D ln 2), with log K per code here.
+    recon = vq.evaluate(x, batch_size=16, verbose=0, return_dict=True)["reconstruction_loss"]
+    expected = (recon + 4 * np.log(16)) / (64 * np.log(2))
+    np.testing.assert_allclose(vq.bits_per_dim(x, prior="uniform"), expected, rtol=1e-4)
+    with pytest.raises(ValueError, match="no prior"):
+        vq.bits_per_dim(x)
+    with pytest.raises(ValueError, match="discrete likelihood"):
+        kv.VQVAE(**SMALL).bits_per_dim(_images(4), prior="uniform")
 
 
 def test_bad_input_is_refused_before_any_state_changes():
@@ -178,9 +186,12 @@ def test_save_load_and_resume_exactly_with_the_prior(tmp_path):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b), err_msg=a.path)
     np.testing.assert_array_equal(vq.sample(4, seed=3).numpy(), loaded.sample(4, seed=3).numpy())
     np.testing.assert_array_equal(vq.codes(x), loaded.codes(x))
-    # Resume: the optimizer, the EMA state and the restart counters came back too.
+    assert int(loaded.prior_optimizer.iterations) == int(vq.prior_optimizer.iterations) == 4
+    # Resume: the optimizers, the EMA state and the restart counters came back too.
     vq.fit(x, epochs=1, batch_size=16, shuffle=False, verbose=0)
     loaded.fit(x, epochs=1, batch_size=16, shuffle=False, verbose=0)
+    vq.fit_prior(x, epochs=1, batch_size=16, verbose=0, shuffle=False)
+    loaded.fit_prior(x, epochs=1, batch_size=16, verbose=0, shuffle=False)
     for a, b in zip(vq.weights, loaded.weights):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-6, err_msg=a.path)
 
@@ -254,8 +265,10 @@ def test_keras_vae_train_model_vqvae(tmp_path, monkeypatch):
     from keras_vae import cli
 
     monkeypatch.chdir(tmp_path)
+    small = '{"filters": [8, 8]}'
     code = cli.main(["train", "--model", "vqvae", "--epochs", "1", "--limit", "128", "--batch-size", "64",
-                     "--latent-dim", "4", "--output", "run"])
+                     "--latent-dim", "4", "--encoder", "conv_grid", "--encoder-options", small,
+                     "--decoder", "conv_grid", "--decoder-options", small, "--output", "run"])
     assert code == 0
     vq = kv.load_model("run/model.keras")
     assert isinstance(vq, kv.VQVAE) and vq.embedding_dim == 4 and vq.grid_shape == (7, 7)
@@ -298,3 +311,25 @@ def test_litert_and_onnx_encode_and_decode(tmp_path):
     np.testing.assert_allclose(decode.run(None, {"codes": codes})[0], vq.decode_codes(codes).numpy(), atol=1e-5)
     with pytest.raises(ValueError, match="'encode' and 'decode'"):
         vq.export(str(tmp_path / "x"), format="onnx", parts=("sample",))
+
+
+# ----------------------------------------------------------------- benchmark
+def test_the_benchmark_trains_keras_ios_model_beside_ours(mnist_dir, capsys, monkeypatch):
+    """benchmarks/vqvae.py end to end on a small budget: keras-io's codebook (an
+    add_weight) trains under Keras 3, and both rows are printed."""
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "vqvae.py"
+    monkeypatch.syspath_prepend(str(path.parent))  # its _common helper
+    spec = importlib.util.spec_from_file_location("vqvae_benchmark", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    rows = bench.main(["--data", str(mnist_dir), "--limit", "512", "--test-limit", "256"])
+    out = capsys.readouterr().out
+    assert "keras-io vq_vae.py" in out and "kv.VQVAE" in out
+    (_, error_io, _, used_io, speed_io), (_, error_kv, _, used_kv, speed_kv) = rows
+    assert np.isfinite([error_io, error_kv]).all() and speed_io > 0 and speed_kv > 0
+    assert used_kv > used_io  # k-means + restarts already use more codes after 4 steps
+    trainer = bench.VQVAETrainer(0.1)
+    assert any("embeddings_vqvae" in v.path for v in trainer.trainable_variables)  # tracked, so trained

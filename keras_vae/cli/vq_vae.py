@@ -27,6 +27,15 @@ def arguments(settings, input_shape) -> dict:
                 "(a quantizer, and a PixelCNN prior over codes fitted after training)."
             )
 
+    for name, flag in (("latent_dims", "--latent-dims"), ("inference", "--inference")):
+        if getattr(settings, name, None) is not None:
+            raise UsageError(f"{flag} applies to --model hierarchical, not --model vqvae.")
+    if getattr(settings, "standardize", False):
+        raise UsageError(
+            "--standardize does not apply to --model vqvae yet: scale the data yourself "
+            "(keras_vae.datasets.Standardizer) or use --model vae."
+        )
+
     def body(kind: str) -> Any:
         name, options = getattr(settings, kind), dict(getattr(settings, f"{kind}_options"))
         if name == "mlp":

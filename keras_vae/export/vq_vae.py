@@ -39,7 +39,7 @@ def _make_endpoints(vq) -> dict:
 
         def one(s):
             stateless = vq.noise_seed(s, stream=_seeds.SAMPLE_Z)
-            return vq.prior_layer._sample_graph(tf.constant(1), stateless)[0]
+            return vq.prior_layer.sample_graph(tf.constant(1), stateless)[0]
 
         codes = tf.map_fn(one, seeds, fn_output_signature=tf.TensorSpec(grid, tf.int32))
         return {"codes": codes, "x": mean_of(vq.quantizer.lookup(codes))}

@@ -36,9 +36,11 @@ class CodePriorMixin:
         learning_rate: float = 1e-3,
         verbose: Any = "auto",
         callbacks=None,
+        shuffle: bool = True,
     ) -> keras.callbacks.History:
         """Fit the prior over codes to the codes of ``x`` (maximum likelihood, with
-        its own Adam optimizer). The model must be trained first: the prior models
+        its own Adam optimizer, ``prior_optimizer``, whose state is saved with the model
+        so a second ``fit_prior`` — also after ``kv.load_model`` — continues exactly). The model must be trained first: the prior models
         the codes a trained encoder gives.
 
         Reports ``loss`` (nats per grid) and ``bits_per_code``; ``validation_data``
@@ -61,11 +63,12 @@ class CodePriorMixin:
             val_x = validation_data[0] if isinstance(validation_data, (tuple, list)) else validation_data
             validation = (self.codes(val_x),)
         trainer = PriorTrainer(self.prior_layer, self.grid_shape)
-        trainer.compile(optimizer=keras.optimizers.Adam(learning_rate))
+        self.prior_optimizer.learning_rate = learning_rate
+        trainer.compile(optimizer=self.prior_optimizer)
         self._set_prior_trainable(True)
         try:
             return trainer.fit(codes, epochs=epochs, batch_size=batch_size, validation_data=validation,
-                               verbose=verbose, callbacks=callbacks)
+                               verbose=verbose, callbacks=callbacks, shuffle=shuffle)
         finally:
             self._set_prior_trainable(False)
 
@@ -110,3 +113,35 @@ class CodePriorMixin:
         codes = self.sample_codes(n, seed=seed)
         x_seed = None if seed is None else self.noise_seed(seed, stream=_seeds.SAMPLE_X)
         return self.decode_codes(codes, sample=sample_x, seed=x_seed)
+
+    def bits_per_dim(self, x, prior: str = "learned", batch_size: int = 256) -> float:
+        """An upper bound on ``-log2 p(x) / D`` for a discrete likelihood (8-bit images
+        with ``"categorical"`` or ``"logistic_mixture"``), the paper's bits/dim figure::
+
+            bits/dim = (-log p(x | z_q(x)) + L(codes(x))) / (D ln 2)
+
+        where the code length ``L`` is ``-log p_prior(codes)`` (``prior="learned"``,
+        the fitted code prior) or ``positions * log K`` (``prior="uniform"``, the
+        bound van den Oord et al. 2017 report while training). The posterior over codes
+        is a point mass, so this is the ELBO in bits per dimension.
+        """
+        if prior not in ("learned", "uniform"):
+            raise ValueError(f"prior must be 'learned' or 'uniform', got {prior!r}.")
+        if not getattr(self.likelihood_layer, "discrete", False):
+            raise ValueError(
+                f"bits_per_dim needs a discrete likelihood (a probability mass, e.g. 'categorical' or "
+                f"'logistic_mixture' on 8-bit data); {type(self.likelihood_layer).__name__} is a density."
+            )
+        if prior == "learned":
+            self._require_prior("score codes")
+
+        def fn(x):
+            terms = self.terms(x)
+            nats = -terms["log_px"]
+            codes = self.quantizer(self._encode(x))["indices"]
+            if prior == "learned":
+                return nats - self.prior_layer.log_prob(codes)
+            return nats + math.prod(self.grid_shape) * math.log(self.num_embeddings)
+
+        nats = self._batched(x, self._graph(f"bits_per_dim_{prior}", fn), batch_size)
+        return float(np.mean(nats) / (math.prod(self.data_shape) * math.log(2.0)))

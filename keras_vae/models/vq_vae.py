@@ -23,6 +23,11 @@ def _grid_body(spec: Any) -> Any:
     return spec
 
 
+class _VQTerms(dict):
+    """A VQ-VAE batch's terms: a dict (``log_px``, ``codebook_loss``, ...) that also takes
+    the attributes the shared training step sets on any terms (``step``, ``objective_seed``)."""
+
+
 @registry.register("model", "vqvae")
 class VQVAE(CodePriorMixin, LatentVariableModel):
     """A vector-quantized VAE (van den Oord et al. 2017) trained with ``fit`` and
@@ -132,6 +137,7 @@ class VQVAE(CodePriorMixin, LatentVariableModel):
         if self.prior_layer is not None:
             self.prior_layer.configure(num_embeddings=self.num_embeddings)
         self.grid_shape: tuple[int, ...] | None = None
+        self.prior_optimizer = None if self.prior_layer is None else keras.optimizers.Adam(1e-3, name="prior_adam")
         self._graphs: dict = {}
         self._finish_init(input_shape)
 
@@ -165,8 +171,16 @@ class VQVAE(CodePriorMixin, LatentVariableModel):
             self.prior_layer.configure(num_embeddings=self.num_embeddings, grid_shape=self.grid_shape)
             if not self.prior_layer.built:
                 self.prior_layer.build()
-            # Trained by fit_prior with its own optimizer, never by the model's.
+            # Trained by fit_prior with its own optimizer (saved with the model, so
+            # prior training resumes exactly), never by the model's.
             self._set_prior_trainable(False)
+            if not self.prior_optimizer.built:
+                self.prior_optimizer.build(self.prior_layer.weights)
+
+    def _scale_advice(self, x) -> None:
+        """No standardization advice: the base would suggest ``standardize=True``, which a
+        VQ-VAE does not take (its conv bodies see images as they are; pixels that are
+        constant across the data are not a scaling problem for them)."""
 
     # ----------------------------------------------------------- inference
     def _encode(self, x, training=None):
@@ -263,14 +277,14 @@ class VQVAE(CodePriorMixin, LatentVariableModel):
         out = self.quantizer(self._encode(x, training), training=training)
         params = self._decode_params(out["quantized"], training)
         batch = tf.shape(x)[:1]
-        return {
+        return _VQTerms({
             "log_px": self.likelihood_layer.log_prob(params, x),
             "codebook_loss": out["codebook_loss"],
             "commitment_loss": out["commitment_loss"],
             "perplexity": tf.fill(batch, out["perplexity"]),
             "codes_in_use": tf.fill(batch, out["codes_in_use"]),
             "train_codebook": self.quantizer.ema_decay is None,
-        }
+        })
 
     # ------------------------------------------------------- command line
     @classmethod
