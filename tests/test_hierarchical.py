@@ -33,7 +33,7 @@ def test_defaults_are_burdas_two_layer_model():
     assert h.decoder.hidden[0].kernel.shape == (100, 200)
     assert h.likelihood_layer.projection.kernel.shape == (200, 784)
     assert isinstance(h, kv.models.LatentVariableModel)
-    assert kv.get_class("model", "hierarchical") is kv.HierarchicalVAE if hasattr(kv, "get_class") else True
+    assert kv.registry.get_class("model", "hierarchical") is kv.HierarchicalVAE
 
 
 @pytest.mark.parametrize("inference", INFERENCES)
@@ -215,3 +215,22 @@ def test_saved_model_signatures(tmp_path, inference):
     np.testing.assert_allclose(log_px, expected.numpy(), rtol=1e-4, atol=1e-4)
     np.testing.assert_array_equal(log_px, loaded.signatures["score"](x=tf.constant(x))["log_px"].numpy())
     assert loaded.signatures["decode"](z=tf.constant(np.asarray(means[0])))["x_mean"].shape == (3, 8)
+
+
+@pytest.mark.parametrize("inference", INFERENCES)
+def test_traversal_and_interpolation_at_a_chosen_group(inference):
+    h = small(inference)
+    x = binary(2)
+    means = h.encode(x)
+    path = h.interpolate(x[0], x[1], steps=5, group=1)
+    assert path.shape == (5, 8)
+    # the ends decode the posterior points of group 2 through the top-down means
+    np.testing.assert_allclose(path[0], h.decode_from_group(np.asarray(means[1])[:1], 1).numpy()[0], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(h.interpolate(x[0], x[1], steps=3, group=0)[0], h.decode(np.asarray(means[0])[:1]).numpy()[0],
+                               rtol=1e-5, atol=1e-6)
+    grid = h.traverse(x[0], dim=1, values=[-2.0, 0.0, 2.0], group=1)
+    assert grid.shape == (3, 8) and not np.allclose(grid[0], grid[2])
+    with pytest.raises(ValueError, match="group"):
+        h.traverse(x[0], dim=0, group=2)
+    with pytest.raises(ValueError, match="dim"):
+        h.traverse(x[0], dim=2, group=1)

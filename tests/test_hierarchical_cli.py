@@ -45,3 +45,22 @@ def test_hierarchical_flags_on_a_plain_vae_are_refused():
     settings = cli.TrainSettings.from_dict(json.loads(out))
     with pytest.raises(cli.errors.UsageError if hasattr(cli, "errors") else Exception, match="--latent-dims"):
         model_arguments(settings, (6,))
+
+
+def test_train_run_end_to_end(tmp_path):
+    """A tiny `keras-vae train --model hierarchical` run: every step succeeds (model,
+    SavedModel, pictures, metrics with the KL of each group)."""
+    import os
+
+    folder = str(tmp_path / "run")
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = cli.main(["train", "sample", "--model", "hierarchical", "--latent-dims", "4,2",
+                           "--inference", "ladder", "--epochs", "1", "--limit", "256",
+                           "--num-samples", "5", "--output", folder])
+    assert status == 0, err.getvalue()
+    assert {"model.keras", "serving", "samples.png", "latent.png", "kl.png", "metrics.json"} <= set(os.listdir(folder))
+    metrics = json.loads(open(os.path.join(folder, "metrics.json")).read())
+    assert metrics["latent_dim"] == 6 and metrics["test_kl_1"] is not None and metrics["test_kl_2"] is not None
+    loaded = kv.load_model(os.path.join(folder, "model.keras"))
+    assert isinstance(loaded, kv.HierarchicalVAE) and loaded.inference == "ladder"

@@ -198,7 +198,7 @@ def run(args: argparse.Namespace) -> int:
     if s.tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=s.tensorboard))
     names = "/".join(name for name, _ in s.components().values())
-    described = f"a VAE ({names}, latent_dim={s.latent_dim})"
+    described = f"a VAE ({names}, latent_dim={_latent_size(vae, s)})"
     if getattr(type(vae), "cli_arguments", None) is not None:  # a family that reads the settings itself
         described = f"a {type(vae).__name__} (--model {s.model})"
     say(
@@ -263,7 +263,7 @@ def _after_training(vae, s, run_dir, config, x_train, x_eval, y_test, standardiz
         "log_likelihood_num_samples": scores["log_likelihood_num_samples"],
         "test_bits_per_dim": finite(scores["bits_per_dim"]),
         "active_units": scores["active_units"],
-        "latent_dim": s.latent_dim,
+        "latent_dim": _latent_size(vae, s),
         "kl_per_dimension": scores["kl_per_dimension"],
         "final_train": {k: finite(v) for k, v in last.items() if k != "epoch" and not k.startswith("val_")},
         "epochs_run": len(history),
@@ -334,7 +334,7 @@ def _after_training(vae, s, run_dir, config, x_train, x_eval, y_test, standardiz
         f"Test ELBO {float(test.get('elbo', scores['elbo'])):.2f} nats (test_elbo in metrics.json) | "
         f"log-likelihood (K={s.num_samples}) "
         f"{scores['log_likelihood']:.2f} nats | bits/dim {levels.bits_text(vae, scores['bits_per_dim'])} | "
-        f"active units {scores['active_units']}/{s.latent_dim} | {metrics['wall_time_s']:.1f} s",
+        f"active units {scores['active_units']}/{_latent_size(vae, s)} | {metrics['wall_time_s']:.1f} s",
     )
     if failures:
         steps = ", ".join(f.split(":")[0] for f in failures)
@@ -345,6 +345,11 @@ def _after_training(vae, s, run_dir, config, x_train, x_eval, y_test, standardiz
         )
         return 1
     return 0
+
+
+def _latent_size(vae, s) -> int:
+    """The model's latent size (a hierarchical model's: all groups), else --latent-dim."""
+    return int(getattr(vae, "latent_dim", s.latent_dim))
 
 
 def _pictures(vae, s, run_dir, x_eval, y_test, standardizer, columns, attempt) -> dict:
