@@ -215,3 +215,11 @@ def test_bad_arguments_are_refused_at_construction():
                      objective={"name": "dip_vae"}, seed=0)
         vae.compile(optimizer="adam", jit_compile=False)
         vae.fit(X, epochs=1, batch_size=16, verbose=0)
+
+
+def test_a_model_with_a_discriminator_exports_for_serving(tmp_path):
+    vae = make({"name": "factor_vae", "discriminator_units": [8]})
+    vae.compile(optimizer="adam", jit_compile=False)
+    vae.fit(X[:32], epochs=1, batch_size=16, verbose=0)
+    served = tf.saved_model.load(vae.export(str(tmp_path / "serving")))
+    assert served.signatures["score"](x=tf.constant(X[:4]))["log_px"].shape == (4,)
