@@ -12,12 +12,11 @@ import tensorflow as tf
 from keras_vae import _seeds
 from keras_vae._random import fresh_seed
 from keras_vae.evaluation import shared_noise
+from keras_vae.export._signature_parts import _checked_input, _f32, encode_outputs
 
 
 def conditioned_endpoints(vae, score_noise: np.ndarray) -> dict:
     """``{name: (function, input_signature)}`` for a model with a ``condition_layer``."""
-    from keras_vae.export.saved_model import _checked_input, _f32, encode_outputs
-
     layer = vae.condition_layer
     latent_dim = vae.latent_dim
     posterior = vae.posterior_layer

@@ -36,7 +36,7 @@ import tensorflow as tf
 from keras_vae import _seeds
 from keras_vae._random import fresh_seed
 from keras_vae.export import versions
-from keras_vae.export.saved_model import _checked_input
+from keras_vae.export._signature_parts import _checked_input
 
 SIGNATURES = ("encode", "decode", "reconstruct", "sample", "score")
 

@@ -78,9 +78,7 @@ Design decisions
 """
 from __future__ import annotations
 
-import contextlib
 import warnings
-from typing import Any
 
 import keras
 import numpy as np
@@ -90,6 +88,13 @@ from keras_vae import _seeds
 from keras_vae._random import fresh_seed
 from keras_vae.evaluation import shared_noise
 from keras_vae.export import versions, warmup as _warmup
+from keras_vae.export._signature_parts import (
+    _checked_input,
+    _component,
+    _ComponentTraceError,
+    _f32,
+    encode_outputs,
+)
 
 __all__ = ["export_vae"]
 
@@ -100,28 +105,6 @@ SIGNATURES = ("encode", "decode", "reconstruct", "sample", "score")
 
 
 
-# ---------------------------------------------------------------- errors
-class _ComponentTraceError(Exception):
-    """A component raised while a signature was being traced."""
-
-    def __init__(self, component: str, obj: Any, error: BaseException):
-        super().__init__(str(error))
-        self.component = component
-        self.obj = obj
-        self.error = error
-
-
-@contextlib.contextmanager
-def _component(name: str, obj: Any):
-    """Tag an exception raised inside with the component that raised it."""
-    try:
-        yield
-    except _ComponentTraceError:
-        raise
-    except Exception as err:  # noqa: BLE001 - re-raised with context below
-        raise _ComponentTraceError(name, obj, err) from err
-
-
 # ----------------------------------------------------------------- noise
 def _score_seed(vae) -> np.ndarray:
     """The stateless seed of the ``score`` signature's draws (int32 ``[2]``): the
@@ -130,44 +113,6 @@ def _score_seed(vae) -> np.ndarray:
 
 
 # ------------------------------------------------------------ endpoints
-def _f32(t) -> tf.Tensor:
-    return tf.cast(t, tf.float32)
-
-
-def _checked_input(t, example_shape, name: str, finite: bool = False) -> tf.Tensor:
-    """``t`` behind in-graph checks that travel with the SavedModel.
-
-    A signature's declared input shape is not enforced by every client (TF Serving
-    feeds whatever a request holds, and a flattening encoder would accept a
-    ``(2, 56, 14, 1)`` batch for a 28x28 model), so the example shape is checked in
-    the graph; with ``finite`` NaN/inf are refused too. A failed check is an
-    ``INVALID_ARGUMENT`` error whose message starts with ``keras_vae:``.
-    """
-    example_shape = [int(d) for d in example_shape]
-    shape = tf.shape(t)
-    rank = len(example_shape) + 1
-    # Padded so the slice is valid for any rank; the rank test makes it exact.
-    padded = tf.concat([shape, tf.zeros([rank], shape.dtype)], axis=0)
-    ok = tf.logical_and(
-        tf.equal(tf.size(shape), rank),
-        tf.reduce_all(tf.equal(padded[1:rank], tf.constant(example_shape, shape.dtype))),
-    )
-    expected = ", ".join(map(str, ["batch", *example_shape]))
-    checks = [
-        tf.debugging.Assert(
-            ok, [f"keras_vae: {name} must have shape ({expected}); got shape", shape]
-        )
-    ]
-    if finite:
-        checks.append(
-            tf.debugging.assert_all_finite(
-                t, f"keras_vae: {name} contains NaN or infinite values"
-            )
-        )
-    with tf.control_dependencies(checks):
-        return tf.identity(t)
-
-
 def _posterior_params(vae, x):
     x = _checked_input(x, vae.data_shape, "x")
     with _component("model input check (VAE.prepare)", vae):
@@ -186,25 +131,6 @@ def _likelihood(vae, z):
         params = vae.likelihood_layer(features, training=False)
         # In the user's units (a standardized model maps back).
         return vae.to_data_distribution(vae.likelihood_layer.distribution(params))
-
-
-def encode_outputs(posterior, params) -> dict:
-    """The ``encode`` signature's outputs: q's named parameters (or its point) and a sample ``z``."""
-    with _component("posterior", posterior):
-        q = posterior.distribution(params)
-        try:
-            natural = posterior.natural_parameters(params)
-        except NotImplementedError:
-            # A posterior that does not name its parameters still has a point.
-            natural = {"point": posterior.point(params)}
-        if not isinstance(natural, dict) or "z" in natural:
-            raise TypeError(
-                "natural_parameters() must return a dict of tensors without the key "
-                f"'z' (reserved for the sample); got {natural!r}."
-            )
-        outputs = {str(k): _f32(v) for k, v in natural.items()}
-        outputs["z"] = _f32(q.sample(seed=fresh_seed()))
-    return outputs
 
 
 def _make_endpoints(vae, score_noise: np.ndarray) -> dict:
