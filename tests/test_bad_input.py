@@ -108,7 +108,7 @@ def test_inference_methods_check_shapes(vae):
         ({"beta": float("nan")}, "beta must be a finite number >= 0"),
         ({"kl": "exact"}, "kl must be one of"),
         ({"likelihood": "weibull"}, r"Unknown likelihood 'weibull'. Available likelihoods: bernoulli, beta, .*gaussian"),
-        ({"encoder": "transformer"}, r"Unknown encoder 'transformer'. Available encoders: conv, mlp"),
+        ({"encoder": "transformer"}, r"Unknown encoder 'transformer'. Available encoders: conv, conv_grid, mlp"),
         ({"prior": "gaussian_process"}, r"Unknown prior .gaussian_process.. Available priors: .*mixture.*vamp"),
         ({"posterior": "flow"}, r"Unknown posterior 'flow'"),
         ({"input_shape": (0, 3)}, "every dimension"),

@@ -299,7 +299,7 @@ def test_sample_png_jpeg_and_npy(run, tmp_path):
         status, _, err = run_main(["sample", model, "-n", "16", "-o", str(tmp_path / name)])
         assert status == 0, err
         with PIL.open(tmp_path / name) as image:
-            assert image.format == "JPEG" and image.size == (230, 230)
+            assert image.format == "JPEG" and image.size == (345, 345)
     status, _, err = run_main(["sample", model, "-n", "5", "-o", str(tmp_path / "s.npy")])
     assert status == 0, err
     samples = np.load(tmp_path / "s.npy")

@@ -88,7 +88,9 @@ def test_iwae_rises_with_k_to_the_exact_log_likelihood(inference):
     estimates = {k: h.log_likelihood(x, num_samples=k, seed=0) for k in (1, 10, 100, 20000)}
     means = {k: float(np.mean(v)) for k, v in estimates.items()}
     print(inference, means, "exact", exact.mean())
-    assert means[1] < means[10] < means[100] <= means[20000] + 1e-3, means
+    # The bound rises with k; between k = 100 and 20000 the rise (~0.005 nats) is below
+    # the Monte Carlo error of a 20-example mean at k = 100 (~0.01), so it is allowed 0.02.
+    assert means[1] < means[10] < means[100] <= means[20000] + 0.02, means
     # Monte Carlo error of the k = 20000 estimate: the spread of the log-weights.
     assert abs(means[20000] - exact.mean()) < 0.01, (means, exact.mean())
     np.testing.assert_allclose(estimates[20000], exact, atol=0.03)

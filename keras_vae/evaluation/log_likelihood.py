@@ -71,7 +71,7 @@ def _fold(model_ref, mode: str, chunk: int):
         are set to -inf (weight 0), whatever the model computes at them."""
         vae = model_ref()
         x = vae.prepare(x)
-        q = vae.posterior_layer.distribution(vae.posterior_parameters(x, training=False))
+        q = vae.posterior(x, training=False)
         prior = vae.prior(training=False)  # built once (a VampPrior runs the encoder)
         rows = tf.shape(x)[0]
         layout = noise_layout(q)

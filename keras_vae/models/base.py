@@ -18,7 +18,6 @@ pass-throughs (``EvaluationMixin``) and the multi-worker workarounds
 from __future__ import annotations
 
 import random
-import warnings
 from typing import Any, Sequence
 
 import keras
@@ -29,30 +28,18 @@ from keras_vae import _data_checks, _errors, _seeds, registry
 from keras_vae._random import INT32_MAX
 from keras_vae.models._evaluation import EvaluationMixin
 from keras_vae.models._finite import NonFiniteGuard, check_finite_weights
+from keras_vae.models._fit_checks import FitChecksMixin, _warn_on_batch_level_backups
 from keras_vae.models._inputs import InputChecksMixin
 from keras_vae.models._multiworker import MultiWorkerMixin
+from keras_vae.models._standardizing import StandardizingMixin
 from keras_vae.models._training import TrainingMixin
 from keras_vae.saving import save_model
 
 
-def _warn_on_batch_level_backups(callbacks) -> None:
-    """Keras' ``BackupAndRestore(save_freq=N)`` restores a mid-epoch backup but restarts
-    that epoch at its first batch, so the batches before the backup are trained on
-    twice: say so before training starts."""
-    for callback in callbacks or ():
-        if isinstance(callback, keras.callbacks.BackupAndRestore) and isinstance(callback.save_freq, int) \
-                and not isinstance(callback.save_freq, bool):
-            warnings.warn(
-                f"BackupAndRestore(save_freq={callback.save_freq}) backs up mid-epoch, but Keras "
-                "resumes an interrupted run at the start of that epoch with the mid-epoch "
-                "weights: the batches before the backup are replayed, so a resumed run differs "
-                "from an uninterrupted one. Use save_freq='epoch' for an exact resume.",
-                UserWarning,
-                stacklevel=3,
-            )
-
-
-class LatentVariableModel(InputChecksMixin, TrainingMixin, MultiWorkerMixin, EvaluationMixin, keras.Model):
+class LatentVariableModel(
+    InputChecksMixin, StandardizingMixin, FitChecksMixin, TrainingMixin, MultiWorkerMixin, EvaluationMixin,
+    keras.Model,
+):
     """Base class of keras_vae's models: a ``keras.Model`` that computes its own loss
     from ``terms`` and an objective, trains with ``fit``, saves atomically and exports.
 
@@ -238,81 +225,6 @@ class LatentVariableModel(InputChecksMixin, TrainingMixin, MultiWorkerMixin, Eva
         return _seeds.stateless_seed(self.seed, seed, stream, counter)
 
 
-    # --------------------------------------------------------- standardization
-    def to_model_units(self, x) -> tf.Tensor:
-        """Data in the user's units -> the units the networks see (standardized when
-        the model owns a ``standardization`` layer; float32 either way)."""
-        x = tf.cast(x, tf.float32)
-        return x if self.standardization is None else self.standardization(x)
-
-    def to_data_units(self, x) -> tf.Tensor:
-        """The inverse of :meth:`to_model_units`: back to the user's units."""
-        x = tf.cast(x, tf.float32)
-        return x if self.standardization is None else self.standardization.inverse(x)
-
-    def to_data_distribution(self, distribution):
-        """A distribution over data in model units as one over the user's units (itself
-        without a standardization)."""
-        if self.standardization is None:
-            return distribution
-        return self.standardization.transform_distribution(distribution)
-
-    def standardization_log_scale(self) -> tf.Tensor:
-        """``sum_d log std_d`` of the standardization (0 without one): what the model
-        subtracts from densities of standardized data to report them in data units."""
-        if self.standardization is None:
-            return tf.constant(0.0, tf.float32)
-        return self.standardization.log_scale()
-
-    def adapt(self, data) -> None:
-        """Set the standardization's statistics from ``data`` (numpy, or a batched
-        ``tf.data.Dataset``), checked first. ``fit`` calls it on its training data
-        when the model was made with ``standardize=True`` and is not adapted yet.
-
-        Example:
-            >>> import numpy as np, keras_vae as kv
-            >>> x = np.random.default_rng(0).normal(50.0, 10.0, (200, 3)).astype("float32")
-            >>> vae = kv.VAE("mlp", "mlp", latent_dim=2, input_shape=(3,),
-            ...              likelihood="gaussian", standardize=True)
-            >>> vae.adapt(x)
-            >>> bool(abs(float(np.asarray(vae.to_model_units(x)).mean())) < 1e-4)
-            True
-        """
-        if self.standardization is None:
-            raise ValueError(
-                f"{self.name} was made without standardize=True, so it has no "
-                "standardization to adapt."
-            )
-        self.check_data(data, "adapt's data")
-        self.standardization.adapt(data["x"] if isinstance(data, dict) else data)
-
-    def _scale_advice(self, x) -> None:
-        """Warn (as ``keras-vae train`` does) when numpy data for a real-valued
-        likelihood are far from standardized and the model does not standardize."""
-        layer = getattr(self, "likelihood_layer", None)
-        if self.standardization is not None or layer is None or not isinstance(x, np.ndarray):
-            return
-        if getattr(layer, "support", None) is not None or getattr(layer, "integer_valued", False) \
-                or getattr(layer, "discrete", False):
-            return  # bounded, integer and count data keep their own units
-        from keras_vae.datasets.standardization import standardization_report
-
-        report = standardization_report(x[:100_000])
-        if report:
-            import warnings
-
-            warnings.warn(
-                f"keras_vae: {report}; a likelihood with a fixed or shared scale (e.g. "
-                "gaussian) trains badly on such data: make the model with standardize=True "
-                "(it then takes and returns data in their own units).",
-                UserWarning, stacklevel=3,
-            )
-
-    def _adapt_if_needed(self, x) -> None:
-        if self.standardization is not None and not self.standardization.adapted:
-            # The data part of a {"x", "condition"} batch (a dataset of dicts is mapped there).
-            self.standardization.adapt(x["x"] if isinstance(x, dict) else x)
-
     def terms(self, x, num_samples: int = 1, seed=None, training: bool | None = False):
         """Everything the objective needs about a batch (the seam a subclass fills)."""
         raise NotImplementedError(f"{type(self).__name__} must define terms().")
@@ -367,43 +279,6 @@ class LatentVariableModel(InputChecksMixin, TrainingMixin, MultiWorkerMixin, Eva
                 validation_data=validation_data, sample_weight=sample_weight,
                 callbacks=callbacks, **kwargs,
             )
-
-    def _bind_dataset_size(self, x) -> None:
-        """Give an objective that needs it (``Objective.needs_dataset_size``) the
-        number of training examples: the length of arrays / tensors (or of a dict
-        batch's ``"x"``), ``None`` for a dataset or a generator (the objective then
-        needs it from its own arguments, or refuses before any step)."""
-        if not getattr(self.objective, "needs_dataset_size", False):
-            return
-        data = x.get("x") if isinstance(x, dict) else x
-        size = None
-        if isinstance(data, (np.ndarray, tf.Tensor)) or hasattr(data, "__array__"):
-            shape = getattr(data, "shape", None)
-            if shape is not None and len(shape) and shape[0] is not None:
-                size = int(shape[0])
-        if self.objective.bind_dataset_size(size):
-            # The size is a constant of the traced steps: trace them again.
-            self.train_function = self.test_function = None
-
-    def _check_sample_budget(self, x, batch_size) -> None:
-        """Refuse, before the first step, an objective whose latent samples would not
-        fit its memory budget at this batch size (``Objective.check_sample_budget``)."""
-        check = getattr(self.objective, "check_sample_budget", None)
-        if check is None or not self.built or self.data_shape is None or not getattr(self, "latent_dim", None):
-            return  # a model without one latent vector (a toy on the base) has nothing to budget
-        if isinstance(x, tf.data.Dataset):
-            spec = x.element_spec
-            spec = spec[0] if isinstance(spec, tuple) else spec
-            spec = spec.get("x") if isinstance(spec, dict) else spec
-            batch_size = getattr(spec, "shape", None) and spec.shape[0]
-        elif batch_size is None:
-            batch_size = 32  # Keras' default
-        if not batch_size:
-            return  # unknown until the data flow: the step itself is the check
-        latent_dim = getattr(self, "latent_dim", None) or 0
-        likelihood = getattr(self, "likelihood_layer", None)
-        check(int(batch_size), int(np.prod(self.data_shape)), int(latent_dim),
-              params_per_element=int(getattr(likelihood, "num_params", 1) or 1))
 
     def evaluate(self, x=None, y=None, *args, sample_weight=None, **kwargs):
         self._check_batch_size(kwargs)

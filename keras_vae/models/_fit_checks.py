@@ -1,0 +1,71 @@
+"""What ``fit`` checks or binds before the first step, beyond the data: the memory
+budget of an objective's latent samples, the dataset size an objective needs, and
+callbacks whose resume is not exact."""
+from __future__ import annotations
+
+import warnings
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+
+def _warn_on_batch_level_backups(callbacks) -> None:
+    """Keras' ``BackupAndRestore(save_freq=N)`` restores a mid-epoch backup but restarts
+    that epoch at its first batch, so the batches before the backup are trained on
+    twice: say so before training starts."""
+    for callback in callbacks or ():
+        if isinstance(callback, keras.callbacks.BackupAndRestore) and isinstance(callback.save_freq, int) \
+                and not isinstance(callback.save_freq, bool):
+            warnings.warn(
+                f"BackupAndRestore(save_freq={callback.save_freq}) backs up mid-epoch, but Keras "
+                "resumes an interrupted run at the start of that epoch with the mid-epoch "
+                "weights: the batches before the backup are replayed, so a resumed run differs "
+                "from an uninterrupted one. Use save_freq='epoch' for an exact resume.",
+                UserWarning,
+                stacklevel=3,
+            )
+
+
+
+class FitChecksMixin:
+    """Needs ``objective``, ``built``, ``data_shape`` (and ``latent_dim``,
+    ``likelihood_layer`` where the model has them)."""
+
+    def _bind_dataset_size(self, x) -> None:
+        """Give an objective that needs it (``Objective.needs_dataset_size``) the
+        number of training examples: the length of arrays / tensors (or of a dict
+        batch's ``"x"``), ``None`` for a dataset or a generator (the objective then
+        needs it from its own arguments, or refuses before any step)."""
+        if not getattr(self.objective, "needs_dataset_size", False):
+            return
+        data = x.get("x") if isinstance(x, dict) else x
+        size = None
+        if isinstance(data, (np.ndarray, tf.Tensor)) or hasattr(data, "__array__"):
+            shape = getattr(data, "shape", None)
+            if shape is not None and len(shape) and shape[0] is not None:
+                size = int(shape[0])
+        if self.objective.bind_dataset_size(size):
+            # The size is a constant of the traced steps: trace them again.
+            self.train_function = self.test_function = None
+
+    def _check_sample_budget(self, x, batch_size) -> None:
+        """Refuse, before the first step, an objective whose latent samples would not
+        fit its memory budget at this batch size (``Objective.check_sample_budget``)."""
+        check = getattr(self.objective, "check_sample_budget", None)
+        if check is None or not self.built or self.data_shape is None or not getattr(self, "latent_dim", None):
+            return  # a model without one latent vector (a toy on the base) has nothing to budget
+        if isinstance(x, tf.data.Dataset):
+            spec = x.element_spec
+            spec = spec[0] if isinstance(spec, tuple) else spec
+            spec = spec.get("x") if isinstance(spec, dict) else spec
+            batch_size = getattr(spec, "shape", None) and spec.shape[0]
+        elif batch_size is None:
+            batch_size = 32  # Keras' default
+        if not batch_size:
+            return  # unknown until the data flow: the step itself is the check
+        latent_dim = getattr(self, "latent_dim", None) or 0
+        likelihood = getattr(self, "likelihood_layer", None)
+        check(int(batch_size), int(np.prod(self.data_shape)), int(latent_dim),
+              params_per_element=int(getattr(likelihood, "num_params", 1) or 1))
+
