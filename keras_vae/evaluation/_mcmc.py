@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import random
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import tensorflow as tf
@@ -397,58 +397,6 @@ def smooth(values: tf.Tensor, half_width: int) -> tf.Tensor:
     width = tf.cast(high - low, values.dtype)
     width = tf.reshape(width, tf.concat([[count], tf.ones([tf.rank(values) - 1], tf.int32)], 0))
     return (tf.gather(sums, high) - tf.gather(sums, low)) / width
-
-
-class ScheduledResults(NamedTuple):
-    """Results of :class:`ScheduledHMC`: TFP's HMC results and the transition index."""
-
-    inner_results: Any
-    index: tf.Tensor
-
-
-class ScheduledHMC(tfp.mcmc.TransitionKernel):
-    """TFP HMC whose step size at transition t is ``step_sizes[t]`` (``[T, B, 1]``).
-
-    For the weighted AIS chains: the schedule comes from independent pilot chains
-    (:func:`adapt_step_sizes`), so the sequence of kernels does not depend on these
-    chains and each transition leaves its annealing distribution invariant, as AIS
-    requires. Every transition bootstraps HMC's cached target log-prob and gradient
-    at the current state under the current distribution (:func:`hmc_transition`,
-    tfp#1429); the previous results are used only for the transition index.
-    """
-
-    def __init__(self, target_log_prob_fn, step_sizes: tf.Tensor, num_leapfrog_steps: int):
-        self._target_log_prob_fn = target_log_prob_fn
-        self._step_sizes = step_sizes
-        self._num_leapfrog_steps = num_leapfrog_steps
-        self._parameters = dict(
-            target_log_prob_fn=target_log_prob_fn, step_sizes=step_sizes, num_leapfrog_steps=num_leapfrog_steps
-        )
-
-    @property
-    def parameters(self):
-        return self._parameters
-
-    @property
-    def is_calibrated(self) -> bool:
-        return True
-
-    def _step_size(self, index):
-        return tf.gather(self._step_sizes, tf.minimum(index, tf.shape(self._step_sizes)[0] - 1))
-
-    def bootstrap_results(self, init_state):
-        hmc = tfp.mcmc.HamiltonianMonteCarlo(
-            self._target_log_prob_fn, step_size=self._step_size(0), num_leapfrog_steps=self._num_leapfrog_steps
-        )
-        return ScheduledResults(hmc.bootstrap_results(init_state), tf.constant(0, tf.int32))
-
-    def one_step(self, current_state, previous_kernel_results, seed=None):
-        index = previous_kernel_results.index
-        state, results = hmc_transition(
-            self._target_log_prob_fn, current_state, self._step_size(index), self._num_leapfrog_steps, seed,
-            STEP_SIZE_JITTER,
-        )
-        return state, ScheduledResults(results, index + 1)
 
 
 def adaptive_hmc_kernel(

@@ -34,7 +34,6 @@ import time
 
 import numpy as np
 import tensorflow as tf
-import tensorflow_probability as tfp
 
 from keras_vae.evaluation import _mcmc
 from keras_vae.evaluation._common import _as_array, _batches, _check_positive, _num_examples, traced
@@ -100,7 +99,7 @@ def annealed_importance_log_weights(
     read for it, so with ``anneal_from="prior"`` the estimate does not depend on the
     encoder at all (for a fixed seed it is the same number whatever q is), and with
     ``anneal_from="q"`` q is only the start distribution. The weighted chains then
-    run with that fixed schedule (:class:`~keras_vae.evaluation._mcmc.ScheduledHMC`):
+    run with that fixed schedule (``_anneal``, one ``_mcmc.hmc_transition`` per step):
     the sequence of kernels does not depend on them, so each transition leaves its
     annealing distribution invariant and the weights stay unbiased (AIS's
     requirement; a step adapted from a chain's own acceptance breaks it). Each

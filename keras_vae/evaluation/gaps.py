@@ -247,11 +247,11 @@ _OPTIMIZERS: "weakref.WeakKeyDictionary[Any, dict]" = weakref.WeakKeyDictionary(
 @dataclasses.dataclass
 class OptimizedELBO:
     """What :func:`optimized_elbo` returns with ``return_details=True``: the optimized
-    ELBO per example, the amortized one (same noise), whether each example's
+    ELBO per example, the amortized one (same noise; with ``return_amortized``), whether each example's
     optimization met the stopping rule, and the Adam steps it took."""
 
     optimized: np.ndarray
-    amortized: np.ndarray
+    amortized: np.ndarray | None  # with return_amortized=True only
     converged: np.ndarray
     steps: np.ndarray
 
@@ -339,10 +339,11 @@ def optimized_elbo(
         optimize_seed, elbo_seed = tf.unstack(tf.random.experimental.stateless_split(_mcmc.batch_seed(base, index), 2))
         best, batch_converged, batch_steps = optimizer.run(batch, optimize_seed, optimize_steps, float(tolerance))
         optimized.append(elbo(batch, best, elbo_seed).numpy().astype(np.float64))
-        amortized.append(elbo(batch, optimizer.head_params(batch), elbo_seed).numpy().astype(np.float64))
+        if return_amortized:  # inference_gaps times it on its own (amortized_elbo, same noise)
+            amortized.append(elbo(batch, optimizer.head_params(batch), elbo_seed).numpy().astype(np.float64))
         converged.append(batch_converged)
         steps.append(batch_steps)
-    details = OptimizedELBO(np.concatenate(optimized), np.concatenate(amortized),
+    details = OptimizedELBO(np.concatenate(optimized), np.concatenate(amortized) if amortized else None,
                             np.concatenate(converged), np.concatenate(steps))
     if return_details:
         return details

@@ -115,17 +115,8 @@ class ConditioningMixin:
         if getattr(self, "condition_layer", None) is None:
             self._require_condition(c)
             return super().log_likelihood(x, num_samples=num_samples, method=method, **kwargs)
-        if method == "ais":
-            if num_samples is not None:
-                raise ValueError(
-                    "method='ais' takes num_chains= and num_steps=, not num_samples= "
-                    "(that is the importance-sampling estimate, method='iwae')."
-                )
-            from keras_vae import evaluation
-
-            return evaluation.ais_log_likelihood(self, x, condition=c, **kwargs)
-        if method != "iwae":
-            raise ValueError(f"method must be 'iwae' or 'ais', got {method!r}.")
+        if method != "iwae":  # AIS (and the refusal of other methods): the shared dispatch
+            return super().log_likelihood(x, num_samples=num_samples, method=method, condition=c, **kwargs)
         unknown = sorted(set(kwargs) - {"batch_size", "chunk_size", "seed"})
         if unknown:
             raise ValueError(f"Unknown arguments {unknown}; a conditioned model takes batch_size, chunk_size, seed.")

@@ -64,8 +64,7 @@ class FitChecksMixin:
             batch_size = 32  # Keras' default
         if not batch_size:
             return  # unknown until the data flow: the step itself is the check
-        latent_dim = getattr(self, "latent_dim", None) or 0
         likelihood = getattr(self, "likelihood_layer", None)
-        check(int(batch_size), int(np.prod(self.data_shape)), int(latent_dim),
+        check(int(batch_size), int(np.prod(self.data_shape)), int(self.latent_dim),
               params_per_element=int(getattr(likelihood, "num_params", 1) or 1))
 
