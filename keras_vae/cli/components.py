@@ -235,9 +235,11 @@ def model_class(settings) -> type:
 
 def model_arguments(settings, input_shape) -> dict:
     """The model's keyword arguments that ``settings`` describe."""
-    # A model class that reads the settings itself (e.g. HierarchicalVAE, with
-    # --latent-dims and --inference) says so with a ``cli_arguments`` classmethod.
-    custom = getattr(model_class(settings), "cli_arguments", None)
+    # A family that reads the settings itself (e.g. HierarchicalVAE, with
+    # --latent-dims and --inference; the VQ-VAE): see keras_vae/cli/families.py.
+    from keras_vae.cli.families import arguments_hook
+
+    custom = arguments_hook(settings.model, model_class(settings))
     if custom is not None:
         return custom(settings, tuple(input_shape))
     for name, flag in (("latent_dims", "--latent-dims"), ("inference", "--inference")):

@@ -286,20 +286,6 @@ class VQVAE(CodePriorMixin, LatentVariableModel):
             "train_codebook": self.quantizer.ema_decay is None,
         })
 
-    # ------------------------------------------------------- command line
-    @classmethod
-    def cli_arguments(cls, settings, input_shape) -> dict:
-        """``keras-vae train --model vqvae``: the arguments from the command line's settings."""
-        from keras_vae.cli import vq_vae
-
-        return vq_vae.arguments(settings, input_shape)
-
-    def cli_after_training(self, **kwargs) -> int:
-        """``keras-vae train --model vqvae`` after ``fit``: prior, scores, export, pictures."""
-        from keras_vae.cli import vq_vae
-
-        return vq_vae.after_training(self, **kwargs)
-
     # ---------------------------------------------------------------- export
     def export(self, path, version=None, format: str = "tf_saved_model", **kwargs):
         """Write a TF Serving SavedModel to ``<path>/<version>/`` with the signatures

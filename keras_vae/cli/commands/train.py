@@ -11,6 +11,7 @@ import time
 import warnings
 from typing import Any, Callable
 
+from keras_vae.cli.families import after_training_hook, arguments_hook
 from keras_vae.cli.errors import UsageError, one_line
 from keras_vae.cli.output import relay_warnings, say, table
 from keras_vae.cli.parser import PROG
@@ -199,7 +200,7 @@ def run(args: argparse.Namespace) -> int:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=s.tensorboard))
     names = "/".join(name for name, _ in s.components().values())
     described = f"a VAE ({names}, latent_dim={_latent_size(vae, s)})"
-    if getattr(type(vae), "cli_arguments", None) is not None:  # a family that reads the settings itself
+    if arguments_hook(s.model, type(vae)) is not None:  # a family that reads the settings itself
         described = f"a {type(vae).__name__} (--model {s.model})"
     say(
         f"{'Resuming' if resume else 'Training'} {described} on "
@@ -221,7 +222,7 @@ def run(args: argparse.Namespace) -> int:
         raise
     train_time = time.perf_counter() - started
     vae.save(path("model.keras"))
-    own = getattr(vae, "cli_after_training", None)
+    own = after_training_hook(s.model, vae)
     if own is not None:  # a family with its own scores and pictures (e.g. the VQ-VAE's prior)
         return own(settings=s, run_dir=run_dir, config=config, x_train=x_train, x_eval=x_eval,
                    started=started, train_time=train_time)
