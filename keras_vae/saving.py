@@ -16,27 +16,22 @@ sanitized, and ``pip install`` is suggested only for packages keras_vae knows.
 """
 from __future__ import annotations
 
-import importlib.metadata
-import json
 import os
 import re
 import stat
 import tempfile
 import zipfile
 import zlib
-from typing import IO, Any, Callable, Iterator
+from typing import IO, Any, Callable
 
 import keras
 
 from keras_vae import _leftovers, registry
+from keras_vae._keras_archive import read_config as _read_config
+from keras_vae._keras_archive import safe as _safe
+from keras_vae._missing_components import missing_components, missing_error as _missing_error
 
-_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
-_NPY_MAGIC = b"\x93NUMPY"
-_CONFIG = "config.json"
-# Keras' own bomb rule (keras/src/saving/saving_lib.py), used if its guard moves.
-_BOMB_FLOOR_BYTES = 1 << 28
-_BOMB_MAX_EXPANSION = 100
-_CHUNK = 1 << 20
+__all__ = ["load_model", "missing_components", "save_model"]
 
 
 # ------------------------------------------------------------------ saving
@@ -154,181 +149,6 @@ def save_model(
 
 
 # ----------------------------------------------------------------- loading
-def _safe(text: Any, limit: int = 80) -> str:
-    """``text`` from a file, reduced to printable identifier characters and quoted."""
-    cleaned = re.sub(r"[^A-Za-z0-9_.>\-]", "?", str(text))
-    if len(cleaned) > limit:
-        cleaned = cleaned[:limit] + "..."
-    return repr(cleaned)
-
-
-def _custom_classes(config: Any) -> Iterator[tuple[str, str]]:
-    """Yield ``(registered_name, module)`` of every non-Keras class in a config."""
-    if isinstance(config, dict):
-        name = config.get("registered_name")
-        if isinstance(name, str) and ">" in name and "class_name" in config:
-            yield name, str(config.get("module") or name.split(">")[0])
-        for value in config.values():
-            yield from _custom_classes(value)
-    elif isinstance(config, list):
-        for value in config:
-            yield from _custom_classes(value)
-
-
-def _foreign(path: str, head: bytes) -> str | None:
-    """What a file that is not a ``.keras`` archive is, judged by its first bytes."""
-    if not head:
-        return "it is empty (0 bytes)"
-    if head.startswith(_HDF5_MAGIC):
-        return (
-            "it is an HDF5 file (a legacy Keras .h5 model or a .weights.h5 weights file), "
-            "not a .keras archive. For weights, build the same VAE and call "
-            "vae.load_weights(path); models are saved with vae.save('name.keras')"
-        )
-    if head.startswith(_NPY_MAGIC):
-        return "it is a NumPy array file (.npy), not a model"
-    return None
-
-
-def _check_members(archive: zipfile.ZipFile) -> None:
-    """Keras' decompression-bomb guard on every member, then each member's checksum,
-    read in chunks (bounded memory). Raises ``zipfile.BadZipFile`` on a bad CRC."""
-    try:
-        from keras.src.saving.saving_lib import _reject_zip_extract_bomb
-    except ImportError:  # a Keras without the guard: the same rule here
-        _reject_zip_extract_bomb = None
-    if _reject_zip_extract_bomb is not None:
-        _reject_zip_extract_bomb(archive)
-    for info in archive.infolist():
-        if info.file_size > _BOMB_FLOOR_BYTES and info.file_size > _BOMB_MAX_EXPANSION * info.compress_size:
-            raise ValueError(
-                f"archive member {_safe(info.filename)} declares {info.file_size} bytes but "
-                f"stores {info.compress_size}: refusing a potential decompression bomb"
-            )
-    for info in archive.infolist():
-        with archive.open(info) as member:  # zipfile checks the CRC at the end
-            while member.read(_CHUNK):
-                pass
-
-
-def _read_config(handle: IO[bytes], path: str) -> dict:
-    """The model config of an open ``.keras`` file, after checking the archive."""
-    damaged = f"{path!r} is not a readable .keras file: it is truncated or corrupted"
-    fix = "Save the model again (vae.save(path)) or restore the file from a backup."
-    head = handle.read(8)
-    handle.seek(0)
-    foreign = _foreign(path, head)
-    if foreign is not None:
-        raise ValueError(f"{path!r} is not a .keras model file: {foreign}.")
-    try:
-        archive = zipfile.ZipFile(handle)
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
-        raise ValueError(
-            f"{damaged} (no zip directory: {type(exc).__name__}). {fix}"
-        ) from None
-    with archive:
-        names = archive.namelist()
-        if _CONFIG not in names:
-            kind = (
-                "a NumPy .npz archive"
-                if names and all(name.endswith(".npy") for name in names)
-                else f"a zip archive of {len(names)} file(s) without {_CONFIG}"
-            )
-            raise ValueError(
-                f"{path!r} is not a .keras model file: it is {kind}. keras_vae loads "
-                "archives written by vae.save('name.keras')."
-            )
-        try:
-            _check_members(archive)
-            config = json.loads(archive.read(_CONFIG))
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, UnicodeDecodeError) as exc:
-            raise ValueError(f"{damaged} ({type(exc).__name__}: {exc}). {fix}") from None
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{damaged} ({_CONFIG} is not JSON: {exc.msg}). {fix}") from None
-        except ValueError as exc:  # Keras' decompression-bomb guard
-            raise ValueError(f"{path!r} is refused: {exc}") from None
-    handle.seek(0)
-    if not isinstance(config, dict):
-        raise ValueError(f"{damaged} ({_CONFIG} is not a model config). {fix}")
-    return config
-
-
-def missing_components(config: dict) -> dict[str, str]:
-    """``{registered_name: module}`` of classes in ``config`` that are not importable."""
-    return {
-        name: module
-        for name, module in _custom_classes(config)
-        if keras.saving.get_registered_object(name) is None
-    }
-
-
-def _plugin_entry_points() -> list:
-    """Every announced keras_vae plugin entry point (loaded or not)."""
-    found = []
-    for group in registry.ENTRY_POINT_GROUPS.values():
-        try:
-            found.extend(registry._entry_points(group))
-        except Exception:  # noqa: BLE001 - broken metadata must not hide the real error
-            continue
-    return found
-
-
-def _top_module(entry_point) -> str:
-    return entry_point.value.split(":")[0].split(".")[0].strip()
-
-
-def _known_packages() -> dict[str, str]:
-    """``{top-level module: distribution}`` of packages keras_vae knows: those of
-    registered components and those announcing keras_vae plugin entry points. Only
-    these are ever suggested for ``pip install``; a module named by a file is not."""
-    try:
-        distributions = importlib.metadata.packages_distributions()
-    except Exception:  # noqa: BLE001
-        distributions = {}
-    known = {"keras_vae": "keras-vae"}
-    for classes in registry._REGISTRY.values():
-        for cls in classes.values():
-            top = registry._keras_package(cls)
-            known.setdefault(top, (distributions.get(top) or [top.replace("_", "-")])[0])
-    for ep in _plugin_entry_points():
-        dist = getattr(ep, "dist", None)
-        known.setdefault(_top_module(ep), getattr(dist, "name", None) or _top_module(ep).replace("_", "-"))
-    return known
-
-
-def _missing_error(path: str, missing: dict[str, str]) -> ImportError:
-    listing = "; ".join(
-        f"{_safe(name)} (module {_safe(module)})" for name, module in sorted(missing.items())[:10]
-    )
-    if len(missing) > 10:
-        listing += f"; and {len(missing) - 10} more"
-    known = _known_packages()
-    entry_points = _plugin_entry_points()
-    advice = []
-    for top in sorted({module.split(".")[0] for module in missing.values()}):
-        if top not in known:
-            advice.append(
-                f"module {_safe(top)} is not a known keras_vae component package: install "
-                "the plugin the model's author used, from a source you trust"
-            )
-            continue
-        advice.append(
-            f"install or upgrade {known[top]} (`pip install -U {known[top]}`): the "
-            f"installed version does not provide these classes"
-        )
-        for ep in entry_points:
-            if _top_module(ep) == top and ep.name in registry._PLUGIN_ERRORS:
-                advice.append(
-                    f"its plugin {ep.name!r} is installed but failed to load: "
-                    f"{registry._PLUGIN_ERRORS[ep.name]}"
-                )
-    return ImportError(
-        f"{path!r} needs components that are not installed: {listing}. To load it, "
-        + "; ".join(advice)
-        + "; then load again (or pass custom_objects={...})."
-    )
-
-
 def _compile_loss_error(path: str, config: dict) -> ValueError | None:
     """A VAE computes its own loss: a file whose compile config names one was not
     written by ``VAE.save`` as is (the error gives the way to still load it)."""
