@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
+from keras_vae.priors.vamp import VampPrior
+
 X_KEY, CONDITION_KEY = "x", "condition"
 
 
@@ -28,6 +30,22 @@ def split_inputs(inputs: Any) -> tuple[Any, Any]:
 
 class ConditioningMixin:
     """Checks and features of the condition; needs ``condition_layer`` (or None)."""
+
+    def check_prior_takes_condition(self) -> None:
+        """Refuse a conditional prior without a condition, and the VampPrior with one
+        (needs ``prior_layer`` and ``condition_layer``)."""
+        takes = getattr(self.prior_layer, "takes_condition", False)
+        if takes and self.condition_layer is None:
+            raise ValueError(
+                f"The prior {type(self.prior_layer).__name__} is p(z | c): give the model a "
+                "condition (condition={'name': 'one_hot', 'num_classes': K}) or use an "
+                "unconditional prior."
+            )
+        if self.condition_layer is not None and isinstance(self.prior_layer, VampPrior):
+            raise ValueError(
+                "The VampPrior's pseudo-inputs carry no condition, so it cannot be used with "
+                "condition=; use 'conditional_gaussian' or an unconditional prior."
+            )
 
     def _require_condition(self, condition: Any, what: str = "condition") -> None:
         layer = getattr(self, "condition_layer", None)

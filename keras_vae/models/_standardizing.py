@@ -10,6 +10,22 @@ class StandardizingMixin:
     """Needs ``standardization`` (a ``keras_vae.preprocessing.Standardization`` layer,
     or None)."""
 
+    def check_likelihood_allows_standardize(self) -> None:
+        """Refuse ``standardize=True`` for a likelihood of integer or bounded data
+        (needs ``likelihood_layer``)."""
+        layer = self.likelihood_layer
+        if self.standardization is None:
+            return
+        if getattr(layer, "support", None) is not None or getattr(layer, "integer_valued", False) or getattr(layer, "discrete", False):
+            support = getattr(layer, "support", None)
+            raise ValueError(
+                f"standardize=True maps each feature to mean 0 and standard deviation 1, "
+                f"which leaves the support {support} of the likelihood "
+                f"{type(layer).__name__} (integer or bounded data). Use standardize=True "
+                "with a real-valued likelihood (e.g. 'gaussian'), or keep the data as "
+                "they are for this likelihood."
+            )
+
     def to_model_units(self, x) -> tf.Tensor:
         """Data in the user's units -> the units the networks see (standardized when
         the model owns a ``standardization`` layer; float32 either way)."""

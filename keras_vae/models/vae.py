@@ -12,7 +12,6 @@ from keras_vae import _seeds, registry
 from keras_vae.models._conditioning import ConditioningMixin, split_inputs
 from keras_vae.models.base import LatentVariableModel
 from keras_vae.objectives import KL_METHODS, Terms
-from keras_vae.priors.vamp import VampPrior
 
 tfd = tfp.distributions
 
@@ -129,8 +128,8 @@ class VAE(ConditioningMixin, LatentVariableModel):
         for component in (self.posterior_layer, self.prior_layer):
             component.configure(latent_dim=self.latent_dim)
         self.condition_layer = None if condition is None else registry.get("condition", condition)
-        self._check_prior_and_condition()
-        self._check_standardize()
+        self.check_prior_takes_condition()
+        self.check_likelihood_allows_standardize()
         self._finish_init(input_shape)
 
     # ------------------------------------------------------------------ build
@@ -169,34 +168,6 @@ class VAE(ConditioningMixin, LatentVariableModel):
         if self.condition_layer is None:
             return None
         return tf.zeros((1, self.condition_layer.feature_size), tf.float32)
-
-    def _check_standardize(self) -> None:
-        layer = self.likelihood_layer
-        if self.standardization is None:
-            return
-        if getattr(layer, "support", None) is not None or getattr(layer, "integer_valued", False) or getattr(layer, "discrete", False):
-            support = getattr(layer, "support", None)
-            raise ValueError(
-                f"standardize=True maps each feature to mean 0 and standard deviation 1, "
-                f"which leaves the support {support} of the likelihood "
-                f"{type(layer).__name__} (integer or bounded data). Use standardize=True "
-                "with a real-valued likelihood (e.g. 'gaussian'), or keep the data as "
-                "they are for this likelihood."
-            )
-
-    def _check_prior_and_condition(self) -> None:
-        takes = getattr(self.prior_layer, "takes_condition", False)
-        if takes and self.condition_layer is None:
-            raise ValueError(
-                f"The prior {type(self.prior_layer).__name__} is p(z | c): give the model a "
-                "condition (condition={'name': 'one_hot', 'num_classes': K}) or use an "
-                "unconditional prior."
-            )
-        if self.condition_layer is not None and isinstance(self.prior_layer, VampPrior):
-            raise ValueError(
-                "The VampPrior's pseudo-inputs carry no condition, so it cannot be used with "
-                "condition=; use 'conditional_gaussian' or an unconditional prior."
-            )
 
     # ----------------------------------------------------------- inference
     def posterior_parameters(self, x, training: bool | None = None, condition=None) -> tf.Tensor:
