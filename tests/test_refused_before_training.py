@@ -34,13 +34,3 @@ def test_all_zero_sample_weights_are_refused_before_any_step():
         vae.fit(_data(), sample_weight=np.zeros(64), epochs=1, verbose=0)
     optimizer = getattr(vae, "optimizer", None)
     assert optimizer is None or not optimizer.built or int(optimizer.iterations.numpy()) == 0
-
-
-def test_a_batch_level_backup_is_warned_about(tmp_path):
-    import keras
-
-    vae = kv.VAE("mlp", "mlp", latent_dim=2, input_shape=(784,))
-    vae.compile(optimizer="adam")
-    backup = keras.callbacks.BackupAndRestore(str(tmp_path / "backup"), save_freq=1)
-    with pytest.warns(UserWarning, match=r"save_freq=1\) .*replayed.*save_freq='epoch'"):
-        vae.fit(_data(), epochs=1, batch_size=32, callbacks=[backup], verbose=0)

@@ -1,32 +1,9 @@
 """What ``fit`` checks or binds before the first step, beyond the data: the memory
-budget of an objective's latent samples, the dataset size an objective needs, and
-callbacks whose resume is not exact."""
+budget of an objective's latent samples and the dataset size an objective needs."""
 from __future__ import annotations
 
-import warnings
-
-import keras
 import numpy as np
 import tensorflow as tf
-
-
-def _warn_on_batch_level_backups(callbacks) -> None:
-    """Keras' ``BackupAndRestore(save_freq=N)`` restores a mid-epoch backup but restarts
-    that epoch at its first batch, so the batches before the backup are trained on
-    twice: say so before training starts."""
-    for callback in callbacks or ():
-        if isinstance(callback, keras.callbacks.BackupAndRestore) and isinstance(callback.save_freq, int) \
-                and not isinstance(callback.save_freq, bool):
-            warnings.warn(
-                f"BackupAndRestore(save_freq={callback.save_freq}) backs up mid-epoch, but Keras "
-                "resumes an interrupted run at the start of that epoch with the mid-epoch "
-                "weights: the batches before the backup are replayed, so a resumed run differs "
-                "from an uninterrupted one. Use save_freq='epoch' for an exact resume.",
-                UserWarning,
-                stacklevel=3,
-            )
-
-
 
 class FitChecksMixin:
     """Needs ``objective``, ``built``, ``data_shape`` (and ``latent_dim``,

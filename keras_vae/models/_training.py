@@ -6,6 +6,7 @@ import keras
 import tensorflow as tf
 
 from keras_vae import _seeds, _xla
+from keras_vae.models._mid_epoch_resume import SkippingTrainFunction
 from keras_vae.objectives import ELBO, Objective, Terms
 
 
@@ -254,7 +255,14 @@ class TrainingMixin:
             self.jit_compile = jit_compile
 
     def make_train_function(self, force=False):
-        return self._make_without_outer_xla("train_function", super().make_train_function, force)
+        def make(force):
+            # Passes over the batches a mid-epoch backup had trained on (exact resume).
+            made = super(TrainingMixin, self).make_train_function(force=force)
+            return SkippingTrainFunction(made if made is not None else self.train_function, self)
+
+        function = self._make_without_outer_xla("train_function", make, force)
+        self.train_function = function
+        return function
 
     def make_test_function(self, force=False):
         return self._make_without_outer_xla("test_function", super().make_test_function, force)

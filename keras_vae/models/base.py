@@ -28,7 +28,8 @@ from keras_vae import _data_checks, _errors, _seeds, registry
 from keras_vae._random import INT32_MAX
 from keras_vae.models._evaluation import EvaluationMixin
 from keras_vae.models._finite import NonFiniteGuard, check_finite_weights
-from keras_vae.models._fit_checks import FitChecksMixin, _warn_on_batch_level_backups
+from keras_vae.models._fit_checks import FitChecksMixin
+from keras_vae.models._mid_epoch_resume import mid_epoch_backup
 from keras_vae.models._inputs import InputChecksMixin
 from keras_vae.models._multiworker import MultiWorkerMixin
 from keras_vae.models._standardizing import StandardizingMixin
@@ -268,7 +269,8 @@ class LatentVariableModel(
         self._build_optimizer()  # the model may have been built from x just now
         # First, so that no later callback (a checkpoint) sees a diverged step.
         callbacks = kwargs.pop("callbacks", None)
-        _warn_on_batch_level_backups(callbacks)
+        # A BackupAndRestore(save_freq=N) resumes at the batch after its backup.
+        self._mid_epoch_backup, self._batches_to_skip = mid_epoch_backup(callbacks), 0
         if callbacks is None or isinstance(callbacks, (list, tuple)):
             callbacks = [NonFiniteGuard(), *(callbacks or [])]
         # A dataset's weights and magnitude are checked in its pipeline, before the

@@ -1,0 +1,83 @@
+"""Exact resume from a mid-epoch ``keras.callbacks.BackupAndRestore(save_freq=N)``.
+
+Keras restores such a backup's weights, optimizer state and epoch, but starts that
+epoch again at its first batch: the batches trained before the backup are trained on
+a second time, and a resumed run differs from an uninterrupted one. Its backup also
+records the last batch it had seen (``training_metadata.json``: ``{"epoch": E,
+"batch": b}``), and a model of this library uses it: in the resumed epoch the first
+``b + 1`` batches are drawn from the data and passed over without a step, so training
+continues with batch ``b + 1`` — the weights, the optimizer and the noise (seeded by
+the step counter) are then exactly those of the uninterrupted run, provided the data
+come in the same order (``shuffle=False``, or a pipeline ordered from a seed, as the
+command line's). Batch-level callbacks still see those batches (with empty logs), so
+their own counters run as before; the resumed epoch's reported loss averages only
+the batches trained after the restart.
+
+Keras' callback also writes ``epoch: 0`` in every backup made during the epoch it
+resumed (its epoch counter starts at 0 and moves at epoch ends only), so a second
+interruption there would restart from epoch 0: the counter is set to the restored
+epoch as well.
+"""
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import keras
+
+
+def mid_epoch_backup(callbacks: Any) -> keras.callbacks.BackupAndRestore | None:
+    """The ``BackupAndRestore`` among ``callbacks`` that backs up every N batches."""
+    for callback in callbacks or ():
+        if (
+            isinstance(callback, keras.callbacks.BackupAndRestore)
+            and isinstance(callback.save_freq, int)
+            and not isinstance(callback.save_freq, bool)
+        ):
+            return callback
+    return None
+
+
+def batches_to_skip(model: Any, backup: keras.callbacks.BackupAndRestore) -> int:
+    """How many batches of the restored epoch its backup had already trained on (0
+    when nothing was restored, or the backup was made at an epoch's end). Call it
+    after the callback's ``on_train_begin`` (the restore)."""
+    path = getattr(backup, "_training_metadata_path", None)
+    if not path or not os.path.isfile(path):
+        return 0
+    with open(path, encoding="utf-8") as handle:
+        metadata = json.load(handle)
+    epoch, batch = metadata.get("epoch"), metadata.get("batch")
+    if not isinstance(epoch, int) or not isinstance(batch, int) or batch < 0:
+        return 0
+    if getattr(model, "_initial_epoch", None) != epoch:
+        return 0  # Keras did not resume from this backup
+    backup._current_epoch = epoch  # Keras' counter would write epoch 0 in this epoch
+    return batch + 1
+
+
+class SkippingTrainFunction:
+    """Keras' train function, passing over the batches a mid-epoch backup had
+    already trained on (see the module's docstring) before it steps again."""
+
+    def __init__(self, function: Any, model: Any):
+        self.function = function
+        self.model = model
+
+    def __call__(self, iterator):
+        model = self.model
+        backup = getattr(model, "_mid_epoch_backup", None)
+        if backup is not None:  # the first step of a fit(): the restore has run
+            model._mid_epoch_backup = None
+            model._batches_to_skip = batches_to_skip(model, backup)
+        if getattr(model, "_batches_to_skip", 0) > 0:
+            per_call = int(getattr(model, "steps_per_execution", 1) or 1)
+            for _ in range(min(per_call, model._batches_to_skip)):
+                next(iterator)
+                model._batches_to_skip -= 1
+            return {}
+        return self.function(iterator)
+
+    def __getattr__(self, name: str):  # e.g. a tf.function's concrete functions
+        return getattr(self.function, name)
