@@ -28,6 +28,7 @@ from keras_vae.models._hierarchy.args import (
 )
 from keras_vae.models._hierarchy.chain import GroupChain
 from keras_vae.models._hierarchy.diagnostics import HierarchyDiagnostics
+from keras_vae.models._hierarchy.gaps import HierarchyGaps
 from keras_vae.models._hierarchy.latent_paths import HierarchyLatentPaths
 from keras_vae.models._hierarchy.networks import HierarchyNetworks
 from keras_vae.models._hierarchy.residual import ResidualGaussianHead
@@ -39,7 +40,7 @@ from keras_vae.posteriors.diagonal_gaussian import DiagonalGaussianPosterior
 
 @registry.register("model", "hierarchical")
 class HierarchicalVAE(HierarchyNetworks, HierarchyTerms, HierarchyLatentPaths, HierarchyDiagnostics,
-                      LatentVariableModel):
+                      HierarchyGaps, LatentVariableModel):
     """A VAE with several stochastic layers, z_1 next to the data and z_L at the top.
 
     Generative model ``p(z_L) prod_l p(z_l | z_{l+1}) p(x | z_1)``: the top prior is
@@ -274,22 +275,33 @@ class HierarchicalVAE(HierarchyNetworks, HierarchyTerms, HierarchyLatentPaths, H
     def export(self, path, version=None, format: str = "tf_saved_model", **kwargs):
         """Write a TF Serving SavedModel to ``<path>/<version>/`` with the signatures
         ``encode`` (every group), ``decode``, ``reconstruct`` (= ``serving_default``),
-        ``sample`` and ``score``; see ``keras_vae.export.hierarchical``. Keyword
-        arguments: ``overwrite``, ``score_samples``. LiteRT / ONNX are not available
-        for hierarchical models."""
-        from keras_vae.export.hierarchical import export_hierarchical
+        ``sample`` and ``score`` (keyword arguments ``overwrite``, ``score_samples``;
+        see ``keras_vae.export.hierarchical``); or, with ``format="litert"`` /
+        ``"onnx"``, the deterministic parts ``encode`` (every group's mean) and
+        ``decode`` (z_1 -> the mean of p(x | z_1)) as ``<path>/<part>.tflite`` /
+        ``.onnx`` (keyword arguments ``parts``, ``overwrite``, ``opset_version`` for
+        ONNX; see ``keras_vae.export.hierarchical_runtime``)."""
         from keras_vae.models._finite import check_finite_weights
 
-        if format != "tf_saved_model":
-            raise ValueError(
-                f"format={format!r} is not available for HierarchicalVAE; use the SavedModel "
-                "(format='tf_saved_model')."
-            )
-        unknown = set(kwargs) - {"overwrite", "score_samples"}
+        allowed = {"tf_saved_model": {"overwrite", "score_samples"},
+                   "litert": {"parts", "overwrite"}, "onnx": {"parts", "overwrite", "opset_version"}}
+        if format not in allowed:
+            raise ValueError(f"format must be one of {tuple(allowed)} for HierarchicalVAE, got {format!r}.")
+        unknown = set(kwargs) - allowed[format]
         if unknown:
-            raise ValueError(f"HierarchicalVAE.export takes overwrite= and score_samples=, not {sorted(unknown)}.")
+            raise ValueError(
+                f"HierarchicalVAE.export(format={format!r}) takes {sorted(allowed[format])}, not {sorted(unknown)}."
+            )
+        if format != "tf_saved_model" and version is not None:
+            raise ValueError(f"version= is for the SavedModel layout; format={format!r} writes files into path.")
         check_finite_weights(self, "export")
-        return export_hierarchical(self, path, version=version, **kwargs)
+        if format == "tf_saved_model":
+            from keras_vae.export.hierarchical import export_hierarchical
+
+            return export_hierarchical(self, path, version=version, **kwargs)
+        from keras_vae.export.hierarchical_runtime import export_hierarchical_runtime
+
+        return export_hierarchical_runtime(self, path, format, **kwargs)
 
     # ------------------------------------------------------------------- CLI
     @classmethod

@@ -87,23 +87,32 @@ class HierarchyNetworks:
             return residual_gaussian(0.0, 1.0, *head.deltas(params))
         return head.distribution(params)
 
-    def _posterior_chain(self, x, training=False) -> GroupChain:
-        num = len(self.latent_dims)
-        top_down = list(range(num - 1, -1, -1))
-        if self.inference in ("ladder", "residual"):
-            params = self._bottom_up_params(x, training)
-            top = self._top_posterior(params[-1])
-            return GroupChain(self.latent_dims, top_down, self._merged_conditional(params, top, training))
+    def _local_params(self, x, training) -> list:
+        """The per-example parameters of q(z | x): every group's head output on the
+        bottom-up pass (ladder, residual), or q(z_1 | x)'s head output alone
+        (bottom-up: the higher groups are networks of the group below, not of x)."""
+        if self.inference == "bottom_up":
+            x_in = self.likelihood_layer.encoder_input(x)
+            return [self.q_heads[0](self.q_bodies[0](x_in, training=training), training=training)]
+        return self._bottom_up_params(x, training)
 
-        x_in = self.likelihood_layer.encoder_input(x)
+    def _chain_from_params(self, params: list, training) -> GroupChain:
+        """q(z | x) as a chain, from the per-example parameters of :meth:`_local_params`."""
+        num = len(self.latent_dims)
+        if self.inference in ("ladder", "residual"):
+            top = self._top_posterior(params[-1])
+            conditional = self._merged_conditional(params, top, training)
+            return GroupChain(self.latent_dims, list(range(num - 1, -1, -1)), conditional)
 
         def conditional(g, drawn):
             if g == 0:
-                head = self.q_heads[0]
-                return head.distribution(head(self.q_bodies[0](x_in, training=training), training=training))
+                return self.q_heads[0].distribution(params[0])
             return self._head_at(self.q_bodies[g], self.q_heads[g], drawn[g - 1], training)
 
         return GroupChain(self.latent_dims, list(range(num)), conditional)
+
+    def _posterior_chain(self, x, training=False) -> GroupChain:
+        return self._chain_from_params(self._local_params(x, training), training)
 
     def _merged_conditional(self, params, top, training):
         """q(z_g | z_{g+1}, x) of the top-down schemes: the ladder's precision-weighted
