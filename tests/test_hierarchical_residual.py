@@ -126,8 +126,7 @@ def test_residual_takes_the_vamp_prior_and_round_trips(tmp_path):
     loaded = kv.load_model(tmp_path / "r.keras")
     assert loaded.inference == "residual" and loaded.soft_clamp == 3.0
     assert isinstance(loaded.q_heads[0], kv.models._hierarchy.residual.ResidualGaussianHead)
-    np.testing.assert_allclose(loaded.elbo(x, seed=1).numpy(), h.elbo(x, seed=1).numpy(), rtol=1e-6)
-    for model in (h, loaded):
-        model.fit(x, epochs=1, batch_size=16, verbose=0, shuffle=False)
+    assert int(loaded.optimizer.iterations) == 2
     for a, b in zip(h.weights, loaded.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=a.path)
+    np.testing.assert_allclose(loaded.elbo(x, seed=1).numpy(), h.elbo(x, seed=1).numpy(), rtol=1e-6)
