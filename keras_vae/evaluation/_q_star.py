@@ -118,10 +118,11 @@ def elbo_of_params(vae, x, params, seed, num_samples: int, path_derivative: bool
         tf.broadcast_to(t[tf.newaxis], tf.concat([[num_samples], tf.shape(t)], 0)),
         tf.concat([[num_samples * rows], tf.shape(t)[1:]], 0),
     )
-    head = vae.posterior_layer
+    # A model whose q is not one head's distribution (HierarchicalVAE) rebuilds it itself.
+    distribution = getattr(vae, "posterior_from_parameters", None) or vae.posterior_layer.distribution
     params = tiled(params)
-    z = tf.cast(head.distribution(params).sample(seed=seed), tf.float32)
-    q = head.distribution(tf.stop_gradient(params) if path_derivative else params)
+    z = tf.cast(distribution(params).sample(seed=seed), tf.float32)
+    q = distribution(tf.stop_gradient(params) if path_derivative else params)
     log_q = tf.reshape(tf.cast(q.log_prob(z), tf.float32), [num_samples, rows])
     # The M samples' likelihoods are scored against one copy of x.
     log_px, log_pz = vae.joint_log_prob(tf.cast(x, tf.float32), tf.reshape(z, [num_samples, rows, vae.latent_dim]))

@@ -4,8 +4,8 @@
   seeds, train / test steps over ``terms()`` and the objective, ``fit`` / ``evaluate``
   / ``predict``, atomic save, export, config.
 - :class:`VAE` (``vae.py``): encoder, posterior, decoder, likelihood and prior.
-- :class:`HierarchicalVAE` (``hierarchical.py``): latent groups z_1 .. z_L, bottom-up or
-  ladder inference.
+- :class:`HierarchicalVAE` (``hierarchical.py``): latent groups z_1 .. z_L, bottom-up, ladder or
+  residual inference (its pieces in ``_hierarchy/``).
 - :class:`VQVAE` (``vq_vae.py``): discrete latents (a grid of code indices), a
   quantizer and a PixelCNN prior over codes.
 - :class:`SemiSupervisedVAE` (``semi_supervised.py``): Kingma et al.'s M2, labeled and

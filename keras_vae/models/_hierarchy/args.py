@@ -63,3 +63,30 @@ def check_hidden(hidden, num_groups: int, what: str) -> list[list[int]]:
             raise ValueError(message)
         result.append([int(u) for u in units])
     return result
+
+
+def check_soft_clamp(soft_clamp) -> float | None:
+    """The residual posterior's soft-clamp bound: a positive number or ``None``."""
+    if soft_clamp is None:
+        return None
+    if isinstance(soft_clamp, bool) or not isinstance(soft_clamp, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(soft_clamp) or soft_clamp <= 0:
+        raise ValueError(f"soft_clamp must be a positive number (NVAE: 5) or None, got {soft_clamp!r}.")
+    return float(soft_clamp)
+
+
+def check_top_prior(prior_layer, inference: str) -> None:
+    """The top prior p(z_L) must be unconditional; the VampPrior needs a q(z_L | x) of x
+    alone (ladder, residual)."""
+    if getattr(prior_layer, "takes_condition", False):
+        raise ValueError(
+            f"The prior {type(prior_layer).__name__} is p(z | c); HierarchicalVAE models "
+            "p(x) and takes no condition: use an unconditional prior."
+        )
+    if getattr(prior_layer, "needs_posterior", False) or type(prior_layer).__name__ == "VampPrior":
+        if inference == "bottom_up":
+            raise ValueError(
+                "The VampPrior is a mixture of q(z_L | u) over pseudo-inputs u; with "
+                "inference='bottom_up' q(z_L | u) has no closed form. Use "
+                "inference='ladder' or 'residual', or another prior."
+            )

@@ -1,0 +1,47 @@
+"""Per-group diagnostics of a hierarchical VAE: KL per dimension and active units."""
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+
+class HierarchyDiagnostics:
+    """Mixin of :class:`~keras_vae.HierarchicalVAE`: ``kl_per_dimension`` and
+    ``active_units``, one result per group."""
+
+    def kl_per_dimension(self, x, num_samples: int = 1, seed: int = 0, batch_size: int = 256) -> list:
+        """Mean KL per latent dimension of each group against its top-down prior
+        (one float64 array per group, z_1 first)."""
+        x = np.asarray(x)
+        self.check_data(x)
+        total, count = 0.0, 0
+        for start in range(0, len(x), batch_size):
+            batch = self.prepare(x[start : start + batch_size])
+            terms = self.terms(batch, num_samples=num_samples, seed=seed + start)
+            total = total + tf.reduce_sum(terms.kl_per_dimension(), axis=0).numpy().astype(np.float64)
+            count += int(batch.shape[0])
+        per_dim = total / max(count, 1)
+        return list(np.split(per_dim, np.cumsum(self.latent_dims)[:-1]))
+
+    def active_units(self, x, threshold: float = 0.01, num_samples: int = 16, seed: int = 0) -> dict:
+        """Active units per group (Burda et al. 2015): dimensions u of group l with
+        ``Cov_x(E_q[u]) > threshold``, E_q[z_l] the mean over ``num_samples``
+        ancestral draws of the parents of q(z_l | parents)'s mean. Returns
+        ``{"active_units": total, "per_group": [one int per group, z_1 first]}``."""
+        x = np.asarray(x)
+        self.check_data(x)
+        means = []
+        for start in range(0, len(x), 256):
+            q = self.posterior(x[start : start + 256])
+            _, _, dists = q.sample_with_parts(num_samples, seed=self.noise_seed(seed + start))
+            # E_q[z_l] = E over the parents' samples of the conditional's mean: no
+            # sampling noise of z_l itself (which would count as activity).
+            rows = len(x[start : start + 256])
+            group_means = [
+                tf.reduce_mean(tf.broadcast_to(d.mean(), [num_samples, rows, size]), axis=0)
+                for d, size in zip(dists, self.latent_dims)
+            ]
+            means.append(tf.concat(group_means, axis=-1).numpy())
+        variance = np.var(np.concatenate(means), axis=0)
+        per_group = [int(np.sum(v > threshold)) for v in np.split(variance, np.cumsum(self.latent_dims)[:-1])]
+        return {"active_units": int(sum(per_group)), "per_group": per_group}

@@ -1,0 +1,62 @@
+"""LiteRT and ONNX artifacts of a HierarchicalVAE: encode (every group's mean) and
+decode (z_1 -> mean of p(x | z_1)) match the model; random parts and bad arguments
+are refused with the reason."""
+import numpy as np
+import pytest
+
+import keras_vae as kv
+
+
+def small(inference):
+    return kv.HierarchicalVAE(latent_dims=(4, 2), input_shape=(8,), inference=inference, seed=0,
+                              q_hidden=[[16], [8]], p_hidden=[[8], [16]])
+
+
+def run_litert(files, x, z):
+    from ai_edge_litert.interpreter import Interpreter
+
+    encode = Interpreter(model_path=files["encode"]).get_signature_runner()(x=x)
+    decode = Interpreter(model_path=files["decode"]).get_signature_runner()(z=z)
+    return encode, decode["x_mean"]
+
+
+def run_onnx(files, x, z):
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(files["encode"])
+    encode = dict(zip([o.name for o in session.get_outputs()], session.run(None, {"x": x})))
+    decode = onnxruntime.InferenceSession(files["decode"]).run(["x_mean"], {"z": z})[0]
+    return encode, decode
+
+
+@pytest.mark.parametrize("runtime, inference", [("litert", "residual"), ("onnx", "ladder")])
+def test_runtime_artifacts_match_the_model(runtime, inference, tmp_path):
+    h = small(inference)
+    x = np.random.default_rng(0).integers(0, 2, (3, 8)).astype("float32")
+    files = h.export(str(tmp_path), format=runtime)
+    assert sorted(files) == ["decode", "encode"]
+    means = [np.asarray(m) for m in h.encode(x)]
+    encode, x_mean = (run_litert if runtime == "litert" else run_onnx)(files, x, means[0])
+    assert sorted(encode) == ["z_1_mean", "z_2_mean"]
+    for g in range(2):
+        np.testing.assert_allclose(encode[f"z_{g + 1}_mean"], means[g], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(x_mean, h.decode(means[0]).numpy(), rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="overwrite"):
+        h.export(str(tmp_path), format=runtime, parts=["decode"])
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"format": "litert", "parts": ["sample"]}, "random numbers"),
+        ({"format": "onnx", "parts": ["score"]}, "'score' part cannot be exported"),
+        ({"format": "litert", "parts": ["nope"]}, "Unknown part"),
+        ({"format": "litert", "version": 3}, "version="),
+        ({"format": "onnx", "score_samples": 4}, "takes"),
+        ({"format": "tflite"}, "format must be one of"),
+    ],
+)
+def test_random_parts_and_bad_arguments_are_refused(kwargs, match, tmp_path):
+    with pytest.raises(ValueError, match=match):
+        small("bottom_up").export(str(tmp_path / "out"), **kwargs)
+    assert not (tmp_path / "out").exists()
