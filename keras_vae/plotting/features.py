@@ -8,7 +8,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from keras_vae.plotting.figures import _figure, _numpy, _save, as_images
+from keras_vae.plotting.canvas import _figure, _numpy, _save
+from keras_vae.plotting.grids import sample_grid
+from keras_vae.plotting.images import as_images
 
 MAX_FEATURES = 16
 
@@ -139,8 +141,6 @@ def _histograms(samples: np.ndarray, data: np.ndarray | None, columns, path):
 def samples_figure(samples: Any, columns: Sequence[str] | None = None, path: str | os.PathLike | None = None):
     """Generated samples as a picture: an image grid for images (as
     :func:`~keras_vae.plotting.sample_grid`), per-feature histograms otherwise."""
-    from keras_vae.plotting.figures import sample_grid
-
     samples = _numpy(samples)
     if looks_like_images(samples):
         return sample_grid(samples, n=len(samples), path=path)
