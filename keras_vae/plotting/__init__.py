@@ -18,7 +18,7 @@ its Agg canvas (never ``pyplot``). A ``path`` saves the figure in the format its
 extension names (``.png``, ``.jpg``, ``.jpeg``, ``.pdf``, ``.svg``).
 
 Values in [0, 1] are drawn as they are. A count model's pictures (``poisson``,
-``negative_binomial``, ``zinb``) are drawn on one range fixed for the whole figure,
+``negative_binomial``, ``zero_inflated_negative_binomial``) are drawn on one range fixed for the whole figure,
 with a colour bar in counts: pass ``value_range=plotting.value_range_for(vae, x_train)``
 (zero black, the 99th percentile of the training counts white) to every figure and
 a count has the same grey in all of them.

@@ -11,7 +11,7 @@ they are: 0 black, 1 white. Other values need a range, and a range chosen per ba
   figures drawn with the same range give a value the same grey.
 * :func:`value_range_for` gives the range a model's pictures should use: a model of
   ``k`` levels (``categorical``, ``logistic_mixture``) ``(0, k - 1)``, a count model
-  (``poisson``, ``negative_binomial``, ``zinb``) ``(0, the 99th percentile of the
+  (``poisson``, ``negative_binomial``, ``zero_inflated_negative_binomial``) ``(0, the 99th percentile of the
   training counts)`` (:func:`count_range`), other models ``None`` (the [0, 1] map).
 * Without a ``value_range``, a level model's figures use ``(0, k - 1)`` and a count
   model's figures use :func:`count_range` of the examples they draw (labelled so on
@@ -23,8 +23,8 @@ Example:
     >>> train_counts = np.arange(101)  # 0..100
     >>> count_range(train_counts)
     (0.0, 99.0)
-    >>> to_display_range(np.array([0.0, 9.9, 99.0, 500.0]), value_range=(0.0, 99.0))
-    array([0. , 0.1, 1. , 1. ], dtype=float32)
+    >>> to_display_range(np.array([0.0, 49.5, 99.0, 500.0]), value_range=(0.0, 99.0))
+    array([0. , 0.5, 1. , 1. ], dtype=float32)
 """
 from __future__ import annotations
 
@@ -140,7 +140,7 @@ def _levels(vae: Any) -> int | None:
 
 def is_count_model(vae: Any) -> bool:
     """Whether ``vae``'s likelihood is a count likelihood: integer data on 0, 1, 2, ...
-    without an upper level (``poisson``, ``negative_binomial``, ``zinb``).
+    without an upper level (``poisson``, ``negative_binomial``, ``zero_inflated_negative_binomial``).
 
     Example:
         >>> import keras_vae as kv

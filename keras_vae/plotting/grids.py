@@ -144,8 +144,9 @@ def sample_grid(
         >>> import keras_vae as kv
         >>> vae = kv.VAE("mlp", "mlp", latent_dim=2, input_shape=(8, 8, 1))
         >>> fig = sample_grid(vae, n=4, seed=0)  # path="samples.png" also saves it
-        >>> [round(v) for v in fig.get_size_inches() * fig.dpi]  # an 8x8 grid is drawn 19 px per pixel
-        [323, 323]
+        >>> # 2 x 2 tiles and a 1-pixel gap are 17 pixels wide: drawn 16 px per pixel (the most)
+        >>> [round(v) for v in fig.get_size_inches() * fig.dpi]
+        [272, 272]
     """
     if n < 1:
         raise ValueError(f"n must be >= 1, got {n}.")
