@@ -138,3 +138,10 @@ def test_to_display_range_on_a_fixed_range_is_linear_and_clipped():
     values = np.array([-3.0, 0.0, 2.5, 10.0, 11.0, np.nan, np.inf])
     np.testing.assert_allclose(plotting.to_display_range(values, value_range=(0, 10)),
                                [0.0, 0.0, 0.25, 1.0, 1.0, 0.0, 1.0])
+
+
+def test_samples_figure_passes_the_range_on():
+    a, _ = _batches()
+    fig = plotting.samples_figure(a[..., 0], value_range=(0, 20))  # (n, 8, 8) count images
+    assert fig.axes[-1].get_ylabel() == "value" and fig.axes[-1].get_ylim() == (0, 20)
+    assert len(plotting.samples_figure(a[..., 0] / 300.0).axes) == 1  # in [0, 1]: no bar
