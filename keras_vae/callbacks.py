@@ -41,20 +41,26 @@ class SampleGridCallback(keras.callbacks.Callback):
         padding: pixels between the tiles.
 
     Example:
-        >>> import os, tempfile, numpy as np, keras_vae as kv
+        In training, ``vae.fit(x, epochs=4, callbacks=[grids])`` calls the callback
+        after each epoch. Here its end-of-epoch hook is called by hand, as ``fit``
+        would (a real ``fit`` traces the training step, seconds of CPU):
+
+        >>> import os, tempfile, keras_vae as kv
         >>> from keras_vae.callbacks import SampleGridCallback
-        >>> vae = kv.VAE(encoder="mlp", decoder="mlp", latent_dim=2,
-        ...              input_shape=(28, 28, 1))
-        >>> vae.compile(optimizer="adam")
-        >>> x = np.random.default_rng(0).uniform(size=(64, 28, 28, 1)).astype("float32")
+        >>> vae = kv.VAE(encoder=kv.encoders.MLPEncoder([8]), decoder=kv.decoders.MLPDecoder([8]),
+        ...              latent_dim=2, input_shape=(8, 8, 1))
         >>> out = tempfile.mkdtemp()
-        >>> grids = SampleGridCallback(os.path.join(out, "grids"), every=2, n=16,
-        ...                            log_dir=os.path.join(out, "logs"))
-        >>> _ = vae.fit(x, epochs=4, batch_size=32, verbose=0, callbacks=[grids])
+        >>> grids = SampleGridCallback(os.path.join(out, "grids"), every=2, n=4)
+        >>> grids.set_model(vae)
+        >>> for epoch in range(4):  # 0-based, as fit passes it
+        ...     grids.on_epoch_end(epoch)
         >>> sorted(os.listdir(os.path.join(out, "grids")))
         ['samples_epoch_002.png', 'samples_epoch_004.png']
+        >>> grids.make_grid().shape  # uint8: 2 x 2 tiles of 8 pixels and a 1-pixel gap
+        (17, 17, 1)
 
-        Then ``tensorboard --logdir <out>/logs`` shows the grids under "samples".
+        With ``log_dir=os.path.join(out, "logs")`` the grids also go to a TensorBoard
+        event file: ``tensorboard --logdir <out>/logs`` shows them under "samples".
     """
 
     def __init__(

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from keras_vae.plotting.figures import _figure, _numpy, _save
+from keras_vae.plotting.canvas import _figure, _numpy, _save
 
 
 def codebook_usage(counts: Any, path: str | os.PathLike | None = None):

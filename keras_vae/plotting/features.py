@@ -8,7 +8,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from keras_vae.plotting.figures import _figure, _numpy, _save, as_images
+from keras_vae.plotting.canvas import _figure, _numpy, _save
+from keras_vae.plotting.grids import sample_grid
+from keras_vae.plotting.images import as_images
 
 MAX_FEATURES = 16
 
@@ -136,12 +138,24 @@ def _histograms(samples: np.ndarray, data: np.ndarray | None, columns, path):
     return _save(fig, path)
 
 
-def samples_figure(samples: Any, columns: Sequence[str] | None = None, path: str | os.PathLike | None = None):
+def samples_figure(
+    samples: Any,
+    columns: Sequence[str] | None = None,
+    path: str | os.PathLike | None = None,
+    value_range: tuple[float, float] | None = None,
+):
     """Generated samples as a picture: an image grid for images (as
-    :func:`~keras_vae.plotting.sample_grid`), per-feature histograms otherwise."""
-    from keras_vae.plotting.figures import sample_grid
+    :func:`~keras_vae.plotting.sample_grid`, on ``value_range`` when given),
+    per-feature histograms otherwise.
 
+    Example:
+        >>> import numpy as np
+        >>> from keras_vae import plotting
+        >>> fig = plotting.samples_figure(np.random.default_rng(0).normal(size=(50, 3)), columns=["a", "b", "c"])
+        >>> [ax.get_title() for ax in fig.axes if ax.get_title()]
+        ['a', 'b', 'c']
+    """
     samples = _numpy(samples)
     if looks_like_images(samples):
-        return sample_grid(samples, n=len(samples), path=path)
+        return sample_grid(samples, n=len(samples), path=path, value_range=value_range)
     return _histograms(samples.reshape(len(samples), -1), None, columns, path)

@@ -1,0 +1,116 @@
+"""Pictures of training: the curves of each metric, and the KL of each latent
+dimension (which dimensions carry information).
+
+Example:
+    >>> from keras_vae import plotting
+    >>> fig = plotting.training_curves({"loss": [3.0, 2.0], "val_loss": [3.1, 2.4]})
+    >>> [line.get_label() for line in fig.axes[0].get_lines()]
+    ['train', 'validation']
+"""
+from __future__ import annotations
+
+import csv
+import math
+import os
+from typing import Any, Mapping
+
+import numpy as np
+
+from keras_vae.plotting.canvas import _figure, _save
+from keras_vae.plotting.latent import _joined
+
+
+def kl_per_dimension_plot(
+    kl_values: Any,
+    path: str | os.PathLike | None = None,
+    threshold: float | None = None,
+):
+    """Bar chart of the average KL(q(z_i|x) || p(z_i)) of each latent dimension.
+
+    Dimensions with (near) zero KL carry no information about x (posterior
+    collapse). ``kl_values`` is what ``keras_vae.evaluation.kl_per_dimension``
+    returns: one number (nats) per latent dimension.
+
+    Args:
+        kl_values: ``(latent_dim,)`` KL per dimension in nats.
+        path: save the PNG here.
+        threshold: optionally draw a horizontal line at this KL (e.g. the level below
+            which a dimension counts as collapsed).
+    """
+    kl = _joined(kl_values).astype(np.float64).reshape(-1)
+    if kl.size == 0:
+        raise ValueError("kl_per_dimension_plot got no values.")
+    fig = _figure(max(4.0, min(12.0, 0.3 * kl.size + 2.0)), 3.5)
+    ax = fig.add_subplot()
+    ax.bar(np.arange(kl.size), kl, color="tab:blue")
+    if threshold is not None:
+        ax.axhline(threshold, color="tab:red", linestyle="--", linewidth=1, label=f"{threshold:g} nats")
+        ax.legend(fontsize=8)
+    ax.set_xlabel("latent dimension")
+    ax.set_ylabel("KL (nats)")
+    ax.set_title(f"KL per latent dimension (total {kl.sum():.2f} nats)", fontsize=10)
+    if kl.size <= 32:
+        ax.set_xticks(np.arange(kl.size))
+        ax.tick_params(axis="x", labelsize=7)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def _read_history(history_or_csv: Any) -> dict[str, list[float]]:
+    if hasattr(history_or_csv, "history") and isinstance(history_or_csv.history, Mapping):
+        history = dict(history_or_csv.history)
+    elif isinstance(history_or_csv, Mapping):
+        history = dict(history_or_csv)
+    elif isinstance(history_or_csv, (str, os.PathLike)):
+        path = os.fspath(history_or_csv)
+        with open(path, newline="") as f:
+            rows = list(csv.DictReader(f))
+        if not rows:
+            raise ValueError(f"{path!r} holds no epochs (an empty CSVLogger file?).")
+        history = {key: [row[key] for row in rows] for key in rows[0] if key != "epoch"}
+    else:
+        raise ValueError(
+            "training_curves needs a keras History, a dict of lists or the path of a "
+            f"CSVLogger file, got {type(history_or_csv).__name__}."
+        )
+    out = {}
+    for key, values in history.items():
+        try:
+            out[key] = [float(v) if v not in ("", None) else math.nan for v in values]
+        except (TypeError, ValueError):
+            continue
+    if not out:
+        raise ValueError("training_curves found no numeric metrics in the history.")
+    return out
+
+
+def training_curves(history_or_csv: Any, path: str | os.PathLike | None = None):
+    """Training (solid) and validation (dashed) curves, one panel per metric.
+
+    Args:
+        history_or_csv: the ``History`` returned by ``fit``, its ``.history`` dict,
+            or the path of a ``keras.callbacks.CSVLogger`` file.
+        path: save the PNG here.
+    """
+    history = _read_history(history_or_csv)
+    names = [k for k in history if not k.startswith("val_")]
+    names += [k[4:] for k in history if k.startswith("val_") and k[4:] not in history]
+    preferred = ["loss", "elbo", "reconstruction_loss", "kl"]
+    names = sorted(set(names), key=lambda k: (preferred.index(k) if k in preferred else 99, k))
+    ncols = min(2, len(names))
+    nrows = math.ceil(len(names) / ncols)
+    fig = _figure(4.5 * ncols, 3.0 * nrows)
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    for ax, name in zip(axes.flat, names):
+        for key, style, label in ((name, "-", "train"), (f"val_{name}", "--", "validation")):
+            if key in history:
+                values = history[key]
+                ax.plot(np.arange(1, len(values) + 1), values, style, marker="o", markersize=3, label=label)
+        ax.set_title(name, fontsize=10)
+        ax.set_xlabel("epoch", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.legend(fontsize=7)
+    for ax in list(axes.flat)[len(names):]:
+        ax.set_axis_off()
+    fig.tight_layout()
+    return _save(fig, path)
