@@ -32,27 +32,13 @@ def _public_modules() -> list[str]:
 
 MODULES = _public_modules()
 
-# Modules whose examples do not pass yet, with the failure, for the integrator to fix
-# and then remove from here (an entry that passes fails this file: strict xfail).
-# Empty this list; do not add to it.
-KNOWN_FAILING: dict[str, str] = {
-}
-
-
 def _doctests(module_name: str) -> list[doctest.DocTest]:
     module = importlib.import_module(module_name)
     finder = doctest.DocTestFinder(exclude_empty=True)
     return [test for test in finder.find(module, module_name) if test.examples]
 
 
-@pytest.mark.parametrize(
-    "module_name",
-    [
-        pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=KNOWN_FAILING[name]))
-        if name in KNOWN_FAILING else name
-        for name in MODULES
-    ],
-)
+@pytest.mark.parametrize("module_name", MODULES)
 def test_docstring_examples_run(module_name):
     runner = doctest.DocTestRunner(optionflags=OPTIONS)
     report = []
