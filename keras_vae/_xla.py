@@ -25,8 +25,9 @@ def _layer_classes(*names: str) -> tuple:
     return tuple(getattr(keras.layers, n) for n in names if hasattr(keras.layers, n))
 
 
-# Layers whose XLA CPU kernels are slower than TensorFlow's own (convolutions measured;
-# pooling, up-sampling and convolutional RNNs are built from the same kernels).
+# Layers whose XLA CPU kernels are slower than TensorFlow's own (convolutions measured:
+# ``benchmarks/throughput.py --arch conv --jit-compile true`` against ``false``; pooling,
+# up-sampling and convolutional RNNs are built from the same kernels).
 _SLOW_ON_XLA_CPU = _layer_classes(
     "Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose",
     "SeparableConv1D", "SeparableConv2D", "DepthwiseConv1D", "DepthwiseConv2D",

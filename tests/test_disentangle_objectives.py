@@ -1,5 +1,6 @@
 """β-TCVAE, FactorVAE, DIP-VAE and the capacity-annealed ELBO, and the objective
 contract they use (batch-level terms, the dataset size, auxiliary networks)."""
+import math
 import os
 
 import numpy as np
@@ -75,6 +76,11 @@ def test_total_correlation_zero_for_independent_and_positive_for_correlated_code
     print("TC independent", tc["independent"], "correlated", tc["correlated"])
     assert abs(tc["independent"]) < 0.1
     assert tc["correlated"] > 0.6
+    # The figures docs/disentanglement.md quotes.
+    rho = 1 / 1.09
+    assert -0.5 * math.log(1 - rho**2) == pytest.approx(0.92, abs=0.005)
+    assert tc["independent"] == pytest.approx(0.018, abs=0.003)
+    assert tc["correlated"] == pytest.approx(0.885, abs=0.005)
 
 
 def test_mss_is_less_biased_than_mws_at_small_batches():
@@ -100,6 +106,9 @@ def test_mss_is_less_biased_than_mws_at_small_batches():
     bias = {k: float(np.mean(v)) for k, v in errors.items()}
     print(f"TC bias at batch {batch}, N {n}: MSS {bias['mss']:+.3f} nats, MWS {bias['mws']:+.3f} nats")
     assert abs(bias["mss"]) < abs(bias["mws"])
+    # The figures docs/disentanglement.md quotes.
+    assert bias["mss"] == pytest.approx(-0.10, abs=0.02)
+    assert bias["mws"] == pytest.approx(14.6, abs=0.1)
 
 
 # ------------------------------------------------------- every objective: .keras

@@ -153,7 +153,8 @@ def log_likelihood(
             ``K * batch * latent_dim`` under 2**25 (the work of one call, not memory).
         chunk_size: samples decoded at once; by default as many as keep one
             chunk's decoder output (or latents) under 2**22 float32 numbers (16 MB;
-            small chunks stay in cache; measured fastest on CPU).
+            small chunks stay in cache; ``benchmarks/log_likelihood.py
+            --chunk-size N`` times other sizes).
         seed: int for reproducible estimates (random when ``None``).
         return_bits_per_dim: also return ``-log p^(x) / (D ln 2)``, D the number of
             data dimensions.

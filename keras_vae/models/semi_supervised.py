@@ -42,9 +42,10 @@ class SemiSupervisedVAE(VAE):
         alpha: weight of the labeled examples' classification loss, per labeled
             example (the loss is a mean over examples). Kingma et al.'s 0.1 * N on
             their summed objective is 0.1 / (labeled fraction) here, 1.0 at 10 %
-            labels; on three Gaussian blobs with 10 % labels that let the latent z
-            take the class and the classifier stay poor, where 10 (the default)
-            trains it (tests/test_semi_supervised.py asserts > 90 % accuracy).
+            labels; the default, 10, weights the labels more, so that the
+            classifier rather than the latent z takes the class
+            (tests/test_semi_supervised.py::test_ten_percent_of_labels_train_a_classifier_and_class_conditional_samples
+            asserts > 90 % test accuracy with it on three Gaussian blobs, 10 % labelled).
         **kwargs: the other :class:`~keras_vae.VAE` arguments (likelihood, prior,
             beta, seed, ...); ``condition`` is set by the model.
 
