@@ -91,8 +91,7 @@ def standardization_report(x: Any, columns: list[str] | None = None) -> str | No
     """A sentence when ``x`` is far from standardized (and not in [0, 1]), else ``None``.
 
     Far means some feature has ``|mean| > 3`` or a standard deviation above 10 or
-    below 0.01: a likelihood with a fixed or shared scale then trains badly (ELBOs of
-    -1e9 are common for raw measurements).
+    below 0.01: a likelihood with a fixed or shared scale then trains badly.
     """
     x = np.asarray(x, np.float64).reshape(len(x), -1)
     if x.size == 0 or (x.min() >= 0.0 and x.max() <= 1.0):

@@ -23,7 +23,7 @@ class _FusedBernoulli(tfd.Bernoulli):
     * the plain graph: TF's one-pass ``softplus`` kernel;
     * XLA (the test TFP makes to pick its own XLA implementations):
       ``x l - max(l, 0) - log(1 + exp(-|l|))``, fused into one pass, where XLA's
-      ``softplus`` costs a ``log1p``, ~35 % more. ``exp(-|l|)`` lies in (0, 1], so
+      ``softplus`` costs a ``log1p`` more. ``exp(-|l|)`` lies in (0, 1], so
       the form is stable; where it is below float32 resolution beside 1 the term
       dropped is under 6e-8 nats. ``where`` rather than ``relu`` / ``abs`` keeps
       the gradient ``x - 1/2`` at ``l = 0``.
@@ -53,7 +53,8 @@ class _FusedBernoulli(tfd.Bernoulli):
         below 2**64, far from float32's overflow, and its rounding (under 64 ulp)
         moves its log by under 4e-6 nats. XLA then takes one log per 49 elements
         of an MNIST image instead of one per element, which made the estimator
-        11-18 % faster (``benchmarks/log_likelihood.py --per-element``). Slices
+        faster (measured by ``benchmarks/log_likelihood.py --per-element``; see the
+        benchmarks page). Slices
         ``_LANES`` wide are multiplied element by element, which XLA fuses into one
         pass with the rest; its reduce over an axis of the products was much slower.
         """
@@ -71,8 +72,8 @@ class _FusedBernoulli(tfd.Bernoulli):
 def _grouped_row_sums(logits: tf.Tensor, event: tf.Tensor):
     """``sum(x l - softplus(l), axis=-1)`` for ``[rows, size]`` logits and events,
     one log per product of factors; the gradient is the closed form ``x - sigmoid(l)``
-    (and ``l`` for the events), where autodiff through the products cost training
-    ~7 % of its speed."""
+    (and ``l`` for the events), where autodiff through the products was slower
+    (``benchmarks/throughput.py``)."""
     total = row_sum(_linear(logits, event)) - _row_sum_of_log_factors(logits)
 
     def gradient(upstream):
@@ -105,7 +106,7 @@ def _row_sum_of_log_factors(logits: tf.Tensor) -> tf.Tensor:
     product of up to ``_FACTORS_PER_LOG`` factors, one from each slice. Each slice
     computes its own factors, so XLA fuses the exps into the products: factors
     computed on whole rows were written to memory and read back, a second pass
-    over the decoder's output that cost the estimator ~10 %."""
+    over the decoder's output that slowed the estimator."""
     size = logits.shape[-1]
     slices = size // _LANES
     if slices < 2 or slices > _MOST_SLICES:
