@@ -66,6 +66,11 @@ class VQVAE(CodePriorMixin, LatentVariableModel):
             ``"pixelcnn"``; ``{"name": "pixelcnn", "filters": 32}``), or ``None``.
         objective: the objective (default ``"vq"``).
         seed: seed of the quantizer's k-means and restarts and of ``sample``.
+        standardize: own a :class:`keras_vae.preprocessing.Standardization` layer (as
+            ``kv.VAE``): the model takes and returns data in their own units
+            (``codes``, ``decode_codes``, ``reconstruct``, ``sample``, ``predict``) and
+            reports ``reconstruction_loss`` as the density of the raw data. A
+            real-valued likelihood only; not exported yet (``export`` refuses it).
 
     Metrics of ``fit`` / ``evaluate``: ``loss``, ``reconstruction_loss`` (nats per
     example), ``codebook_loss``, ``commitment_loss``, ``perplexity`` and
@@ -102,6 +107,7 @@ class VQVAE(CodePriorMixin, LatentVariableModel):
         objective: Any = "vq",
         seed: int | None = None,
         validate_inputs: bool = True,
+        standardize: bool = False,
         name: str = "vq_vae",
         **kwargs,
     ):
@@ -112,7 +118,7 @@ class VQVAE(CodePriorMixin, LatentVariableModel):
                     + (" (a codebook needs at least two codes to carry information)." if low == 2 else ".")
                 )
         super().__init__(input_shape=input_shape, objective=objective, seed=seed,
-                         validate_inputs=validate_inputs, name=name, **kwargs)
+                         validate_inputs=validate_inputs, standardize=standardize, name=name, **kwargs)
         self.num_embeddings = int(num_embeddings)
         self.embedding_dim = int(embedding_dim)
         if quantizer is None:
@@ -139,6 +145,10 @@ class VQVAE(CodePriorMixin, LatentVariableModel):
         self.grid_shape: tuple[int, ...] | None = None
         self.prior_optimizer = None if self.prior_layer is None else keras.optimizers.Adam(1e-3, name="prior_adam")
         self._graphs: dict = {}
+        # The batch's sample weights while a training step is traced (see _update).
+        self._step_weights = None
+        # A real-valued likelihood only (the VAE's rule), before anything is built.
+        self.check_likelihood_allows_standardize()
         self._finish_init(input_shape)
 
     # ------------------------------------------------------------------ build
@@ -177,10 +187,12 @@ class VQVAE(CodePriorMixin, LatentVariableModel):
             if not self.prior_optimizer.built:
                 self.prior_optimizer.build(self.prior_layer.weights)
 
+    supports_standardize = True
+
     def _scale_advice(self, x) -> None:
-        """No standardization advice: the base would suggest ``standardize=True``, which a
-        VQ-VAE does not take (its conv bodies see images as they are; pixels that are
-        constant across the data are not a scaling problem for them)."""
+        """No standardization advice: the base's advice looks at each pixel, and pixels
+        that are constant across the data (an image's border) are not a scaling problem
+        for a VQ-VAE's conv bodies; ``standardize=True`` is there for data that need it."""
 
     # ----------------------------------------------------------- inference
     def _encode(self, x, training=None):
@@ -250,13 +262,14 @@ class VQVAE(CodePriorMixin, LatentVariableModel):
         """Data from a grid of code indices: the mean of p(x | codes), or a sample."""
         codes = self.check_codes(codes)
         p = self.likelihood_layer.distribution(self._decode_params(self.quantizer.lookup(codes)))
-        return p.sample(seed=self.noise_seed(seed, stream=_seeds.DECODE)) if sample else p.mean()
+        # In the user's units (a model made with standardize=True maps back).
+        return self.to_data_units(p.sample(seed=self.noise_seed(seed, stream=_seeds.DECODE)) if sample else p.mean())
 
     def reconstruct(self, x, batch_size: int = 256) -> np.ndarray:
         """The mean of p(x | quantized codes of x)."""
         def fn(x):
             params = self._decode_params(self.quantizer(self._encode(x))["quantized"])
-            return self.likelihood_layer.distribution(params).mean()
+            return self.to_data_units(self.likelihood_layer.distribution(params).mean())
 
         return self._batched(x, self._graph("reconstruct", fn), batch_size)
 
@@ -264,27 +277,43 @@ class VQVAE(CodePriorMixin, LatentVariableModel):
         """The reconstruction (mean of p(x | z_q)), for ``predict``."""
         x = self.prepare(x)
         params = self._decode_params(self.quantizer(self._encode(x, training))["quantized"], training)
-        return self.likelihood_layer.distribution(params).mean()
+        return self.to_data_units(self.likelihood_layer.distribution(params).mean())
 
     # ------------------------------------------------------------ training
     def terms(self, x, num_samples: int = 1, seed=None, training: bool | None = False) -> dict:
         """What the objective needs about a batch: ``log_px`` ``[B]`` and the
         quantizer's per-example losses, with the batch's perplexity and share of codes
         in use broadcast to ``[B]``. With ``training=True`` the quantizer's EMA,
-        k-means and restart updates run."""
+        k-means and restart updates run (weighted by the sample weights of the
+        training step being traced). ``log_px`` is the density of the data in their
+        own units (a standardized model subtracts ``sum_d log std_d``)."""
         if not (isinstance(x, tf.Tensor) and x.dtype == tf.float32):
             x = self.prepare(x)
-        out = self.quantizer(self._encode(x, training), training=training)
+        weights = self._step_weights if training else None
+        out = self.quantizer(self._encode(x, training), training=training, sample_weight=weights)
         params = self._decode_params(out["quantized"], training)
         batch = tf.shape(x)[:1]
+        # x is standardized when the model standardizes: the density of the raw data
+        # has the Jacobian (0 without a standardization).
+        log_px = self.likelihood_layer.log_prob(params, x) - self.standardization_log_scale()
         return _VQTerms({
-            "log_px": self.likelihood_layer.log_prob(params, x),
+            "log_px": log_px,
             "codebook_loss": out["codebook_loss"],
             "commitment_loss": out["commitment_loss"],
             "perplexity": tf.fill(batch, out["perplexity"]),
             "codes_in_use": tf.fill(batch, out["codes_in_use"]),
             "train_codebook": self.quantizer.ema_decay is None,
         })
+
+    def _update(self, x, weights):
+        """The shared training step, with the batch's sample weights handed to the
+        quantizer's EMA, k-means and restart updates (``terms`` reads them while the
+        step is traced), so they weigh each example as the loss does."""
+        self._step_weights = weights
+        try:
+            return super()._update(x, weights)
+        finally:
+            self._step_weights = None
 
     # ---------------------------------------------------------------- export
     def export(self, path, version=None, format: str = "tf_saved_model", **kwargs):
@@ -296,6 +325,13 @@ class VQVAE(CodePriorMixin, LatentVariableModel):
         formats = ("tf_saved_model", "litert", "onnx")
         if format not in formats:
             raise ValueError(f"format must be one of {formats}, got {format!r}.")
+        if self.standardization is not None:
+            raise ValueError(
+                f"{self.name} was made with standardize=True, and the VQ-VAE's exported signatures "
+                "do not map data through its standardization yet: export a model made without it "
+                "(standardize the data yourself with keras_vae.datasets.Standardizer), or use the "
+                ".keras file (vq.save), which keeps the standardization."
+            )
         if format != "tf_saved_model":
             if version is not None:
                 raise ValueError(f"version= applies to the SavedModel export, not format={format!r}.")

@@ -8,9 +8,13 @@ import keras
 import tensorflow as tf
 
 from keras_vae._arguments import check_number
+from keras_vae.quantizers import _batch_statistics as stats
 from keras_vae.registry import register, register_base
 
 CODEBOOK_INITS = ("kmeans", "uniform")
+# Every replica computes the same new state from the all-reduced statistics; under a
+# tf.distribute strategy the first replica's write is the mirrored variable's value.
+_SAME_ON_EVERY_REPLICA = "only_first_replica"
 
 
 @register("quantizer", "vector")
@@ -34,15 +38,26 @@ class VectorQuantizer(keras.layers.Layer):
     enters the objective) or by exponential moving averages of the assigned vectors
     (``ema_decay`` in (0, 1), the default 0.99): with counts ``N_k`` and sums ``m_k``
     updated on every training call,
-    ``N_k <- d N_k + (1 - d) n_k``, ``m_k <- d m_k + (1 - d) sum_{i: k*(i)=k} z_e(i)``,
-    and ``e_k = m_k / N~_k`` with Laplace-smoothed counts
+    ``N_k <- d N_k + (1 - d) n_k``, ``m_k <- d m_k + (1 - d) s_k``, with the
+    batch's weighted counts and sums ``n_k = sum_{i: k*(i)=k} w_i`` and
+    ``s_k = sum_{i: k*(i)=k} w_i z_e(i)`` (``w_i`` is the ``sample_weight`` of the
+    example that position i belongs to; 1 without weights, so an example of weight 0
+    moves nothing), and ``e_k = m_k / N~_k`` with Laplace-smoothed counts
     ``N~_k = (N_k + eps) / (N + K eps) * N``.
+
+    Under a ``tf.distribute`` strategy with several replicas in sync, ``n_k`` and
+    ``s_k`` are summed over the replicas (an all-reduce) and k-means and restarts
+    draw from the whole batch (an all-gather of the encoder outputs, only when they
+    are enabled), so every replica holds the same codebook and a step equals the
+    single-replica step on the whole batch.
 
     ``codebook_init="kmeans"`` seeds the codebook on the first training batch with
     k-means++ followed by ``kmeans_iters`` Lloyd iterations (as SoundStream does);
     ``"uniform"`` draws it from U(-1/K, 1/K). ``dead_code_steps`` restarts codes:
     a code unused for that many consecutive training batches is re-seeded from a
-    random encoder output of the current batch (``None`` disables restarts).
+    random encoder output of the current batch (``None`` disables restarts). With
+    sample weights, k-means weighs each vector by its weight and restarts draw
+    vectors with probability proportional to it (weight 0: never).
 
     Every piece of state (codebook, EMA counts and sums, whether k-means ran, the
     steps each code has gone unused, the step counter that seeds restarts) is a
@@ -52,8 +67,9 @@ class VectorQuantizer(keras.layers.Layer):
     input's shape), ``indices`` (int32 ``[batch, *grid]``), ``codebook_loss`` and
     ``commitment_loss`` (float32 ``[batch]``), ``perplexity`` (exp of the entropy of
     the batch's code histogram) and ``codes_in_use`` (the share of the codebook the
-    batch uses), the last two scalars. With ``training=True`` the EMA, k-means and
-    restart updates run.
+    batch uses), the last two scalars, from the (weighted) code counts. With
+    ``training=True`` the EMA, k-means and restart updates run; ``sample_weight``
+    (``[batch]``, >= 0) weighs the examples in them.
 
     Args:
         num_embeddings: K, the number of codes (>= 2).
@@ -122,108 +138,94 @@ class VectorQuantizer(keras.layers.Layer):
         self.codebook = self.add_weight(
             name="codebook", shape=(k, d), dtype="float32",
             initializer=keras.initializers.RandomUniform(-limit, limit, seed=self.seed),
-            trainable=self.ema_decay is None,
+            trainable=self.ema_decay is None, aggregation=_SAME_ON_EVERY_REPLICA,
         )
         if self.ema_decay is not None:
             self.ema_count = self.add_weight(
-                name="ema_count", shape=(k,), dtype="float32", initializer="ones", trainable=False
+                name="ema_count", shape=(k,), dtype="float32", initializer="ones", trainable=False,
+                aggregation=_SAME_ON_EVERY_REPLICA,
             )
             self.ema_sum = self.add_weight(
-                name="ema_sum", shape=(k, d), dtype="float32", initializer="zeros", trainable=False
+                name="ema_sum", shape=(k, d), dtype="float32", initializer="zeros", trainable=False,
+                aggregation=_SAME_ON_EVERY_REPLICA,
             )
             self.ema_sum.assign(self.codebook)
         self.initialized = self.add_weight(
             name="initialized", shape=(), dtype="int32", trainable=False,
             initializer=keras.initializers.Constant(0 if self.codebook_init == "kmeans" else 1),
+            aggregation=_SAME_ON_EVERY_REPLICA,
         )
         self.unused_steps = self.add_weight(
-            name="unused_steps", shape=(k,), dtype="int32", initializer="zeros", trainable=False
+            name="unused_steps", shape=(k,), dtype="int32", initializer="zeros", trainable=False,
+            aggregation=_SAME_ON_EVERY_REPLICA,
         )
-        self.step = self.add_weight(name="step", shape=(), dtype="int32", initializer="zeros", trainable=False)
+        self.step = self.add_weight(
+            name="step", shape=(), dtype="int32", initializer="zeros", trainable=False,
+            aggregation=_SAME_ON_EVERY_REPLICA,
+        )
 
     # --------------------------------------------------------------- helpers
     def _seed(self, stream: int) -> tf.Tensor:
         return tf.stack([tf.constant(self.seed, tf.int32) + 7919 * stream, tf.convert_to_tensor(self.step)])
 
-    @staticmethod
-    def _distances(flat: tf.Tensor, codebook: tf.Tensor) -> tf.Tensor:
-        """Squared distances ``[n, K]``."""
-        return (
-            tf.reduce_sum(flat**2, axis=1, keepdims=True)
-            - 2.0 * tf.matmul(flat, codebook, transpose_b=True)
-            + tf.reduce_sum(codebook**2, axis=1)[None, :]
-        )
-
     def nearest(self, flat: tf.Tensor) -> tf.Tensor:
         """Index of the nearest code of each row of ``flat`` ``[n, D]`` (int32)."""
-        return tf.argmin(self._distances(flat, tf.convert_to_tensor(self.codebook)), axis=1, output_type=tf.int32)
+        distances = stats.squared_distances(flat, tf.convert_to_tensor(self.codebook))
+        return tf.argmin(distances, axis=1, output_type=tf.int32)
 
     def lookup(self, indices: tf.Tensor) -> tf.Tensor:
         """The codes at ``indices`` (int, any shape): ``[*indices.shape, D]``."""
         return tf.gather(tf.convert_to_tensor(self.codebook), tf.cast(indices, tf.int32))
 
-    def kmeans(self, flat: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
-        """K centres of ``flat`` ``[n, D]``: k-means++ seeding, then ``kmeans_iters``
-        Lloyd iterations (an empty cluster keeps its centre)."""
-        k = self.num_embeddings
-        n = tf.shape(flat)[0]
-        first = tf.random.stateless_uniform([], seed, 0, n, dtype=tf.int32)
-        centers = tf.tensor_scatter_nd_update(
-            tf.zeros([k, self.embedding_dim], tf.float32), [[0]], flat[first][None]
-        )
-        d2 = tf.reduce_sum((flat - flat[first]) ** 2, axis=1)
+    def kmeans(self, flat: tf.Tensor, seed: tf.Tensor, weights: tf.Tensor | None = None) -> tf.Tensor:
+        """K centres of ``flat`` ``[n, D]`` (rows weighted by ``weights`` ``[n]``):
+        k-means++ seeding, then ``kmeans_iters`` Lloyd iterations (an empty cluster
+        keeps its centre)."""
+        return stats.kmeans(flat, weights, self.num_embeddings, self.kmeans_iters, seed)
 
-        def body(i, centers, d2):
-            logits = tf.math.log(tf.maximum(d2, 0.0) + 1e-12)[None]
-            pick = tf.random.stateless_categorical(logits, 1, seed + tf.stack([0, i]), dtype=tf.int32)[0, 0]
-            chosen = flat[pick]
-            centers = tf.tensor_scatter_nd_update(centers, [[i]], chosen[None])
-            d2 = tf.minimum(d2, tf.reduce_sum((flat - chosen) ** 2, axis=1))
-            return i + 1, centers, d2
-
-        _, centers, _ = tf.while_loop(lambda i, c, d: i < k, body, (tf.constant(1), centers, d2))
-        for _ in range(self.kmeans_iters):
-            assign = tf.argmin(self._distances(flat, centers), axis=1, output_type=tf.int32)
-            sums = tf.math.unsorted_segment_sum(flat, assign, k)
-            counts = tf.math.unsorted_segment_sum(tf.ones_like(flat[:, :1]), assign, k)
-            centers = tf.where(counts > 0, sums / tf.maximum(counts, 1.0), centers)
-        return centers
-
-    def _set_codes(self, codebook: tf.Tensor) -> list:
-        """Assign a new codebook (and restart the EMA state from it)."""
-        ops = [self.codebook.assign(codebook)]
-        if self.ema_decay is not None:
-            ops += [self.ema_sum.assign(codebook), self.ema_count.assign(tf.ones([self.num_embeddings]))]
-        return ops
-
-    def _initialize(self, flat: tf.Tensor) -> tf.Tensor:
-        """Run k-means once, on the first training batch; returns a value to depend on."""
-
-        def init():
-            with tf.control_dependencies(self._set_codes(self.kmeans(flat, self._seed(1)))):
-                with tf.control_dependencies([self.initialized.assign(1)]):
-                    return tf.constant(True)
-
-        return tf.cond(tf.equal(tf.convert_to_tensor(self.initialized), 0), init, lambda: tf.constant(False))
-
-    def _training_updates(self, flat: tf.Tensor, indices: tf.Tensor, counts: tf.Tensor) -> list:
-        """EMA codebook update, then dead-code restarts, then the step counter."""
-        k = self.num_embeddings
-        ops = []
+    def _initial_state(self, pool: tf.Tensor, weights: tf.Tensor | None):
+        """``(due, codebook, ema_count, ema_sum)``: k-means centres (and the EMA state
+        restarted from them) on the first training batch that carries weight, else
+        the current state. Nothing is assigned here: under ``tf.distribute`` a
+        variable's write is a synchronization point, which a ``tf.cond`` cannot hold."""
         codebook = tf.convert_to_tensor(self.codebook)
+        ema = None if self.ema_decay is None else (tf.convert_to_tensor(self.ema_count), tf.convert_to_tensor(self.ema_sum))
+        if self.codebook_init != "kmeans":
+            return (None, codebook, *(ema or (None, None)))
+        due = tf.equal(tf.convert_to_tensor(self.initialized), 0)
+        if weights is not None:
+            due = tf.logical_and(due, tf.reduce_sum(weights) > 0)
+        codebook = tf.cond(due, lambda: self.kmeans(pool, self._seed(1), weights), lambda: codebook)
+        if ema is None:
+            return due, codebook, None, None
+        ema_count = tf.where(due, tf.ones([self.num_embeddings]), ema[0])
+        ema_sum = tf.where(due, codebook, ema[1])
+        return due, codebook, ema_count, ema_sum
+
+    def _training_updates(self, state, flat, indices, counts, weights, pool, pool_weights, context) -> list:
+        """EMA codebook update, then dead-code restarts, then the step counter, from
+        ``state`` (``_initial_state``'s).
+
+        ``counts`` are the (weighted, all-replica) code counts; ``pool`` and
+        ``pool_weights`` the whole batch's encoder outputs that restarts draw from."""
+        k = self.num_embeddings
+        initialized, codebook, ema_count, ema_sum = state
+        ops = []
         if self.ema_decay is not None:
             d = self.ema_decay
-            sums = tf.math.unsorted_segment_sum(flat, indices, k)
-            ema_count = d * tf.convert_to_tensor(self.ema_count) + (1.0 - d) * counts
-            ema_sum = d * tf.convert_to_tensor(self.ema_sum) + (1.0 - d) * sums
+            sums = stats.code_sums(flat, indices, weights, k, context)
+            ema_count = d * ema_count + (1.0 - d) * counts
+            ema_sum = d * ema_sum + (1.0 - d) * sums
             total = tf.reduce_sum(ema_count)
             smoothed = (ema_count + self.epsilon) / (total + k * self.epsilon) * total
             codebook = ema_sum / smoothed[:, None]
         unused = tf.where(counts > 0, 0, tf.convert_to_tensor(self.unused_steps) + 1)
         if self.dead_code_steps is not None:
             dead = unused >= self.dead_code_steps
-            picks = tf.random.stateless_uniform([k], self._seed(2), 0, tf.shape(flat)[0], dtype=tf.int32)
-            codebook = tf.where(dead[:, None], tf.gather(flat, picks), codebook)
+            if pool_weights is not None:  # nothing to re-seed from in a batch without weight
+                dead = tf.logical_and(dead, tf.reduce_sum(pool_weights) > 0)
+            picks = stats.draw_positions(k, tf.shape(pool)[0], pool_weights, self._seed(2))
+            codebook = tf.where(dead[:, None], tf.gather(pool, picks), codebook)
             if self.ema_decay is not None:
                 ema_sum = tf.where(dead[:, None], codebook, ema_sum)
                 ema_count = tf.where(dead, 1.0, ema_count)
@@ -231,34 +233,44 @@ class VectorQuantizer(keras.layers.Layer):
         ops.append(self.codebook.assign(codebook))
         if self.ema_decay is not None:
             ops += [self.ema_count.assign(ema_count), self.ema_sum.assign(ema_sum)]
+        if initialized is not None:
+            ops.append(self.initialized.assign(tf.maximum(tf.convert_to_tensor(self.initialized),
+                                                          tf.cast(initialized, tf.int32))))
         ops.append(self.unused_steps.assign(unused))
         ops.append(self.step.assign_add(1))
         return ops
 
     # ------------------------------------------------------------------ call
-    def call(self, inputs, training=None) -> dict[str, Any]:
+    def call(self, inputs, training=None, sample_weight=None) -> dict[str, Any]:
         z_e = tf.cast(inputs, tf.float32)
         flat = tf.reshape(z_e, [-1, self.embedding_dim])
-        if training and self.codebook_init == "kmeans":
-            with tf.control_dependencies([self._initialize(tf.stop_gradient(flat))]):
-                flat = tf.identity(flat)
-        codebook = tf.convert_to_tensor(self.codebook)
-        flat_indices = tf.argmin(self._distances(flat, codebook), axis=1, output_type=tf.int32)
+        batch = tf.shape(z_e)[0]
+        weights = None
+        if sample_weight is not None:
+            weights = stats.position_weights(sample_weight, batch, tf.shape(flat)[0] // tf.maximum(batch, 1))
+        # Several replicas in sync: the statistics are the whole batch's.
+        context = stats.replica_context() if training else None
+        pool, pool_weights = flat, weights
+        if training and (self.codebook_init == "kmeans" or self.dead_code_steps is not None):
+            pool, pool_weights = stats.whole_batch(tf.stop_gradient(flat), weights, context)
+        state = self._initial_state(pool, pool_weights) if training else None
+        codebook = tf.convert_to_tensor(self.codebook) if state is None else state[1]
+        flat_indices = tf.argmin(stats.squared_distances(flat, codebook), axis=1, output_type=tf.int32)
         indices = tf.reshape(flat_indices, tf.shape(z_e)[:-1])
         z_q = tf.gather(codebook, indices)
-        batch = tf.shape(z_e)[0]
         sq = lambda t: tf.reduce_sum(tf.reshape(t**2, [batch, -1]), axis=1)  # noqa: E731
         codebook_loss = sq(tf.stop_gradient(z_e) - z_q)
         commitment_loss = self.commitment_cost * sq(z_e - tf.stop_gradient(z_q))
         quantized = z_e + tf.stop_gradient(z_q - z_e)
-        counts = tf.math.unsorted_segment_sum(tf.ones_like(flat_indices, tf.float32), flat_indices, self.num_embeddings)
-        probs = counts / tf.maximum(tf.reduce_sum(counts), 1.0)
+        counts = stats.code_counts(flat_indices, weights, self.num_embeddings, context)
+        probs = counts / tf.maximum(tf.reduce_sum(counts), 1e-30)
         perplexity = tf.exp(-tf.reduce_sum(tf.math.xlogy(probs, probs)))
         in_use = tf.reduce_mean(tf.cast(counts > 0, tf.float32))
         if training:
-            with tf.control_dependencies(
-                self._training_updates(tf.stop_gradient(flat), flat_indices, counts)
-            ):
+            updates = self._training_updates(
+                state, tf.stop_gradient(flat), flat_indices, counts, weights, pool, pool_weights, context
+            )
+            with tf.control_dependencies(updates):
                 quantized = tf.identity(quantized)
         return {
             "quantized": tf.cast(quantized, inputs.dtype) if hasattr(inputs, "dtype") else quantized,
@@ -269,7 +281,7 @@ class VectorQuantizer(keras.layers.Layer):
             "codes_in_use": in_use,
         }
 
-    def compute_output_spec(self, inputs, training=None):
+    def compute_output_spec(self, inputs, training=None, sample_weight=None):
         shape = tuple(inputs.shape)
         return {
             "quantized": keras.KerasTensor(shape, "float32"),
