@@ -54,7 +54,7 @@ def load(name: str, data: str | None, limit: int, test_limit: int):
         except datasets.DatasetNotFoundError as error:
             if name == "cifar10":
                 raise
-            print(f"CIFAR-10 not found, using 8-bit Fashion-MNIST ({str(error).splitlines()[0]})")
+            print(f"CIFAR-10 not found, using 8-bit Fashion-MNIST (looked for {', '.join(error.tried) or '$KERAS_VAE_DATA'})")
             name, data = "fashion-mnist", None
     if name != "cifar10":
         x_train, _ = LOADERS[name]("train", path=data, normalize=False, download=False)

@@ -175,6 +175,7 @@ def test_standardize_true_takes_and_returns_data_in_their_own_units(tmp_path):
     # The reported density is of the raw data: the same networks on standardized data,
     # minus sum_d log std_d.
     twin = kv.VQVAE(**TINY, seed=0)
+    twin.compile(optimizer="adam")
     networks = [v for v in vq.weights if "standardization" not in v.path]
     assert len(networks) == len(twin.weights)
     for source, target in zip(networks, twin.weights):

@@ -33,6 +33,7 @@ _ALLOWED = {
     ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
     ("numpy", "ndarray"), ("numpy", "dtype"),
     ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+    ("_codecs", "encode"),  # how protocol-2 pickles written by Python 3 store bytes
 }
 
 
@@ -58,7 +59,7 @@ def _read_batch(raw: bytes, name: str) -> tuple[np.ndarray, np.ndarray]:
 
 def candidates(path: str | os.PathLike | None = None) -> list[pathlib.Path]:
     """Where :func:`load_cifar10` looks, in order: ``path`` alone when given (the
-    tarball, the unpacked folder, or a folder holding either); otherwise the data
+    tarball under any name, the unpacked folder, or a folder holding either); otherwise the data
     folder (``$KERAS_VAE_DATA``) and its ``cifar-10/`` and ``cifar10/`` subfolders."""
     if path is not None:
         roots = [pathlib.Path(path).expanduser()]
@@ -67,7 +68,7 @@ def candidates(path: str | os.PathLike | None = None) -> list[pathlib.Path]:
         roots = [] if folder is None else [folder, folder / "cifar-10", folder / "cifar10"]
     found = []
     for root in roots:
-        if root.name in (ARCHIVE, FOLDER):
+        if root.name in (ARCHIVE, FOLDER) or root.is_file():
             found.append(root)
         else:
             found += [root / ARCHIVE, root / FOLDER]
