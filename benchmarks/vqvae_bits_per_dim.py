@@ -49,12 +49,14 @@ def load(name: str, data: str | None, limit: int, test_limit: int):
     """``(dataset name, x_train, x_test)``: uint8 levels as float32, first N of each split."""
     if name in ("auto", "cifar10"):
         try:
-            (x_train, _), (x_test, _) = (load_cifar10(s, path=data, normalize=False) for s in ("train", "test"))
+            x_train, _ = load_cifar10("train", path=data, normalize=False)
+            x_test, _ = load_cifar10("test", path=data, normalize=False)
             name = "cifar10"
         except datasets.DatasetNotFoundError as error:
             if name == "cifar10":
                 raise
-            print(f"CIFAR-10 not found, using 8-bit Fashion-MNIST (looked for {', '.join(error.tried) or '$KERAS_VAE_DATA'})")
+            looked = ", ".join(error.tried) or "$KERAS_VAE_DATA (not set)"
+            print(f"CIFAR-10 not found, using 8-bit Fashion-MNIST (looked for {looked})")
             name, data = "fashion-mnist", None
     if name != "cifar10":
         x_train, _ = LOADERS[name]("train", path=data, normalize=False, download=False)
@@ -160,7 +162,8 @@ def main(argv=None) -> list[dict]:
     print(f"\n{name}, 8-bit, {args.likelihood} likelihood; {len(x_train)} training images, {args.epochs} epochs "
           f"of each autoencoder (batch {args.batch_size}, Adam {args.learning_rate}) + {args.prior_epochs} epochs "
           f"of the VQ-VAE's PixelCNN prior; test bits/dim on {len(x_test)} images (lower is better)\n")
-    print("| model | data | test bits/dim | = reconstruction + prior/KL | other estimate | latents | train s | prior / IWAE s |")
+    print("| model | data | test bits/dim | = reconstruction + prior/KL | other estimate | latents | train s "
+          "| prior / IWAE s |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in rows:
         other = (f"uniform code prior {r['uniform_prior']:.3f}" if r["model"] == "VQ-VAE"

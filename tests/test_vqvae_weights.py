@@ -191,3 +191,12 @@ def test_standardize_true_takes_and_returns_data_in_their_own_units(tmp_path):
     assert not (tmp_path / "serving").exists()
     with pytest.raises(ValueError, match="real-valued likelihood"):
         kv.VQVAE(**TINY, likelihood="logistic_mixture", standardize=True)
+
+
+def test_the_command_line_refuses_standardize_for_vqvae_before_training(tmp_path, monkeypatch, capsys):
+    from keras_vae import cli
+
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["train", "--model", "vqvae", "--standardize", "--likelihood", "gaussian", "--output", "run"]) == 2
+    assert "--standardize does not apply to --model vqvae yet" in capsys.readouterr().err
+    assert not (tmp_path / "run" / "model.keras").exists()

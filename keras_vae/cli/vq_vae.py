@@ -32,8 +32,10 @@ def arguments(settings, input_shape) -> dict:
             raise UsageError(f"{flag} applies to --model hierarchical, not --model vqvae.")
     if getattr(settings, "standardize", False):
         raise UsageError(
-            "--standardize does not apply to --model vqvae yet: scale the data yourself "
-            "(keras_vae.datasets.Standardizer) or use --model vae."
+            "--standardize does not apply to --model vqvae yet: the run exports the model, and a "
+            "VQ-VAE's SavedModel does not carry its standardization yet. Scale the data yourself "
+            "(keras_vae.datasets.Standardizer), use kv.VQVAE(standardize=True) from Python, or "
+            "use --model vae."
         )
 
     def body(kind: str) -> Any:

@@ -189,7 +189,9 @@ class VectorQuantizer(keras.layers.Layer):
         the current state. Nothing is assigned here: under ``tf.distribute`` a
         variable's write is a synchronization point, which a ``tf.cond`` cannot hold."""
         codebook = tf.convert_to_tensor(self.codebook)
-        ema = None if self.ema_decay is None else (tf.convert_to_tensor(self.ema_count), tf.convert_to_tensor(self.ema_sum))
+        ema = None
+        if self.ema_decay is not None:
+            ema = (tf.convert_to_tensor(self.ema_count), tf.convert_to_tensor(self.ema_sum))
         if self.codebook_init != "kmeans":
             return (None, codebook, *(ema or (None, None)))
         due = tf.equal(tf.convert_to_tensor(self.initialized), 0)
