@@ -84,7 +84,8 @@ def train_vqvae(x_train, x_test, args) -> dict:
     vq = kv.VQVAE(encoder=encoder_body(True, args.embedding_dim), decoder={"name": "conv", "filters": [64, 32]},
                   num_embeddings=args.num_embeddings, embedding_dim=args.embedding_dim,
                   input_shape=x_train.shape[1:], likelihood=likelihood(args),
-                  prior={"name": "pixelcnn", "filters": 64, "num_layers": 6}, seed=args.seed)
+                  prior={"name": "pixelcnn", "filters": 64, "num_layers": 6},
+                  dead_code_steps=args.dead_code_steps, seed=args.seed)
     vq.compile(optimizer=keras.optimizers.Adam(args.learning_rate))
     start = time.perf_counter()
     vq.fit(x_train, epochs=args.epochs, batch_size=args.batch_size, verbose=0)
@@ -150,6 +151,8 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--num-components", type=int, default=5)
     parser.add_argument("--num-embeddings", type=int, default=128)
     parser.add_argument("--embedding-dim", type=int, default=16)
+    parser.add_argument("--dead-code-steps", type=int, default=100,
+                        help="the VQ-VAE's restart threshold (training batches a code may go unused)")
     parser.add_argument("--latent-dim", type=int, default=32)
     parser.add_argument("--num-samples", type=int, default=100, help="K of the VAE's importance-sampled log p(x)")
     parser.add_argument("--eval-batch", type=int, default=50)

@@ -98,7 +98,7 @@ def load_cifar10(
     Example:
         >>> from keras_vae.datasets.cifar10 import load_cifar10
         >>> x, y = load_cifar10("test", normalize=False)   # doctest: +SKIP
-        >>> x.shape, x.dtype
+        >>> x.shape, x.dtype                                  # doctest: +SKIP
         ((10000, 32, 32, 3), dtype('uint8'))
     """
     if split not in SPLIT_FILES:

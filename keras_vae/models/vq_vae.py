@@ -10,7 +10,6 @@ import tensorflow as tf
 from keras_vae import _seeds, registry
 from keras_vae.models._code_prior import CodePriorMixin
 from keras_vae.models.base import LatentVariableModel
-from keras_vae.models.vae import VAE
 
 # A VQ-VAE's latent is a grid: "conv" means the grid-keeping convolutional bodies here.
 _GRID_BODIES = {"conv": "conv_grid"}
@@ -148,8 +147,8 @@ class VQVAE(CodePriorMixin, LatentVariableModel):
         self._graphs: dict = {}
         # The batch's sample weights while a training step is traced (see _update).
         self._step_weights = None
-        # The VAE's rule (a real-valued likelihood only), before anything is built.
-        VAE._check_standardize(self)
+        # A real-valued likelihood only (the VAE's rule), before anything is built.
+        self.check_likelihood_allows_standardize()
         self._finish_init(input_shape)
 
     # ------------------------------------------------------------------ build
