@@ -186,9 +186,15 @@ def test_standardize_true_takes_and_returns_data_in_their_own_units(tmp_path):
     np.testing.assert_allclose(raw, plain + float(vq.standardization_log_scale()), rtol=1e-5)
     vq.save(tmp_path / "vq.keras")
     np.testing.assert_allclose(kv.load_model(tmp_path / "vq.keras").reconstruct(x), reconstruction, rtol=1e-6)
-    with pytest.raises(ValueError, match="standardize=True"):
-        vq.export(str(tmp_path / "serving"))
-    assert not (tmp_path / "serving").exists()
+    # The SavedModel takes and returns data in their own units too.
+    import tensorflow as tf
+
+    served = tf.saved_model.load(vq.export(str(tmp_path / "serving")))
+    codes = served.signatures["encode"](x=tf.constant(x))["codes"]
+    np.testing.assert_array_equal(codes.numpy(), np.asarray(vq.codes(x)))
+    np.testing.assert_allclose(served.signatures["reconstruct"](x=tf.constant(x))["reconstruction"].numpy(),
+                               reconstruction, rtol=1e-5)
+    np.testing.assert_allclose(served.signatures["decode"](codes=codes)["x_mean"].numpy(), reconstruction, rtol=1e-5)
     with pytest.raises(ValueError, match="real-valued likelihood"):
         kv.VQVAE(**TINY, likelihood="logistic_mixture", standardize=True)
 

@@ -16,6 +16,7 @@ channel axis (``normalize=True``) or as the stored uint8 values, and integer lab
 | ``loading`` | :func:`load_dataset`: a name, a file or a folder |
 | ``ground_truth`` | :class:`GroundTruthData`: data with known factors (disentanglement_lib's protocol) |
 | ``dsprites`` | :class:`DSprites`: dSprites-like shapes on dSprites' factor grid, drawn with numpy |
+| ``cifar10`` | :func:`load_cifar10`: CIFAR-10 from the official python tarball you put in the data folder (never downloaded) |
 
 Example:
     >>> from keras_vae import datasets
@@ -24,6 +25,7 @@ Example:
     ((1000, 28, 28, 1), dtype('float32'), 9)
 """
 from keras_vae.datasets.binarization import binarize, dynamic_binarization
+from keras_vae.datasets.cifar10 import load_cifar10
 from keras_vae.datasets.dsprites import DSprites
 from keras_vae.datasets.errors import DatasetNotFoundError
 from keras_vae.datasets.ground_truth import GroundTruthData
@@ -61,6 +63,7 @@ __all__ = [
     "data_folder",
     "dynamic_binarization",
     "epoch_pipeline",
+    "load_cifar10",
     "load_dataset",
     "load_fashion_mnist",
     "load_image_folder",

@@ -21,7 +21,8 @@ def _make_endpoints(vq) -> dict:
 
     def mean_of(z_q):
         params = vq.likelihood_layer(vq.decoder(z_q, training=False), training=False)
-        return tf.cast(vq.likelihood_layer.distribution(params).mean(), tf.float32)
+        # In the user's units (a model made with standardize=True maps back).
+        return vq.to_data_units(vq.likelihood_layer.distribution(params).mean())
 
     def encode(x):
         return {"codes": quantize(x)["indices"]}
@@ -89,14 +90,14 @@ def export_vq_vae(vq, path, version: int | None = None, overwrite: bool = False)
 
 
 def _encode_part(vq, x):
-    x = tf.cast(x, tf.float32)
+    x = vq.to_model_units(x)  # float32, standardized when the model standardizes
     return {"codes": vq.quantizer(vq.encoder(vq.likelihood_layer.encoder_input(x), training=False))["indices"]}
 
 
 def _decode_part(vq, codes):
     z_q = vq.quantizer.lookup(codes)
     params = vq.likelihood_layer(vq.decoder(z_q, training=False), training=False)
-    return {"x_mean": tf.cast(vq.likelihood_layer.distribution(params).mean(), tf.float32)}
+    return {"x_mean": vq.to_data_units(vq.likelihood_layer.distribution(params).mean())}
 
 
 def export_vq_runtime(vq, path, format: str, parts=("encode", "decode"), overwrite: bool = False) -> dict[str, str]:

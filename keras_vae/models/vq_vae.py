@@ -325,13 +325,6 @@ class VQVAE(CodePriorMixin, LatentVariableModel):
         formats = ("tf_saved_model", "litert", "onnx")
         if format not in formats:
             raise ValueError(f"format must be one of {formats}, got {format!r}.")
-        if self.standardization is not None:
-            raise ValueError(
-                f"{self.name} was made with standardize=True, and the VQ-VAE's exported signatures "
-                "do not map data through its standardization yet: export a model made without it "
-                "(standardize the data yourself with keras_vae.datasets.Standardizer), or use the "
-                ".keras file (vq.save), which keeps the standardization."
-            )
         if format != "tf_saved_model":
             if version is not None:
                 raise ValueError(f"version= applies to the SavedModel export, not format={format!r}.")
