@@ -9,6 +9,7 @@ import tensorflow as tf
 import keras_vae as kv
 
 INFERENCES = ["bottom_up", "ladder"]
+ALL_INFERENCES = [*INFERENCES, "residual"]
 
 
 def small(inference="bottom_up", **kwargs):
@@ -109,7 +110,7 @@ def test_dreg_surrogate_gradient_reaches_q_only_through_z():
     assert all(g is None for g in tape.gradient(value, h.trainable_variables))
 
 
-@pytest.mark.parametrize("inference", INFERENCES)
+@pytest.mark.parametrize("inference", ALL_INFERENCES)
 def test_tools_take_a_hierarchical_model(inference):
     h = small(inference)
     x = binary(6)
@@ -188,7 +189,7 @@ def test_bad_input_is_refused_before_anything_is_built(kwargs, match, monkeypatc
     assert built == []
 
 
-@pytest.mark.parametrize("inference", INFERENCES)
+@pytest.mark.parametrize("inference", ALL_INFERENCES)
 def test_saved_model_signatures(tmp_path, inference):
     h = small(inference)
     x = binary(3)

@@ -113,7 +113,7 @@ _FIELDS = [
     ("inference", "str | None", _setting(
         None,
         check.optional_string,
-        "inference of a hierarchical model (--model hierarchical): bottom_up or ladder",
+        "inference of a hierarchical model (--model hierarchical): bottom_up, ladder or residual",
         metavar="NAME",
         shown="bottom_up",
     )),

@@ -4,5 +4,6 @@ ancestral distribution over the concatenated groups), ``merge`` (the ladder's
 precision weighting), ``residual`` (NVAE's residual normal posterior), ``networks``
 (the prior chain and each inference scheme's chain), ``terms`` (the objective's terms
 per group and the KL metrics), ``latent_paths`` (decoding / traversal at a group),
-``diagnostics`` (KL per dimension and active units per group), ``gaps`` (inference
-gaps) and ``runtime_export`` (LiteRT / ONNX parts)."""
+``diagnostics`` (KL per dimension and active units per group) and ``gaps`` (the
+inference-gaps hooks). Its exports are ``keras_vae/export/hierarchical.py`` (SavedModel)
+and ``keras_vae/export/hierarchical_runtime.py`` (LiteRT / ONNX)."""
