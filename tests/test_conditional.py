@@ -114,7 +114,6 @@ def test_tf_data_of_dicts_and_sample_weights_train():
     (lambda m, x, c: m.fit({"x": x, "cond": c}, verbose=0), "got keys"),
     (lambda m, x, c: m.encode(x[:2]), "give the condition"),
     (lambda m, x, c: m.sample(2), "give the condition"),
-    (lambda m, x, c: m.export("/tmp/never", format="onnx"), "conditioned; its onnx export"),
 ])
 def test_bad_conditions_are_refused_before_any_state_changes(call, message):
     x, c = conditional_data(64, seed=6)

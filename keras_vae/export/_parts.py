@@ -4,6 +4,12 @@ single-endpoint exporters (LiteRT, ONNX).
 ``encode``: x -> the posterior's natural parameters (``mean``, ``stddev`` for the
 diagonal Gaussian) and its representative ``point``; ``decode``: z -> ``x_mean``,
 the mean of p(x|z). No random op: these run on any runtime that has the layers' ops.
+
+A conditioned model's parts take the condition as a second input, ``condition``
+(``(batch, *example_shape)`` in the condition layer's dtype: int32 labels for
+``one_hot``, float32 for ``vector``): ``encode(x, condition)`` is q(z | x, c) and
+``decode(z, condition)`` the mean of p(x | z, c). The runtimes run no checks: a label
+outside ``[0, num_classes)`` becomes an all-zero one-hot there (check it on the client).
 """
 from __future__ import annotations
 
@@ -39,8 +45,10 @@ def _f32(t) -> tf.Tensor:
     return tf.cast(t, tf.float32)
 
 
-def _encode(vae, x):
-    params = vae.posterior_parameters(vae.to_model_units(_f32(x)), training=False)
+def _encode(vae, x, condition=None):
+    x = vae.to_model_units(_f32(x))
+    params = (vae.posterior_parameters(x, training=False) if condition is None
+              else vae.posterior_parameters(x, training=False, condition=condition))
     try:
         outputs = {str(k): _f32(v) for k, v in vae.posterior_layer.natural_parameters(params).items()}
     except NotImplementedError:
@@ -49,8 +57,10 @@ def _encode(vae, x):
     return outputs
 
 
-def _decode(vae, z):
-    return {"x_mean": _f32(vae.likelihood(_f32(z), training=False).mean())}
+def _decode(vae, z, condition=None):
+    if condition is None:
+        return {"x_mean": _f32(vae.likelihood(_f32(z), training=False).mean())}
+    return {"x_mean": _f32(vae.likelihood(_f32(z), training=False, condition=condition).mean())}
 
 
 class _Part(keras.Model):
@@ -67,14 +77,33 @@ class _Part(keras.Model):
         return self._fn(self.vae, inputs)
 
 
+class _ConditionedPart(_Part):
+    """A part of a conditioned ``vae``: its input and the condition (the exporters
+    bind one signature entry to each argument of ``call``)."""
+
+    def call(self, inputs, condition):
+        return self._fn(self.vae, inputs, condition)
+
+
+def _condition_spec(vae) -> tf.TensorSpec | None:
+    layer = getattr(vae, "condition_layer", None)
+    if layer is None:
+        return None
+    return tf.TensorSpec((None, *layer.example_shape), layer.input_dtype, name="condition")
+
+
 def part_models(vae, parts) -> dict[str, tuple[keras.Model, list[tf.TensorSpec]]]:
-    """``{part: (model, input_signature)}`` for the parts asked for, in order."""
+    """``{part: (model, input_signature)}`` for the parts asked for, in order (a
+    conditioned model's parts take ``[input, condition]``)."""
     specs = {
         "encode": (_encode, tf.TensorSpec((None, *vae.data_shape), tf.float32, name="x")),
         "decode": (_decode, tf.TensorSpec((None, vae.latent_dim), tf.float32, name="z")),
     }
+    condition = _condition_spec(vae)
+    part = _Part if condition is None else _ConditionedPart
+    extra = [] if condition is None else [condition]
     return {
-        name: (_Part(vae, specs[name][0], name=f"{vae.name}_{name}"), [specs[name][1]])
+        name: (part(vae, specs[name][0], name=f"{vae.name}_{name}"), [specs[name][1], *extra])
         for name in parts
     }
 

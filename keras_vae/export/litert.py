@@ -9,6 +9,10 @@ exporter (``keras.Model.export(format="litert")``):
 * ``decode.tflite``: input ``z`` ``(batch, latent_dim)`` -> ``x_mean``, the mean of
   p(x|z).
 
+A conditioned model's parts take a second input, ``condition`` (int32 labels for a
+``one_hot`` condition, float32 for ``vector``): ``encode.tflite`` runs q(z | x, c) and
+``decode.tflite`` the mean of p(x | z, c) (see ``keras_vae.export._parts``).
+
 Only TFLite built-in operations are allowed (no Flex / ``SELECT_TF_OPS``: the
 ``ai-edge-litert`` runtime has no Flex delegate), so a file that is written runs on
 that runtime; a component that needs another operation fails at export with an

@@ -10,6 +10,10 @@ with ``tf2onnx``; ``tf2onnx.convert.from_keras`` itself fails on Keras 3 models)
 * ``decode.onnx``: input ``z`` ``(batch, latent_dim)`` -> ``x_mean``, the mean of
   p(x|z).
 
+A conditioned model's parts take a second input, ``condition`` (int32 labels for a
+``one_hot`` condition, float32 for ``vector``): ``encode.onnx`` runs q(z | x, c) and
+``decode.onnx`` the mean of p(x | z, c) (see ``keras_vae.export._parts``).
+
 The batch dimension stays dynamic. Sampling is not exported (tf2onnx has no
 conversion for the seeded stateless random op); a component with an operation
 tf2onnx cannot convert fails at export with an error naming the part.

@@ -174,17 +174,3 @@ class ConditioningMixin:
         if getattr(self, "condition_layer", None) is not None:
             return None
         return super()._default_save_signature
-
-    def export(self, path, *args, **kwargs):
-        """The SavedModel / LiteRT / ONNX export (``LatentVariableModel.export``). A
-        conditioned model's SavedModel signatures each take a ``condition`` input
-        beside their own (``keras_vae.export._conditioned``); LiteRT and ONNX, whose
-        parts take one input, are refused for it before anything is written."""
-        fmt = kwargs.get("format", args[1] if len(args) > 1 else "tf_saved_model")
-        if getattr(self, "condition_layer", None) is not None and fmt != "tf_saved_model":
-            raise ValueError(
-                f"{self.name} is conditioned; its {fmt} export is not available yet (the parts "
-                "take one input). Export format='tf_saved_model', whose signatures take "
-                "(x, condition), or save it with model.save(...)."
-            )
-        return super().export(path, *args, **kwargs)
