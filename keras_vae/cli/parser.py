@@ -60,7 +60,7 @@ command line override the file. Keys are the flag names with _ or -, e.g.:
 
 the run folder gets model.keras, serving/ (TF Serving SavedModel), pictures
 (image data: samples.png, reconstructions.png, manifold.png for a 2-D latent
-space; other data: features.png, reconstructions.png, samples.png as per-feature
+space, samples_by_class.png for a model conditioned on labels; other data: features.png, reconstructions.png, samples.png as per-feature
 plots), latent.png, curves.png, kl.png, history.csv, metrics.json (written as
 soon as the test scores exist), config.json (reusable as --config) and, for a
 file without a test split, split.json (the held-out rows evaluate scores). With
@@ -73,6 +73,9 @@ examples:
   keras-vae train --config vae.yaml --epochs 3       # the file, but 3 epochs
   keras-vae train table.csv --standardize --likelihood gaussian --latent-dim 2
   keras-vae train --resume runs/mnist                # continue an interrupted run
+  keras-vae train mnist --condition-column label --latent-dim 2 --output runs/digits
+                                                     # p(x | label); then sample --condition 7
+  keras-vae train cells.csv --condition-column batch --likelihood negative_binomial
 """
 
 _MAIN_EPILOG = """\
@@ -339,7 +342,8 @@ def build_parser() -> argparse.ArgumentParser:
         "p(x|z)): a picture for .png / .jpg / .jpeg (a grid for images, per-feature "
         "plots otherwise) or the array for .npy (in the data's own units when the "
         "model was trained with --standardize).",
-        ["runs/demo/model.keras -n 64 -o runs/demo/grid.png", "model.keras -n 1000 -o samples.npy --seed 3"],
+        ["runs/demo/model.keras -n 64 -o runs/demo/grid.png", "model.keras -n 1000 -o samples.npy --seed 3",
+         "runs/digits/model.keras --condition 7 -o sevens.png   # a model trained with --condition-column label"],
     )
     sample.add_argument(
         "-n", "--num", dest="n", type=_positive("n"), default=64, metavar="N",
@@ -350,6 +354,12 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"output file: {', '.join(SAMPLE_FORMATS)} (default: sampled.png beside MODEL)",
     )
     sample.add_argument("--seed", type=_SEED, default=0, metavar="S", help="sampling seed (default: 0)")
+    sample.add_argument(
+        "--condition", default=None, metavar="VALUE",
+        help="the condition of every sample, for a conditioned model (train "
+             "--condition-column): a label (or a class name of the run's condition.json) "
+             "for a one-hot condition, comma-separated numbers for a vector one",
+    )
 
     export = _command(
         commands, common, formatter, "export", "write a saved model as a TF Serving SavedModel",

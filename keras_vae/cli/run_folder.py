@@ -13,7 +13,8 @@ BACKUP_DIR = "backup"  # keras.callbacks.BackupAndRestore's folder, for --resume
 # Everything `keras-vae train` writes: --overwrite removes these and nothing else.
 RUN_FILES = (
     "model.keras", "serving", "samples.png", "reconstructions.png", "features.png", "latent.png",
-    "curves.png", "kl.png", "manifold.png", "history.csv", "metrics.json", "config.json",
+    "curves.png", "kl.png", "manifold.png", "samples_by_class.png", "condition.json", "history.csv",
+    "metrics.json", "config.json",
     STANDARDIZATION_FILE, BACKUP_DIR,
 )
 

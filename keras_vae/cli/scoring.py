@@ -7,8 +7,11 @@ import math
 from keras_vae.cli.progress import Progress
 
 
-def _active_units(vae, x) -> int:
+def _active_units(vae, x, condition=None) -> int:
     import numpy as np
+
+    if condition is not None:  # the definition of active_units, with q(z | x, c)
+        return int(np.count_nonzero(np.var(np.asarray(vae.encode(x, condition=condition)), axis=0) > 0.01))
 
     result = vae.active_units(x)
     if isinstance(result, dict):
@@ -24,8 +27,9 @@ def _active_units(vae, x) -> int:
     return int(np.count_nonzero(array))  # a per-dimension mask
 
 
-def score(vae, x, num_samples: int, batch_size: int, seed: int, progress: bool = False) -> dict:
-    """Scores of ``x`` in nats per example.
+def score(vae, x, num_samples: int, batch_size: int, seed: int, progress: bool = False, condition=None) -> dict:
+    """Scores of ``x`` in nats per example (given ``condition``, one per example, for
+    a conditioned model: the ELBO and log p(x | c)).
 
     The log-likelihood is estimated batch by batch (batch ``i`` with seed
     ``seed + i``) so that a progress bar can follow it.
@@ -37,8 +41,9 @@ def score(vae, x, num_samples: int, batch_size: int, seed: int, progress: bool =
     elbo_total, ll_total = 0.0, 0.0
     for i in range(0, len(x), batch_size):
         batch = x[i : i + batch_size]
-        elbo_total += float(np.sum(np.asarray(vae.elbo(batch, seed=seed + i))))
-        ll = vae.log_likelihood(batch, num_samples=num_samples, batch_size=batch_size, seed=seed + i)
+        given = {} if condition is None else {"condition": condition[i : i + batch_size]}
+        elbo_total += float(np.sum(np.asarray(vae.elbo(batch, seed=seed + i, **given))))
+        ll = vae.log_likelihood(batch, num_samples=num_samples, batch_size=batch_size, seed=seed + i, **given)
         ll_total += float(np.sum(np.asarray(ll)))
         bar.update(min(len(x), i + batch_size))
     ll_mean = ll_total / len(x)
@@ -49,9 +54,9 @@ def score(vae, x, num_samples: int, batch_size: int, seed: int, progress: bool =
         "log_likelihood_num_samples": int(num_samples),
         # a code length only for a probability mass (keras_vae.cli.levels)
         "bits_per_dim": -ll_mean / (dims * math.log(2.0)) if vae.likelihood_layer.discrete else None,
-        "active_units": _active_units(vae, x),
+        "active_units": _active_units(vae, x, condition),
         "latent_dim": int(vae.latent_dim),
-        "kl_per_dimension": _kl_per_dimension(vae, x),
+        "kl_per_dimension": _kl_per_dimension(vae, x if condition is None else {"x": x, "condition": condition}),
     }
 
 
@@ -62,7 +67,7 @@ def _kl_per_dimension(vae, x) -> list[float] | None:
 
     try:
         return [float(v) for v in np.asarray(vae.kl_per_dimension(x)).reshape(-1)]
-    except ValueError:
+    except (ValueError, TypeError):  # TypeError: a condition the diagnostics do not take yet
         return None
 
 

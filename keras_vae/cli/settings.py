@@ -160,6 +160,22 @@ _FIELDS = [
         nargs="+",
         shown="none",
     )),
+    ("condition_column", "str | None", _setting(
+        None,
+        check.optional_string,
+        "condition the model on this: a column of a CSV / TSV file (left out of the "
+        "features), an array of an .npz file, or 'label' for a data set's labels (an image "
+        "folder's class sub-folders); sample with keras-vae sample --condition",
+        metavar="NAME",
+        shown="none: no condition",
+    )),
+    ("condition_type", "str | None", _setting(
+        None,
+        check.optional_string,
+        "the condition component: one_hot (integer class labels) or vector (real values)",
+        metavar="NAME",
+        shown="one_hot for integer labels, else vector",
+    )),
     ("export", bool, _setting(
         True, check.boolean, "write the TF Serving SavedModel to serving/ (--no-export skips it)"
     )),

@@ -15,6 +15,9 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     vae, standardizer = load_model(args.model)
+    from keras_vae.cli.conditioning import refuse_conditioned
+
+    refuse_conditioned(vae, args.model, "gaps")
     from keras_vae import datasets, evaluation
 
     from keras_vae.cli.splits import load_rows

@@ -1,4 +1,5 @@
-"""``keras-vae sample MODEL -n N -o FILE``: a picture (.png, .jpg) or the array (.npy)."""
+"""``keras-vae sample MODEL -n N -o FILE [--condition VALUE]``: a picture (.png, .jpg) or
+the array (.npy); a conditioned model samples p(x | c) at ``--condition``."""
 from __future__ import annotations
 
 import argparse
@@ -22,10 +23,14 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     vae, standardizer = load_model(args.model)
+    from keras_vae.cli.conditioning import parse_value
+
+    condition = parse_value(args.condition, vae, args.model, args.n)  # before any file is written
+    given = {} if condition is None else {"condition": condition}
     directory = os.path.dirname(out)
     if directory:
         os.makedirs(directory, exist_ok=True)
-    samples = np.asarray(vae.sample(args.n, seed=args.seed))
+    samples = np.asarray(vae.sample(args.n, seed=args.seed, **given))
     if standardizer is not None:
         samples = standardizer.inverse_transform(samples)
     if SAMPLE_FORMATS[extension] == "npy":
@@ -34,5 +39,5 @@ def run(args: argparse.Namespace) -> int:
         from keras_vae import plotting
 
         plotting.samples_figure(samples, path=out, columns=None if standardizer is None else standardizer.columns)
-    say(f"Wrote {args.n} samples to {out}")
+    say(f"Wrote {args.n} samples{'' if condition is None else f' at condition {args.condition}'} to {out}")
     return 0

@@ -21,6 +21,9 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     vae, standardizer = load_model(args.model)
+    from keras_vae.cli.conditioning import refuse_conditioned
+
+    refuse_conditioned(vae, args.model, "score")
     from keras_vae.evaluation import anomaly_scores
 
     x, _, rows_note, rows = load_rows(args.data, args.split, vae, args.model)

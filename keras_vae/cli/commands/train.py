@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import math
 import os
@@ -43,15 +44,23 @@ def _resume_settings(args: argparse.Namespace) -> TrainSettings:
 
 
 # ---------------------------------------------------------------------- data
-def _load_splits(dataset: str, limit: int | None, seed: int, normalize: bool = True, drop_columns=None):
-    """``(x_train, y_train), (x_test, y_test), note``: a path without a separate test
-    split gets a 10% holdout (chosen by ``seed``)."""
+def _load_splits(dataset: str, limit: int | None, seed: int, normalize: bool = True, drop_columns=None,
+                 condition_column: str | None = None):
+    """``(x_train, y_train), (x_test, y_test), note, holdout, classes``: a path without
+    a separate test split gets a 10% holdout (chosen by ``seed``). With
+    ``condition_column`` the y are the conditions (``keras_vae.cli.conditioning``)
+    and ``classes`` their class names (or None)."""
     import numpy as np
 
     from keras_vae import datasets
 
+    from keras_vae.cli import conditioning
     from keras_vae.cli.splits import holdout_rows
 
+    classes = None
+    if condition_column is not None and os.path.splitext(dataset)[1].lower() in datasets.TABULAR_EXTENSIONS:
+        conditioning.read_condition(dataset, condition_column, "train", None, None)  # the column is there
+        drop_columns = [*(drop_columns or []), condition_column]  # not a feature
     extra = {"drop_columns": drop_columns} if drop_columns else {}
     if extra and os.path.splitext(dataset)[1].lower() not in datasets.TABULAR_EXTENSIONS:
         raise ValueError(f"--drop-columns applies to CSV / TSV files, not {dataset!r}.")
@@ -60,6 +69,9 @@ def _load_splits(dataset: str, limit: int | None, seed: int, normalize: bool = T
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the same file again: already said
         x_test, y_test = datasets.load_dataset(dataset, split="test", normalize=normalize, **extra)
+    if condition_column is not None:
+        y_train, classes = conditioning.read_condition(dataset, condition_column, "train", y_train, len(x_train))
+        y_test, _ = conditioning.read_condition(dataset, condition_column, "test", y_test, len(x_test))
     note = holdout = None
     if x_train.shape == x_test.shape and np.array_equal(x_train, x_test):
         num_rows = len(x_train)
@@ -77,7 +89,7 @@ def _load_splits(dataset: str, limit: int | None, seed: int, normalize: bool = T
         x_train, x_test = x_train[:limit], x_test[:limit]
         y_train = None if y_train is None else y_train[:limit]
         y_test = None if y_test is None else y_test[:limit]
-    return (np.asarray(x_train, np.float32), y_train), (np.asarray(x_test, np.float32), y_test), note, holdout
+    return (np.asarray(x_train, np.float32), y_train), (np.asarray(x_test, np.float32), y_test), note, holdout, classes
 
 
 def _columns(dataset: str, drop_columns=None) -> list[str] | None:
@@ -133,13 +145,25 @@ def run(args: argparse.Namespace) -> int:
     from keras_vae.cli import levels  # integer-valued likelihoods: raw levels, scaled encoder input
 
     s = levels.with_encoder_scaling(s)
-    (x_train, y_train), (x_test, y_test), note, holdout = _load_splits(
+    (x_train, y_train), (x_test, y_test), note, holdout, classes = _load_splits(
         s.dataset, s.limit, s.seed, normalize=not levels.integer_valued(s.likelihood),
-        drop_columns=s.drop_columns,
+        drop_columns=s.drop_columns, condition_column=s.condition_column,
     )
+    from keras_vae.cli import conditioning
+
+    c_train = c_test = spec = None
+    if s.condition_column is not None:  # the labels are the condition: an input of the model
+        if getattr(model_class(s), "cli_arguments", None) is not None:
+            raise UsageError(f"--condition-column applies to --model vae, not --model {s.model}.")
+        spec = conditioning.condition_spec(s.condition_type, y_train, y_test, s.condition_column)
+        c_train, c_test = (conditioning.as_model_input(c, spec) for c in (y_train, y_test))
+        s = dataclasses.replace(s, condition_type=spec["name"])
+    elif s.condition_type is not None:
+        raise UsageError("--condition-type needs --condition-column (where the condition is in the data).")
     if note:
         say(note)
-    columns = _columns(s.dataset, s.drop_columns)
+    table_file = os.path.splitext(s.dataset)[1].lower() in datasets.TABULAR_EXTENSIONS
+    columns = _columns(s.dataset, [*(s.drop_columns or []), *([s.condition_column] if table_file and spec else [])])
     path = lambda name: os.path.join(run_dir, name)  # noqa: E731
     # --standardize: the model owns the statistics (a Normalization layer adapted on
     # the training split, saved in model.keras and the export), so the data stay raw.
@@ -155,14 +179,19 @@ def run(args: argparse.Namespace) -> int:
 
     keras.utils.set_random_seed(s.seed)
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
-        vae = model_class(s)(**model_arguments(s, x_train.shape[1:]))
+        condition = {} if spec is None else {"condition": spec}
+        vae = model_class(s)(**model_arguments(s, x_train.shape[1:]), **condition)
         vae.compile(optimizer=keras.optimizers.Adam(learning_rate=s.learning_rate))
+    if c_train is not None:  # labels out of range, NaN, shape: refused before any file is written
+        vae.check_condition(c_train, len(x_train), f"--condition-column {s.condition_column!r} (train split)")
+        vae.check_condition(c_test, len(x_test), f"--condition-column {s.condition_column!r} (test split)")
     if s.binarize:  # both reject data outside [0, 1]
         _as_probabilities(x_train)
         x_eval = datasets.binarize(x_test, seed=s.seed)
     else:
-        vae.check_data(x_train, "the training data")
-        vae.check_data(x_test, "the test data")
+        given = (lambda x, c: x) if c_train is None else (lambda x, c: {"x": x, "condition": c})  # noqa: E731
+        vae.check_data(given(x_train, c_train), "the training data")
+        vae.check_data(given(x_test, c_test), "the test data")
         x_eval = x_test
     if s.standardize:
         vae.adapt(x_train)  # the training split's statistics, in the model
@@ -187,10 +216,17 @@ def run(args: argparse.Namespace) -> int:
             from keras_vae.cli.splits import write_split
 
             write_split(run_dir, s.dataset, holdout[0], s.seed, holdout[1], s.limit)
+        if spec is not None:
+            conditioning.write_record(run_dir, s.condition_column, spec, classes)
 
-    train_data, epoch_counter = datasets.epoch_pipeline(
-        x_train, batch_size=s.batch_size, seed=s.seed, shuffle=True, binarize=s.binarize
-    )
+    if c_train is None:
+        train_data, epoch_counter = datasets.epoch_pipeline(
+            x_train, batch_size=s.batch_size, seed=s.seed, shuffle=True, binarize=s.binarize
+        )
+        validation = (x_eval,)
+    else:
+        train_data, epoch_counter = conditioning.pipeline(x_train, c_train, s.batch_size, s.seed, s.binarize)
+        validation = ({"x": x_eval, "condition": c_test},)
     callbacks = [
         epoch_counter,
         keras.callbacks.BackupAndRestore(path(BACKUP_DIR)),
@@ -202,6 +238,8 @@ def run(args: argparse.Namespace) -> int:
     described = f"a VAE ({names}, latent_dim={_latent_size(vae, s)})"
     if arguments_hook(s.model, type(vae)) is not None:  # a family that reads the settings itself
         described = f"a {type(vae).__name__} (--model {s.model})"
+    if spec is not None:
+        described += f" conditioned on {s.condition_column!r} ({conditioning.describe(vae).split(':')[0]})"
     say(
         f"{'Resuming' if resume else 'Training'} {described} on "
         f"{s.dataset!r}: {len(x_train)} training and {len(x_test)} test examples of shape "
@@ -211,7 +249,7 @@ def run(args: argparse.Namespace) -> int:
         vae.fit(
             train_data,
             epochs=s.epochs,
-            validation_data=(x_eval,),
+            validation_data=validation,
             validation_batch_size=s.batch_size,
             callbacks=callbacks,
             shuffle=False,  # the pipeline orders each epoch itself, from (seed, epoch)
@@ -227,7 +265,7 @@ def run(args: argparse.Namespace) -> int:
         return own(settings=s, run_dir=run_dir, config=config, x_train=x_train, x_eval=x_eval,
                    started=started, train_time=train_time)
     return _after_training(vae, s, run_dir, config, x_train, x_eval, y_test, standardizer, columns,
-                           started, train_time, kv, keras)
+                           started, train_time, kv, keras, c_test)
 
 
 def _history_rows(csv_path: str) -> list[dict]:
@@ -240,7 +278,7 @@ def _history_rows(csv_path: str) -> list[dict]:
 
 
 def _after_training(vae, s, run_dir, config, x_train, x_eval, y_test, standardizer, columns,
-                    started, train_time, kv, keras) -> int:
+                    started, train_time, kv, keras, c_eval=None) -> int:
     """Scores (written at once), export and pictures; a failing step is reported and
     recorded in metrics.json without losing what was computed before it."""
     import numpy as np
@@ -251,8 +289,9 @@ def _after_training(vae, s, run_dir, config, x_train, x_eval, y_test, standardiz
     path = lambda name: os.path.join(run_dir, name)  # noqa: E731
     failures: list[str] = []
     say("Evaluating on the test split ...")
-    test = vae.evaluate(x_eval, batch_size=s.batch_size, return_dict=True, verbose=0)
-    scores = score(vae, x_eval, s.num_samples, s.batch_size, s.seed, progress=False)
+    inputs = x_eval if c_eval is None else {"x": x_eval, "condition": c_eval}
+    test = vae.evaluate(inputs, batch_size=s.batch_size, return_dict=True, verbose=0)
+    scores = score(vae, x_eval, s.num_samples, s.batch_size, s.seed, progress=False, condition=c_eval)
     history = _history_rows(path("history.csv"))
     last = history[-1] if history else {}
     metrics: dict[str, Any] = {
@@ -314,7 +353,10 @@ def _after_training(vae, s, run_dir, config, x_train, x_eval, y_test, standardiz
         export_note = serving if serving is not None else "FAILED (see the error above)"
     write_metrics()
 
-    pictures = attempt("pictures", lambda: _pictures(vae, s, run_dir, x_eval, y_test, standardizer, columns, attempt))
+    from keras_vae.cli import pictures as drawing
+
+    pictures = attempt("pictures", lambda: drawing.draw(vae, s, run_dir, x_eval, y_test, standardizer, columns,
+                                                        attempt, c_eval))
     metrics["pictures"] = pictures or {}
     write_metrics()
 
@@ -351,44 +393,3 @@ def _after_training(vae, s, run_dir, config, x_train, x_eval, y_test, standardiz
 def _latent_size(vae, s) -> int:
     """The model's latent size (a hierarchical model's: all groups), else --latent-dim."""
     return int(getattr(vae, "latent_dim", s.latent_dim))
-
-
-def _pictures(vae, s, run_dir, x_eval, y_test, standardizer, columns, attempt) -> dict:
-    """Image grids for image data; per-feature plots for other data."""
-    from keras_vae import plotting
-
-    path = lambda name: os.path.join(run_dir, name)  # noqa: E731
-    drawn: dict[str, str] = {}
-
-    def picture(name: str, what: str, draw: Callable[[], Any]) -> None:
-        if attempt(f"picture {name}", draw) is not None:
-            drawn[name] = what
-
-    labels = None if y_test is None else y_test[:2000]
-    if plotting.looks_like_images(x_eval[:64]):
-        picture("samples.png", "samples from p(z), decoded",
-                lambda: plotting.sample_grid(vae, n=64, seed=s.seed, path=path("samples.png")))
-        picture("reconstructions.png", "test images and their reconstructions",
-                lambda: plotting.reconstruction_grid(vae, x_eval, n=32, ncols=8, path=path("reconstructions.png")))
-        if s.latent_dim == 2:
-            picture("manifold.png", "decoded grid over the 2-D latent space",
-                    lambda: plotting.manifold(vae, n=20, path=path("manifold.png")))
-    else:
-        picture("reconstructions.png", "per-feature reconstruction of the test data",
-                lambda: plotting.feature_reconstructions(vae, x_eval, columns=columns, standardizer=standardizer,
-                                                         path=path("reconstructions.png")))
-        picture("samples.png", "per-feature histograms: samples against test data",
-                lambda: plotting.feature_histograms(vae, x_eval, columns=columns, standardizer=standardizer,
-                                                    seed=s.seed, path=path("samples.png")))
-    picture("latent.png", "posterior means of the test data",
-            lambda: plotting.latent_scatter(vae, x_eval[:2000], labels, path=path("latent.png")))
-    picture("curves.png", "training curves",
-            lambda: plotting.training_curves(path("history.csv"), path=path("curves.png")))
-    try:
-        kl = vae.kl_per_dimension(x_eval)
-    except ValueError:  # a flow posterior has no per-dimension KL, only the total
-        kl = None
-    if kl is not None:
-        picture("kl.png", "KL per latent dimension",
-                lambda: plotting.kl_per_dimension_plot(kl, path=path("kl.png")))
-    return drawn
