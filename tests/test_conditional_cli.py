@@ -41,11 +41,11 @@ def folder_run(tmp_path_factory):
     status, out, err = run_main(["train", str(root / "images"), "--condition-column", "label", *TINY,
                                  "--output", run])
     assert status == 0, err
-    return run, out
+    return run, out, str(root / "images")
 
 
 def test_class_folders_condition_the_model_and_draw_a_row_per_class(folder_run):
-    run, out = folder_run
+    run, out, _ = folder_run
     assert "conditioned on 'label' (one_hot, 3 classes" in out
     record = json.load(open(os.path.join(run, "condition.json")))
     assert record == {"column": "label", "condition": {"name": "one_hot", "num_classes": 3},
@@ -71,6 +71,17 @@ def test_sample_takes_a_label_or_a_class_name(folder_run, tmp_path):
     assert drawn["1"].shape == (4, 8, 8, 1)
     np.testing.assert_array_equal(drawn["1"], drawn["cross"])
     assert np.abs(drawn["1"] - drawn["0"]).max() > 1e-4  # the label changes the samples
+
+
+def test_evaluate_reads_each_rows_condition_as_train_did(folder_run):
+    run, _, images = folder_run
+    status, out, err = run_main(["evaluate", os.path.join(run, "model.keras"), images, "--num-samples", "3",
+                                 "--json", "--no-progress"])
+    assert status == 0, err
+    scores = json.loads(out)
+    assert scores["condition_column"] == "label" and scores["num_examples"] == 3  # the 10 % held out of 36
+    assert "held-out rows" in scores["rows"] and np.isfinite(scores["log_likelihood"])
+    assert scores["elbo"] <= scores["log_likelihood"] + 1.0
 
 
 def test_a_csv_text_column_is_the_condition_and_not_a_feature(tmp_path):
@@ -129,6 +140,8 @@ def test_sample_refuses_a_missing_or_an_unwanted_condition(folder_run, tmp_path)
     conditioned = os.path.join(folder_run[0], "model.keras")
     plain = str(tmp_path / "plain.keras")
     kv.VAE("mlp", "mlp", latent_dim=2, input_shape=(4,), likelihood="gaussian").save(plain)
+    bare = str(tmp_path / "bare.keras")  # conditioned, saved without a run folder
+    kv.VAE("mlp", "mlp", latent_dim=2, input_shape=(8, 8, 1), condition={"name": "one_hot", "num_classes": 3}).save(bare)
     out = str(tmp_path / "s.npy")
     cases = [
         (["sample", conditioned, "-o", out], ["is conditioned", "--condition"]),
@@ -136,7 +149,9 @@ def test_sample_refuses_a_missing_or_an_unwanted_condition(folder_run, tmp_path)
         (["sample", conditioned, "--condition", "nan", "-o", out], ["NaN"]),
         (["sample", conditioned, "--condition", "dog", "-o", out], ["circle, cross, plain"]),
         (["sample", plain, "--condition", "1", "-o", out], ["not conditioned"]),
-        (["evaluate", conditioned, "sample"], ["is conditioned", "evaluate"]),
+        (["score", conditioned, folder_run[2]], ["is conditioned", "score", "evaluate"]),
+        (["evaluate", conditioned, "sample", "--limit", "5"], ["--condition-column 'label'", "label 3", "[0, 3)"]),
+        (["evaluate", bare, folder_run[2]], ["no condition.json", "--condition-column"]),
     ]
     for argv, fragments in cases:
         status, _, err = run_main(argv)

@@ -251,11 +251,43 @@ def parse_value(text: str | None, vae, model_path: str, n: int) -> np.ndarray | 
     return batch.astype(layer.input_dtype)
 
 
+def column_of(vae, model_path: str) -> str | None:
+    """Where a conditioned model's condition is in the data: the column its run
+    recorded (``condition.json`` beside the model); None for an unconditioned model.
+
+    Raises:
+        UsageError: a conditioned model without that record.
+    """
+    if getattr(vae, "condition_layer", None) is None:
+        return None
+    column = _record(model_path).get("column")
+    if column is None:
+        raise UsageError(
+            f"{model_path} is conditioned ({describe(vae)}), but no {CONDITION_FILE} beside it says "
+            "where its condition is in DATA (keras-vae train --condition-column writes it); in "
+            "Python give it with condition=, e.g. vae.log_likelihood(x, condition=c)."
+        )
+    return column
+
+
+def model_input(vae, c: np.ndarray, column: str) -> np.ndarray:
+    """Conditions read from the data, as ``vae``'s condition layer takes them (checked)."""
+    layer = vae.condition_layer
+    spec = ({"name": "one_hot"} if hasattr(layer, "num_classes")
+            else {"name": "vector", "shape": tuple(layer.example_shape)})
+    c = as_model_input(c, spec)
+    try:
+        layer.check_array(c, _flag(column))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    return c
+
+
 def refuse_conditioned(vae, model_path: str, command: str) -> None:
     """A clear usage error for commands that do not read conditions yet."""
     if getattr(vae, "condition_layer", None) is not None:
         raise UsageError(
-            f"{model_path} is conditioned ({describe(vae)}); 'keras-vae {command}' does not read "
-            "conditions yet. Its test scores (log p(x | c)) are in the run's metrics.json; in "
-            "Python give them with condition=, e.g. vae.log_likelihood(x, condition=c)."
+            f"{model_path} is conditioned ({describe(vae)}); 'keras-vae {command}' does not take "
+            "a condition yet: 'keras-vae evaluate' scores log p(x | c); in Python give it "
+            "with condition=, e.g. vae.log_likelihood(x, condition=c)."
         )

@@ -280,7 +280,8 @@ def build_parser() -> argparse.ArgumentParser:
         "data set. A progress bar on stderr follows long work. For a file without a "
         "test split, --split test (the default) scores the rows train held out "
         "(split.json), and says which. A model trained with --standardize takes the "
-        "data in their own units.",
+        "data in their own units; a model trained with --condition-column is given each "
+        "row's condition from DATA (log p(x | c)).",
         ["runs/demo/model.keras sample", "model.keras mnist --num-samples 1000 --json",
          "model.keras mnist --method ais --num-steps 1000 --limit 500"],
     )

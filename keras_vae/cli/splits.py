@@ -98,7 +98,7 @@ def select(x: np.ndarray, y, data: str, split: str, model_path: str, seed: int):
     return x[rows], (None if y is None else y[rows]), note, rows
 
 
-def load_rows(data: str, split: str, vae, model_path: str):
+def load_rows(data: str, split: str, vae, model_path: str, condition_column: str | None = None):
     """``(x, y, note, rows)``: the rows of DATA that ``split`` names for a saved model
     (``rows``: their 0-based numbers in the file, or in the split).
 
@@ -107,7 +107,9 @@ def load_rows(data: str, split: str, vae, model_path: str):
     split (``"all"``: both). A file without one gives the rows ``train`` held out
     (``"test"``), the others (``"train"``) or every row (``"all"``), see
     :func:`select`. Raw levels for an integer-valued likelihood, as
-    :func:`keras_vae.cli.levels.load`.
+    :func:`keras_vae.cli.levels.load`. With ``condition_column`` (a conditioned
+    model's, :func:`keras_vae.cli.conditioning.column_of`) ``y`` is the condition of
+    each row, read as ``train`` read it (a table's column is not a feature).
     """
     import warnings
 
@@ -123,13 +125,24 @@ def load_rows(data: str, split: str, vae, model_path: str):
                 drop = json.load(f).get("drop_columns")
         except (OSError, ValueError):
             drop = None
-    extra = {"drop_columns": drop} if drop and os.path.splitext(str(data))[1].lower() in (".csv", ".tsv", ".tab", ".txt") else {}
+    table = os.path.splitext(str(data))[1].lower() in (".csv", ".tsv", ".tab", ".txt")
+    if condition_column is not None and table:
+        from keras_vae.cli.conditioning import read_condition
+
+        read_condition(data, condition_column, "train", None, None)  # the column is there
+        drop = [*(drop or []), condition_column]
+    extra = {"drop_columns": drop} if drop and table else {}
     first = "train" if split == "all" else split
     with relay_warnings():
         x, y = levels.load(data, first, vae=vae, **extra)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         other, other_y = levels.load(data, "test" if first == "train" else "train", vae=vae, **extra)
+    if condition_column is not None:
+        from keras_vae.cli.conditioning import read_condition
+
+        y, _ = read_condition(data, condition_column, first, y, len(x))
+        other_y, _ = read_condition(data, condition_column, "test" if first == "train" else "train", other_y, len(other))
     single = np.shape(x) == np.shape(other) and np.array_equal(x, other)
     if single:
         return select(x, y, data, split, model_path, int(getattr(vae, "seed", 0)))

@@ -1,5 +1,6 @@
 """``keras-vae evaluate MODEL DATA``: ELBO, log-likelihood (importance-sampled, or AIS
-with ``--method ais``), bits/dim (discrete likelihoods), active units."""
+with ``--method ais``), bits/dim (discrete likelihoods), active units; for a
+conditioned model given each row's condition, read from DATA as train read it."""
 from __future__ import annotations
 
 import argparse
@@ -33,31 +34,34 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     vae, standardizer = load_model(args.model)
-    from keras_vae.cli.conditioning import refuse_conditioned
+    from keras_vae.cli import conditioning
 
-    refuse_conditioned(vae, args.model, "evaluate")
+    column = conditioning.column_of(vae, args.model)  # a conditioned model's: recorded by train
     from keras_vae import datasets
 
     from keras_vae.cli.splits import load_rows
 
     # Raw 0..255 levels for an integer-valued likelihood; the held-out rows of a file.
-    x, _, rows_note, _ = load_rows(args.data, args.split, vae, args.model)
+    x, c, rows_note, _ = load_rows(args.data, args.split, vae, args.model, condition_column=column)
     if args.limit is not None:
-        x = x[: args.limit]
+        x, c = x[: args.limit], (None if c is None else c[: args.limit])
+    c = None if column is None else conditioning.model_input(vae, c, column)
     x = np.asarray(x, np.float32)
     if standardizer is not None:
         x = standardizer.transform(x)
     if args.binarize:
         x = datasets.binarize(x, seed=args.seed)
-    vae.check_data(x, "DATA")
+    vae.check_data(x if c is None else {"x": x, "condition": c}, "DATA")
     ais = args.method == "ais"
     # With AIS the importance-sampled estimate is not wanted: K=1 keeps its cost negligible.
     scores = score(vae, x, 1 if ais else args.num_samples, args.batch_size, args.seed,
-                   progress=not args.no_progress)
+                   progress=not args.no_progress, condition=c)
     scores["log_likelihood_method"] = args.method
     if ais:
-        scores.update(ais_scores(vae, x, args))
+        scores.update(ais_scores(vae, x, args, c))
     scores = {"model": args.model, "data": args.data, "split": args.split, "rows": rows_note} | scores
+    if column is not None:
+        scores["condition_column"] = column  # the scores are log p(x | c)
     if args.json:
         shown = {k: (finite(v) if isinstance(v, float) else v) for k, v in scores.items()}
         say(json.dumps(shown, indent=2))
@@ -65,7 +69,8 @@ def run(args: argparse.Namespace) -> int:
     start = "the prior" if args.anneal_from == "prior" else "q(z|x)"
     estimator = f"AIS, T={args.num_steps} C={args.num_chains} from {start}" if ais else f"K={args.num_samples}"
     say(
-        f"{args.model} on {args.data!r} ({args.split} split, {scores['num_examples']} examples: {rows_note})",
+        f"{args.model} on {args.data!r} ({args.split} split, {scores['num_examples']} examples: {rows_note})"
+        + ("" if column is None else f", given {column!r}: log p(x | c)"),
         table(
             [
                 ("ELBO", f"{scores['elbo']:.3f} nats"),
@@ -78,16 +83,16 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def ais_scores(vae, x, args: argparse.Namespace) -> dict:
-    """The AIS log-likelihood (mean nats/example) and bits/dim (``None`` for a
-    continuous likelihood) with the command's settings."""
+def ais_scores(vae, x, args: argparse.Namespace, condition=None) -> dict:
+    """The AIS log-likelihood (mean nats/example; log p(x | c) given ``condition``)
+    and bits/dim (``None`` for a continuous likelihood) with the command's settings."""
     import numpy as np
 
     from keras_vae import evaluation
 
     log_px, bits = evaluation.ais_log_likelihood(
         vae, x, num_steps=args.num_steps, num_chains=args.num_chains, anneal_from=args.anneal_from,
-        seed=args.seed, return_bits_per_dim=True,
+        seed=args.seed, return_bits_per_dim=True, **({} if condition is None else {"condition": condition}),
     )
     discrete = bool(vae.likelihood_layer.discrete)
     return {
