@@ -150,7 +150,7 @@ def test_sample_refuses_a_missing_or_an_unwanted_condition(folder_run, tmp_path)
         (["sample", conditioned, "--condition", "dog", "-o", out], ["circle, cross, plain"]),
         (["sample", plain, "--condition", "1", "-o", out], ["not conditioned"]),
         (["score", conditioned, folder_run[2]], ["is conditioned", "score", "evaluate"]),
-        (["evaluate", conditioned, "sample", "--limit", "5"], ["--condition-column 'label'", "label 3", "[0, 3)"]),
+        (["evaluate", conditioned, "sample", "--limit", "5"], ["--condition-column 'label'", "holds the label", "[0, 3)"]),
         (["evaluate", bare, folder_run[2]], ["no condition.json", "--condition-column"]),
     ]
     for argv, fragments in cases:

@@ -140,7 +140,15 @@ def read_condition(dataset: str, column: str, split: str, labels: Any, num_examp
 
 def condition_spec(kind: str | None, c_train: np.ndarray, c_test: np.ndarray, column: str) -> dict:
     """The model's ``condition=`` argument: ``one_hot`` for integer labels (``kind``
-    None), ``vector`` otherwise."""
+    None), ``vector`` otherwise.
+
+    Example:
+        >>> import numpy as np
+        >>> condition_spec(None, np.array([0, 2, 1]), np.array([1]), "label")
+        {'name': 'one_hot', 'num_classes': 3}
+        >>> condition_spec(None, np.array([[0.5, 1.0]]), np.array([[2.0, 0.0]]), "cov")
+        {'name': 'vector', 'shape': (2,)}
+    """
     both = np.concatenate([c_train.reshape(len(c_train), -1), c_test.reshape(len(c_test), -1)])
     integral = both.shape[1] == 1 and c_train.ndim == 1 and bool(np.all(both == np.round(both))) and both.min() >= 0
     kind = kind or ("one_hot" if integral else "vector")

@@ -153,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
 
     c_train = c_test = spec = None
     if s.condition_column is not None:  # the labels are the condition: an input of the model
-        if getattr(model_class(s), "cli_arguments", None) is not None:
+        if arguments_hook(s.model, model_class(s)) is not None:
             raise UsageError(f"--condition-column applies to --model vae, not --model {s.model}.")
         spec = conditioning.condition_spec(s.condition_type, y_train, y_test, s.condition_column)
         c_train, c_test = (conditioning.as_model_input(c, spec) for c in (y_train, y_test))
