@@ -9,7 +9,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_vae.plotting import as_images, images_to_grid, to_display_range
+from keras_vae.plotting import as_images, images_to_grid, is_count_model, to_display_range, value_range_for
+from keras_vae.plotting.display_range import check_value_range
 
 
 class SampleGridCallback(keras.callbacks.Callback):
@@ -39,6 +40,11 @@ class SampleGridCallback(keras.callbacks.Callback):
         ncols: images per row (default ``ceil(sqrt(n))``).
         scale: each image pixel becomes a ``scale x scale`` block in the PNG.
         padding: pixels between the tiles.
+        value_range: ``(low, high)`` drawn black to white in every grid. By default a
+            model of ``k`` levels uses ``(0, k - 1)``, a count model (Poisson,
+            negative binomial, ZINB) the range of its first grid's counts, kept for
+            every later epoch (so grids of different epochs compare), and any other
+            model draws values in [0, 1] as they are (others min-max scaled).
 
     Example:
         In training, ``vae.fit(x, epochs=4, callbacks=[grids])`` calls the callback
@@ -73,6 +79,7 @@ class SampleGridCallback(keras.callbacks.Callback):
         ncols: int | None = None,
         scale: int = 1,
         padding: int = 1,
+        value_range: tuple[float, float] | None = None,
     ):
         super().__init__()
         if directory is None and log_dir is None:
@@ -87,6 +94,7 @@ class SampleGridCallback(keras.callbacks.Callback):
             raise ValueError(f"ncols must be >= 1, got {ncols!r}.")
         if int(padding) < 0:
             raise ValueError(f"padding must be >= 0, got {padding!r}.")
+        self.value_range = check_value_range(value_range)  # before any state is kept
         self.directory = None if directory is None else os.fspath(directory)
         self.every = int(every)
         self.n = int(n)
@@ -114,7 +122,10 @@ class SampleGridCallback(keras.callbacks.Callback):
                 "SampleGridCallback draws images, but the model's examples have shape "
                 f"{samples.shape[1:]}: use image data or flat data with a square length."
             )
-        grid = to_display_range(images_to_grid(images, self.ncols, padding=self.padding))
+        if self.value_range is None and (is_count_model(model) or value_range_for(model) is not None):
+            # Fixed once, from the model's levels or its first grid's counts.
+            self.value_range = value_range_for(model, samples)
+        grid = to_display_range(images_to_grid(images, self.ncols, padding=self.padding), self.value_range)
         if self.scale > 1:
             grid = np.repeat(np.repeat(grid, self.scale, axis=0), self.scale, axis=1)
         if grid.ndim == 2:

@@ -145,3 +145,28 @@ def test_samples_figure_passes_the_range_on():
     fig = plotting.samples_figure(a[..., 0], value_range=(0, 20))  # (n, 8, 8) count images
     assert fig.axes[-1].get_ylabel() == "value" and fig.axes[-1].get_ylim() == (0, 20)
     assert len(plotting.samples_figure(a[..., 0] / 300.0).axes) == 1  # in [0, 1]: no bar
+
+
+def test_the_sample_grid_callback_keeps_one_range_for_every_epoch(poisson_vae):
+    """A count model's grids: the range of the first grid is kept, so the same count
+    is the same grey in every epoch's grid; a given range is used as is."""
+    from keras_vae.callbacks import SampleGridCallback
+
+    grids = SampleGridCallback(directory=None, log_dir="unused", n=4)
+    grids.set_model(poisson_vae)
+    grids.make_grid()
+    first = grids.value_range
+    assert first is not None and first[0] == 0.0
+    grids.make_grid()
+    assert grids.value_range == first  # not recomputed from the second grid
+    fixed = SampleGridCallback(directory=None, log_dir="unused", n=4, value_range=(0, 1000))
+    fixed.set_model(poisson_vae)
+    assert int(fixed.make_grid().max()) < 255 * 0.5 and fixed.value_range == (0.0, 1000.0)
+    with pytest.raises(ValueError):
+        SampleGridCallback(directory=None, log_dir="unused", value_range=(5, 5))
+    # A model of k levels: (0, k - 1) without being told.
+    levels = _vae("categorical")
+    grids = SampleGridCallback(directory=None, log_dir="unused", n=4)
+    grids.set_model(levels)
+    grids.make_grid()
+    assert grids.value_range == (0.0, 255.0)

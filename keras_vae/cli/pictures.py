@@ -46,14 +46,14 @@ class AtConditions:
         return getattr(self._vae, name)
 
 
-def samples_by_class(vae, num_classes: int, seed: int, path: str) -> Any:
+def samples_by_class(vae, num_classes: int, seed: int, path: str, value_range=None) -> Any:
     """One row of :data:`PER_CLASS` samples for each label (the first :data:`MAX_CLASSES`)."""
     from keras_vae import plotting
 
     labels = np.repeat(np.arange(min(num_classes, MAX_CLASSES), dtype=np.int32), PER_CLASS)
     samples = np.asarray(vae.sample(len(labels), seed=seed, condition=labels))
     return plotting.sample_grid(samples, n=len(samples), ncols=PER_CLASS, path=path,
-                                title="one row per label, from 0")
+                                title="one row per label, from 0", value_range=value_range)
 
 
 def draw(vae, s, run_dir, x_eval, y_test, standardizer, columns, attempt, c_eval=None) -> dict:
@@ -76,19 +76,22 @@ def draw(vae, s, run_dir, x_eval, y_test, standardizer, columns, attempt, c_eval
     if conditioned and np.ndim(labels) > 1:
         labels = None  # a vector condition: no colours
     if plotting.looks_like_images(x_eval[:64]):
+        # Counts on one fixed range (from the held-out counts) in every picture of the run.
+        shown = plotting.value_range_for(vae, x_eval)
         n = min(64, len(x_eval)) if conditioned else 64
         picture("samples.png", "samples from p(z), decoded" + (" at the test conditions" if conditioned else ""),
                 lambda: plotting.sample_grid(vae if not conditioned else np.asarray(generated(n)), n=n,
-                                             seed=s.seed, path=path("samples.png")))
+                                             seed=s.seed, path=path("samples.png"), value_range=shown))
         picture("reconstructions.png", "test images and their reconstructions",
-                lambda: plotting.reconstruction_grid(seen, x_eval, n=32, ncols=8, path=path("reconstructions.png")))
+                lambda: plotting.reconstruction_grid(seen, x_eval, n=32, ncols=8, path=path("reconstructions.png"),
+                                                     value_range=shown))
         if conditioned and hasattr(vae.condition_layer, "num_classes"):
             picture("samples_by_class.png", "samples for each label, one row per label",
                     lambda: samples_by_class(vae, vae.condition_layer.num_classes, s.seed,
-                                             path("samples_by_class.png")))
+                                             path("samples_by_class.png"), shown))
         if s.latent_dim == 2 and not conditioned:
             picture("manifold.png", "decoded grid over the 2-D latent space",
-                    lambda: plotting.manifold(vae, n=20, path=path("manifold.png")))
+                    lambda: plotting.manifold(vae, n=20, path=path("manifold.png"), value_range=shown))
     else:
         picture("reconstructions.png", "per-feature reconstruction of the test data",
                 lambda: plotting.feature_reconstructions(seen, x_eval, columns=columns, standardizer=standardizer,
@@ -96,7 +99,7 @@ def draw(vae, s, run_dir, x_eval, y_test, standardizer, columns, attempt, c_eval
         if not conditioned:
             picture("samples.png", "per-feature histograms: samples against test data",
                     lambda: plotting.feature_histograms(vae, x_eval, columns=columns, standardizer=standardizer,
-                                                        seed=s.seed, path=path("samples.png")))
+                                                        seed=s.seed, path=path("samples.png"), value_range=shown))
     latent_x = x_eval[:2000]
     picture("latent.png", "posterior means of the test data",
             lambda: plotting.latent_scatter(seen, latent_x, labels, path=path("latent.png"),

@@ -41,7 +41,7 @@ COUNT_QUANTILE = 0.99
 COLORBAR_WIDTH = 0.9
 
 
-def _check_value_range(value_range: Any) -> tuple[float, float] | None:
+def check_value_range(value_range: Any) -> tuple[float, float] | None:
     """``value_range`` as two finite floats ``low < high`` (or None), else ``ValueError``."""
     if value_range is None:
         return None
@@ -76,7 +76,7 @@ def to_display_range(images: Any, value_range: tuple[float, float] | None = None
         array([0. , 0.5, 1. ], dtype=float32)
     """
     images = np.asarray(images, dtype=np.float32)
-    value_range = _check_value_range(value_range)
+    value_range = check_value_range(value_range)
     if value_range is not None:
         low, high = value_range
         scaled = (images - np.float32(low)) / np.float32(high - low)
@@ -194,7 +194,7 @@ def value_range_for(vae: Any, x: Any = None, quantile: float = COUNT_QUANTILE) -
 def _resolve(vae: Any, shown: Any, value_range: Any) -> tuple[tuple[float, float] | None, str | None]:
     """The range a figure of ``vae`` draws ``shown`` on, and the colour bar's label
     (``None``: the plain [0, 1] map, no colour bar)."""
-    value_range = _check_value_range(value_range)
+    value_range = check_value_range(value_range)
     counts, levels = is_count_model(vae), _levels(vae)
     unit = "count" if counts else "level" if levels is not None else "value"
     if value_range is not None:

@@ -21,7 +21,7 @@ import numpy as np
 from keras_vae.plotting.canvas import DPI, _figure, _numpy, _save
 from keras_vae.plotting.display_range import (
     COLORBAR_WIDTH,
-    _check_value_range,
+    check_value_range,
     _colorbar,
     _resolve,
     to_display_range,
@@ -177,7 +177,7 @@ def manifold(
         )
     if n < 2 or not span > 0:
         raise ValueError(f"manifold() needs n >= 2 and span > 0, got n={n}, span={span}.")
-    _check_value_range(value_range)
+    check_value_range(value_range)
     normal = NormalDist()
     lo = normal.cdf(-float(span))
     quantiles = np.linspace(lo, 1.0 - lo, n)
