@@ -40,6 +40,15 @@ def sample_chain(n, seed):
     return (z1 @ W.T + B + SIGMA * rng.standard_normal((n, 4))).astype("float32")
 
 
+def randomize_heads(h, seed=0):
+    """Random weights in the heads of q and of p(z1 | z2): q no longer matches anything."""
+    rng = np.random.default_rng(seed)
+    for layer in (h.q_heads[0], h.q_heads[1], h.p_heads[0]):
+        kernel, bias = layer.projection.get_weights()
+        layer.projection.set_weights([rng.normal(size=kernel.shape).astype("float32"),
+                                      rng.normal(size=bias.shape).astype("float32")])
+
+
 def linear_model(inference, sigma=SIGMA, **kwargs):
     return kv.HierarchicalVAE(
         latent_dims=(2, 1), input_shape=(4,), inference=inference, q_hidden=[[], []], p_hidden=[[], []],
@@ -134,11 +143,7 @@ def test_ladder_kl_is_against_the_top_down_prior():
     merge of the bottom-up Gaussian with p(z1 | z2 = the sampled z2), and the KL is
     against p(z1 | z2), not against the bottom-up Gaussian (AntixK's bug)."""
     h = linear_model("ladder", sigma=SIGMA)
-    rng = np.random.default_rng(0)
-    for layer in (h.q_heads[0], h.q_heads[1], h.p_heads[0]):
-        kernel, bias = layer.projection.get_weights()
-        layer.projection.set_weights([rng.normal(size=kernel.shape).astype("float32"),
-                                      rng.normal(size=bias.shape).astype("float32")])
+    randomize_heads(h)
     x = sample_chain(3, seed=4)
     t = h.terms(x, num_samples=5, seed=0)
     z = t.z.numpy()

@@ -9,7 +9,7 @@ from scipy import stats
 
 import keras_vae as kv
 from test_hierarchical_closed_form import (
-    A, B, MIN, S1, SIGMA, W, exact_log_px, linear_model, sample_chain, set_head,
+    A, B, MIN, S1, SIGMA, W, exact_log_px, linear_model, randomize_heads, sample_chain, set_head,
 )
 
 
@@ -28,11 +28,7 @@ def set_residual(head, kernel_loc, bias_loc, log_scale, fan_in):
 
 def test_residual_q_is_the_prior_shifted_and_scaled_and_its_kl_is_nvaes():
     h = linear_model("residual", soft_clamp=2.0)
-    rng = np.random.default_rng(0)
-    for layer in (h.q_heads[0], h.q_heads[1], h.p_heads[0]):
-        kernel, bias = layer.projection.get_weights()
-        layer.projection.set_weights([rng.normal(size=kernel.shape).astype("float32"),
-                                      rng.normal(size=bias.shape).astype("float32")])
+    randomize_heads(h)
     x = sample_chain(3, seed=4)
     t = h.terms(x, num_samples=5, seed=0)
     z = t.z.numpy()
