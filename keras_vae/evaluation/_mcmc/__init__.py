@@ -35,8 +35,9 @@ from keras_vae.evaluation._mcmc.annealing import (
     smooth,
     smoothing_half_width,
 )
-from keras_vae.evaluation._mcmc.densities import INITIAL_STEP_FRACTION, Densities, pad_rows, to_tensor
+from keras_vae.evaluation._mcmc.densities import INITIAL_STEP_FRACTION, Densities, batch_spec, pad_rows, to_tensor
 from keras_vae.evaluation._mcmc.kernels import (
+    JitteredStepSize,
     WrappingKernel,
     acceptance_probability,
     adaptive_hmc_kernel,
