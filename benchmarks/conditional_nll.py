@@ -59,14 +59,16 @@ def main(argv=None) -> int:
             log_px = vae.log_likelihood(x_test, num_samples=args.num_samples, seed=0)
         else:
             log_px = vae.log_likelihood(x_test, condition=y_test, num_samples=args.num_samples, seed=0)
-        rows.append((name, -np.mean(log_px), np.std(log_px, ddof=1) / np.sqrt(len(log_px)), train_s))
+        rows.append((name, -np.mean(log_px), np.std(log_px, ddof=1) / np.sqrt(len(log_px)), train_s, log_px))
     print(f"budget: {args.epochs} epochs each, batch {args.batch_size}, Adam 1e-3; NLL with K={args.num_samples} "
           f"on the first {len(x_test)} test images (dynamically binarized)")
     print(f"{'model':24} {'NLL (nats)':>16} {'train s':>8}")
-    for name, nll, se, seconds in rows:
+    for name, nll, se, seconds, _ in rows:
         print(f"{name:24} {nll:9.2f} +-{se:4.2f} {seconds:8.0f}")
-    print(f"conditioning lowers the NLL by {rows[0][1] - rows[1][1]:.2f} nats "
-          "(nbip/IWAE, full schedule: 86.35 -> 82.32)")
+    # Paired over the same test images (the two rows share their per-image spread).
+    gain = rows[1][4] - rows[0][4]
+    print(f"conditioning lowers the NLL by {np.mean(gain):.2f} +- {np.std(gain, ddof=1) / np.sqrt(len(gain)):.2f} "
+          "nats (paired standard error; nbip/IWAE, full schedule: 86.35 -> 82.32)")
     return 0
 
 

@@ -25,8 +25,39 @@ def _as_array(vae, x, what: str = "x") -> np.ndarray:
     return array
 
 
-def _batches(vae, x, batch_size: int):
-    """Yield batches of x: slices of an array, or the elements of a batched dataset."""
+def checked_condition(vae, x, condition, tool: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(x, condition)`` as numpy arrays, checked before anything runs: a
+    conditioned model needs one condition per example (arrays, not a dataset), an
+    unconditioned one takes none. Without a condition: ``(_as_array(x), None)``."""
+    layer = getattr(vae, "condition_layer", None)
+    if layer is None and condition is None:
+        return _as_array(vae, x), None
+    if layer is None:
+        raise ValueError(
+            f"{vae.name} has no condition, but {tool} was given condition=: it models p(x), "
+            "not p(x | c). Drop condition=, or use a model built with condition=..."
+        )
+    if condition is None:
+        raise ValueError(
+            f"{vae.name} is conditioned ({type(layer).__name__}): give {tool}(..., condition=c), "
+            "one condition per example of x."
+        )
+    if isinstance(x, tf.data.Dataset) or isinstance(condition, tf.data.Dataset):
+        raise ValueError(f"A conditioned model's {tool} takes arrays: x and condition=, one per example.")
+    x = x.numpy() if isinstance(x, tf.Tensor) else np.asarray(x)
+    condition = condition.numpy() if isinstance(condition, tf.Tensor) else np.asarray(condition)
+    vae.check_condition(condition, len(x))
+    vae.check_data({"x": x, "condition": condition}, "x")
+    return x, condition
+
+
+def _batches(vae, x, batch_size: int, condition=None):
+    """Yield batches of x: slices of an array, or the elements of a batched dataset;
+    with ``condition`` (an array), ``{"x": ..., "condition": ...}`` slices of both."""
+    if condition is not None:
+        for start in range(0, len(x), batch_size):
+            yield {"x": x[start : start + batch_size], "condition": condition[start : start + batch_size]}
+        return
     if isinstance(x, tf.data.Dataset):
         vae.check_data(x)
         for element in x:

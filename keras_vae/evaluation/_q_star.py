@@ -26,10 +26,11 @@ class _Optimizer:
     Adam's update is element-wise and the loss is a sum over examples, so every
     example is optimized on its own, as if alone."""
 
-    def __init__(self, vae, batch_size: int, learning_rate: float, num_samples: int):
+    def __init__(self, vae, batch_size: int, learning_rate: float, num_samples: int, example):
+        """``example``: a batch (x, or ``{"x", "condition"}``) that sizes the parameters."""
         self.model_ref = weakref.ref(vae)
         self.batch_size = batch_size
-        params = self.head_params(tf.zeros((1, *vae.data_shape), tf.float32))
+        params = self.head_params(tf.nest.map_structure(lambda t: t[:1], example))
         self.params = keras.Variable(tf.zeros((batch_size, int(params.shape[-1]))), name="q_params")
         self.optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
         self.optimizer.build([self.params])
@@ -38,6 +39,7 @@ class _Optimizer:
         self.check = tf.function(self._check, reduce_retracing=True)
 
     def head_params(self, x):
+        """The encoder's posterior parameters of a batch (x or ``{"x", "condition"}``)."""
         return tf.cast(self.model_ref().posterior_parameters(x, training=False), tf.float32)
 
     def reset(self, params) -> None:
@@ -68,10 +70,10 @@ class _Optimizer:
         """Optimize each example's q from the better of two starts until its ELBO
         stops rising (see :func:`optimized_elbo`). Returns ``(params, converged,
         steps)`` for the rows of ``x``."""
-        rows = int(x.shape[0])
+        rows = int(tf.nest.flatten(x)[0].shape[0])
         # Pad a short last batch by repeating rows: each row has its own parameters
         # and gradient, so the copies change nothing; they are dropped after.
-        padded = tf.gather(x, tf.range(self.batch_size) % rows)
+        padded = tf.nest.map_structure(lambda t: tf.gather(t, tf.range(self.batch_size) % rows), x)
         prior_seed, check_seed, seed = tf.unstack(tf.random.experimental.stateless_split(seed, 3))
         amortized = self.head_params(padded)
         # The prior's start is reached from all-zero parameters (a moderate q for the
@@ -112,8 +114,15 @@ def elbo_of_params(vae, x, params, seed, num_samples: int, path_derivative: bool
     reparameterized samples, ``(B,)``. With ``path_derivative`` the log q term sees
     the parameters through z only (Roeder et al., 2017), for optimization. Without
     the likelihood it is ``-KL(q || p(z))`` (estimated), whose maximum is the prior.
+    ``x`` may be a conditioned batch ``{"x", "condition"}``: then the likelihood and
+    the prior are p(x | z, c) and p(z | c).
     """
-    rows = tf.shape(x)[0]
+    if isinstance(x, dict):
+        x = {"x": tf.cast(x["x"], tf.float32), "condition": x["condition"]}
+        rows = tf.shape(x["x"])[0]
+    else:
+        x = tf.cast(x, tf.float32)
+        rows = tf.shape(x)[0]
     tiled = lambda t: tf.reshape(  # noqa: E731  [B, ...] -> [M * B, ...]
         tf.broadcast_to(t[tf.newaxis], tf.concat([[num_samples], tf.shape(t)], 0)),
         tf.concat([[num_samples * rows], tf.shape(t)[1:]], 0),
@@ -125,7 +134,7 @@ def elbo_of_params(vae, x, params, seed, num_samples: int, path_derivative: bool
     q = distribution(tf.stop_gradient(params) if path_derivative else params)
     log_q = tf.reshape(tf.cast(q.log_prob(z), tf.float32), [num_samples, rows])
     # The M samples' likelihoods are scored against one copy of x.
-    log_px, log_pz = vae.joint_log_prob(tf.cast(x, tf.float32), tf.reshape(z, [num_samples, rows, vae.latent_dim]))
+    log_px, log_pz = vae.joint_log_prob(x, tf.reshape(z, [num_samples, rows, vae.latent_dim]))
     if not with_likelihood:
         log_px = tf.zeros_like(log_pz)
     return tf.reduce_mean(log_weights(log_px, log_pz, log_q), axis=0)

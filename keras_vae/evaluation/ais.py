@@ -36,7 +36,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_vae.evaluation import _mcmc
-from keras_vae.evaluation._common import _as_array, _batches, _check_positive, _num_examples, traced
+from keras_vae.evaluation._common import _batches, _check_positive, _num_examples, checked_condition, traced
 from keras_vae.evaluation.log_likelihood import bits_per_dim
 from keras_vae.objectives._log_weights import importance_bound
 
@@ -210,10 +210,7 @@ def traced_ais(vae, settings: tuple, jit_compile: bool):
 
     def build(model_ref):
         kwargs = dict(settings)
-        x_spec = tf.TensorSpec([None, *vae.data_shape], tf.float32)
-        layer = getattr(vae, "condition_layer", None)
-        if layer is not None:  # batches are {"x": x, "condition": c}
-            x_spec = {"x": x_spec, "condition": tf.TensorSpec([None, *layer.example_shape], layer.input_dtype)}
+        x_spec = _mcmc.batch_spec(vae)
         seed_spec = tf.TensorSpec([2], tf.int32)
         if kwargs.get("reverse"):
             state_spec = tf.TensorSpec([None, None, vae.latent_dim], tf.float32)
@@ -291,6 +288,8 @@ def ais_log_likelihood(
             the estimate for a fixed seed depends on this choice (by its Monte
             Carlo error), never on anything else.
         verbose: 1 prints progress per batch.
+        condition: a conditioned model's conditions, one per example of x (arrays);
+            refused for an unconditioned model.
 
     Returns:
         float64 array ``(N,)`` of log p^(x) in nats, or ``(log_px, bits_per_dim)``.
@@ -302,18 +301,10 @@ def ais_log_likelihood(
     settings, batch_size = _mcmc.check_ais_arguments(
         num_steps, num_chains, anneal_from, num_leapfrog_steps, step_size, target_accept_prob, batch_size
     )
-    conditioned = getattr(vae, "condition_layer", None) is not None
-    if conditioned or condition is not None:
-        if isinstance(x, tf.data.Dataset):
-            raise ValueError("A conditioned model's AIS takes arrays: x and condition=, one per example.")
-        vae.check_condition(condition, len(x))
-        x = x.numpy() if isinstance(x, tf.Tensor) else np.asarray(x)
-        vae.check_data({"x": x, "condition": condition}, "x")
-        condition = np.asarray(condition)
-    elif isinstance(x, tf.data.Dataset):
+    if isinstance(x, tf.data.Dataset) and condition is None and getattr(vae, "condition_layer", None) is None:
         vae.check_data(x)
     else:
-        x = _as_array(vae, x)
+        x, condition = checked_condition(vae, x, condition, "ais_log_likelihood")
     if vae.data_shape is None:
         raise ValueError("The VAE is not built; give it input_shape= or data first.")
     jit_compile = _mcmc.resolve_jit(vae, jit_compile, num_steps)
@@ -323,11 +314,7 @@ def ais_log_likelihood(
     run = traced_ais(vae, settings, jit_compile)
     results = []
     start = time.perf_counter()
-    batches = _batches(vae, x, batch_size)
-    if condition is not None:
-        batches = ({"x": x[i : i + batch_size], "condition": condition[i : i + batch_size]}
-                   for i in range(0, len(x), batch_size))
-    for index, batch in enumerate(batches):
+    for index, batch in enumerate(_batches(vae, x, batch_size, condition)):
         batch = _mcmc.to_tensor(vae, batch)
         rows = int((batch["x"] if isinstance(batch, dict) else batch).shape[0])
         if rows == 0:

@@ -37,7 +37,7 @@ import warnings
 import numpy as np
 
 from keras_vae.evaluation import _mcmc
-from keras_vae.evaluation._common import _as_array, _check_positive
+from keras_vae.evaluation._common import _check_positive, checked_condition
 from keras_vae.evaluation._q_star import CHECK_SAMPLES, PRIOR_MATCH_STEPS, WINDOW, elbo_of_params  # noqa: F401
 from keras_vae.evaluation.ais import ais_log_likelihood
 from keras_vae.evaluation.optimized_q import OptimizedELBO, amortized_elbo, optimized_elbo
@@ -131,6 +131,7 @@ def inference_gaps(
     seed: int | None = None,
     verbose: int = 0,
     tolerance: float = 1e-4,
+    condition=None,
 ) -> InferenceGaps:
     """Approximation and amortization gaps per example (see the module docstring).
 
@@ -147,6 +148,11 @@ def inference_gaps(
             converge are counted in the result and warned about).
         seed: int for reproducible results.
         verbose: 1 prints the summary.
+        condition: a conditioned model's conditions, one per example of x (the
+            model refuses x without them, an unconditioned one refuses them). The
+            gaps are then those of log p(x | c): AIS from p(z | c) to
+            p(x, z | c), the encoder's q(z | x, c), and q* optimized for each
+            (x, c) on ``E_q[log p(x | z, c) + log p(z | c) - log q(z)]``.
 
     Returns:
         :class:`InferenceGaps`.
@@ -155,7 +161,7 @@ def inference_gaps(
         >>> gaps = kv.evaluation.inference_gaps(vae, x_test[:100], ais={"num_steps": 1000}, seed=0)  # doctest: +SKIP
         >>> gaps.table()["amortization_gap"]                                                  # doctest: +SKIP
     """
-    x = _as_array(vae, x)
+    x, condition = checked_condition(vae, x, condition, "inference_gaps")
     optimize_samples = _check_positive(optimize_samples, "optimize_samples", allow_none=False)
     num_elbo_samples = _check_positive(num_elbo_samples, "num_elbo_samples", allow_none=False)
     # One batching for both ELBOs: batch b of each draws the same noise.
@@ -166,16 +172,16 @@ def inference_gaps(
                 "optimize_samples": optimize_samples, "num_elbo_samples": num_elbo_samples}
     seconds = {}
     if log_px is None:
-        log_px, settings["log_px"], seconds["log_px"] = _ais_log_px(vae, x, ais, seed)
+        log_px, settings["log_px"], seconds["log_px"] = _ais_log_px(vae, x, ais, seed, condition)
     else:
         log_px, settings["log_px"] = _given_log_px(log_px, len(x)), "given"
     t0 = time.perf_counter()
-    amortized = amortized_elbo(vae, x, num_elbo_samples, batch_size, seed)
+    amortized = amortized_elbo(vae, x, num_elbo_samples, batch_size, seed, condition=condition)
     seconds["elbo_amortized"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     details = optimized_elbo(
         vae, x, optimize_steps, learning_rate, optimize_samples, num_elbo_samples, batch_size, seed,
-        tolerance=tolerance, return_details=True,
+        tolerance=tolerance, return_details=True, condition=condition,
     )
     seconds["elbo_optimized"] = time.perf_counter() - t0
     gaps = InferenceGaps(log_px=log_px, elbo_amortized=amortized, elbo_optimized=details.optimized,
@@ -193,9 +199,11 @@ def inference_gaps(
     return gaps
 
 
-def _ais_log_px(vae, x, ais: dict | None, seed: int | None) -> tuple[np.ndarray, str, float]:
-    """log p(x) by AIS with the ``ais`` settings: ``(log_px, label, seconds)``."""
+def _ais_log_px(vae, x, ais: dict | None, seed: int | None, condition) -> tuple[np.ndarray, str, float]:
+    """log p(x) (log p(x | c)) by AIS with the ``ais`` settings: ``(log_px, label, seconds)``."""
     ais = dict(ais or {})
+    if condition is not None:
+        ais["condition"] = condition
     if "seed" not in ais and seed is not None:
         ais["seed"] = seed
     t0 = time.perf_counter()

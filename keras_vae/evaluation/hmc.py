@@ -50,7 +50,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from keras_vae.evaluation import _mcmc
-from keras_vae.evaluation._common import _as_array, _batches, _check_positive, _num_examples, traced
+from keras_vae.evaluation._common import _batches, _check_positive, _num_examples, checked_condition, traced
 
 __all__ = ["PosteriorSamples", "hmc_posterior_samples", "posterior_samples"]
 
@@ -102,39 +102,6 @@ class PosteriorSamples:
 _PRECONDITION_SAMPLES = 64
 
 
-class _JitteredStepSize(_mcmc.WrappingKernel):
-    """An HMC kernel whose step size is multiplied, at each transition, by a factor
-    drawn uniformly from ``[1 - amount, 1 + amount]`` (one per example).
-
-    Sits between the step-size adaptation and TFP's ``HamiltonianMonteCarlo``: the
-    adaptation sets and reads the unjittered step size (it is put back into the
-    results after each transition) and the transitions are TFP's own. A step size
-    drawn independently of the state keeps each transition reversible, so the
-    posterior stays invariant. It has no results of its own, so TFP's
-    ``unnest`` getters and ``TransformedTransitionKernel`` see the HMC results.
-    """
-
-    def __init__(self, inner_kernel, amount: float):
-        super().__init__(inner_kernel, amount=amount)
-        self._amount = amount
-
-    def one_step(self, current_state, previous_kernel_results, seed=None):
-        jitter_seed, seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
-        accepted = previous_kernel_results.accepted_results
-        step_size = accepted.step_size
-
-        def jitter(step):
-            return step * tf.random.stateless_uniform(
-                tf.shape(step), jitter_seed, 1.0 - self._amount, 1.0 + self._amount, dtype=step.dtype
-            )
-
-        jittered = previous_kernel_results._replace(
-            accepted_results=accepted._replace(step_size=tf.nest.map_structure(jitter, step_size))
-        )
-        state, results = self._inner_kernel.one_step(current_state, jittered, seed=seed)
-        return state, results._replace(accepted_results=results.accepted_results._replace(step_size=step_size))
-
-
 def _check_jitter(value) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not 0 <= value < 1:
         raise ValueError(f"step_size_jitter must be a number in [0, 1), got {value!r}.")
@@ -158,7 +125,9 @@ def hmc_posterior_samples(
 
     Args:
         vae: a built VAE.
-        x: float tensor ``(B, *data_shape)``.
+        x: float tensor ``(B, *data_shape)``; for a conditioned model the prepared
+            batch ``{"x": x, "condition": c}``, and the target is p(z | x, c) ∝
+            p(x | z, c) p(z | c).
         seed: stateless seed, int32 ``[2]``.
         num_results: samples kept per chain.
         num_chains: chains per example, started from q(z|x) samples.
@@ -194,14 +163,15 @@ def hmc_posterior_samples(
     init_seed, step_seed, chain_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 3))
     densities = _mcmc.Densities(vae, x, num_chains)
     if precondition:
-        scale = _q_scale(vae, densities.x, step_seed)  # [B, L]
+        inputs = densities.x if densities.condition is None else {"x": densities.x, "condition": densities.condition}
+        scale = _q_scale(vae, inputs, step_seed)  # [B, L]
         mean_scale = tf.reduce_mean(scale, axis=-1, keepdims=True)  # [B, 1]
         initial = 0.5 * tf.ones_like(mean_scale) if step_size is None else step_size / mean_scale
     else:
         initial = densities.initial_step_size(step_seed, step_size)
     def wrap(hmc):
         if step_size_jitter:
-            hmc = _JitteredStepSize(hmc, step_size_jitter)
+            hmc = _mcmc.JitteredStepSize(hmc, step_size_jitter)
         if precondition:  # the chains move u = z / s; the state and samples stay z
             hmc = tfp.mcmc.TransformedTransitionKernel(hmc, tfp.bijectors.Scale(scale))
         return hmc
@@ -240,7 +210,7 @@ def hmc_posterior_samples(
 
 def _q_scale(vae, x, seed) -> tf.Tensor:
     """The per-dimension standard deviation of q(z|x) samples, ``[B, L]`` (only
-    ``sample`` is used: a flow has no ``stddev``)."""
+    ``sample`` is used: a flow has no ``stddev``); ``x`` may be ``{"x", "condition"}``."""
     q = vae.posterior(x, training=False)
     z = tf.cast(q.sample(_PRECONDITION_SAMPLES, seed=seed), tf.float32)
     return tf.maximum(tf.math.reduce_std(z, axis=0), 1e-4)
@@ -264,7 +234,7 @@ def _traced(vae, settings: tuple, jit_compile: bool):
 
     def build(model_ref):
         kwargs = dict(settings)
-        signature = [tf.TensorSpec([None, *vae.data_shape], tf.float32), tf.TensorSpec([2], tf.int32)]
+        signature = [_mcmc.batch_spec(vae), tf.TensorSpec([2], tf.int32)]
 
         @tf.function(input_signature=signature, jit_compile=bool(jit_compile))
         def run(x, seed):
@@ -302,6 +272,7 @@ def posterior_samples(
     jit_compile: bool | str = False,
     precondition: bool = True,
     step_size_jitter: float = 0.5,
+    condition=None,
 ) -> PosteriorSamples:
     """Samples of the posterior over z for each example of x.
 
@@ -332,6 +303,9 @@ def posterior_samples(
             mass matrix from q; see the module docstring).
         step_size_jitter: each HMC transition's step size is drawn uniformly within
             ± this fraction of the adapted one (0: a fixed step size).
+        condition: a conditioned model's conditions, one per example of x (arrays;
+            refused for an unconditioned model). HMC then targets p(z | x, c) ∝
+            p(x | z, c) p(z | c), and ``"q"`` draws from q(z | x, c).
 
     Returns:
         :class:`PosteriorSamples`.
@@ -346,10 +320,10 @@ def posterior_samples(
     num_samples = _check_positive(num_samples, "num_samples", allow_none=False)
     num_chains = _check_positive(num_chains, "num_chains", allow_none=False)
     batch_size = _check_positive(batch_size, "batch_size")
-    if isinstance(x, tf.data.Dataset):
+    if isinstance(x, tf.data.Dataset) and condition is None and getattr(vae, "condition_layer", None) is None:
         vae.check_data(x)
     else:
-        x = _as_array(vae, x)
+        x, condition = checked_condition(vae, x, condition, "posterior_samples")
     n = _num_examples(x)
     base = _mcmc.base_seed(seed, _mcmc.HMC_STREAM)
     if method == "q":
@@ -357,7 +331,7 @@ def posterior_samples(
         batch_size = batch_size or (n or 256)
         out = [
             np.swapaxes(draw(_mcmc.to_tensor(vae, b), _mcmc.batch_seed(base, i)).numpy(), 0, 1)
-            for i, b in enumerate(_batches(vae, x, batch_size))
+            for i, b in enumerate(_batches(vae, x, batch_size, condition))
         ]
         return PosteriorSamples(samples=_concat(out, (0, num_samples, vae.latent_dim)), method="q")
 
@@ -379,11 +353,11 @@ def posterior_samples(
         batch_size = _mcmc.default_batch_size(vae, num_chains, n)
     run = _traced(vae, settings, jit_compile)
     parts: dict[str, list] = {k: [] for k in ("samples", "r_hat", "effective_sample_size", "acceptance_rate", "step_size")}
-    for index, batch in enumerate(_batches(vae, x, batch_size)):
+    for index, batch in enumerate(_batches(vae, x, batch_size, condition)):
         batch = _mcmc.to_tensor(vae, batch)
-        if int(batch.shape[0]) == 0:
+        rows = int(tf.nest.flatten(batch)[0].shape[0])
+        if rows == 0:
             continue
-        rows = int(batch.shape[0])
         if jit_compile and index > 0:  # one XLA compilation: pad the last batch
             batch = _mcmc.pad_rows(batch, batch_size)
         out = {k: v.numpy() for k, v in run(batch, _mcmc.batch_seed(base, index)).items()}

@@ -22,7 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_vae.evaluation import _mcmc
-from keras_vae.evaluation._common import _as_array, _check_positive
+from keras_vae.evaluation._common import _check_positive, checked_condition
 from keras_vae.evaluation._q_star import CHECK_SAMPLES, _Optimizer, elbo_of_params
 
 __all__ = ["OptimizedELBO", "amortized_elbo", "optimized_elbo"]
@@ -54,6 +54,7 @@ def optimized_elbo(
     return_amortized: bool = False,
     tolerance: float = 1e-4,
     return_details: bool = False,
+    condition=None,
 ):
     """The ELBO of a posterior of the model's family optimized for each example.
 
@@ -73,6 +74,11 @@ def optimized_elbo(
     same noise as the amortized ELBO, so their difference has little Monte Carlo
     error).
 
+    For a conditioned model (``condition=c``, one per example) q* is the best
+    member of the family for log p(x | c): the ELBO is
+    ``E_q[log p(x | z, c) + log p(z | c) - log q(z)]``, the encoder's start is
+    q(z | x, c), and the prior-matched start matches p(z | c).
+
     Args:
         vae: a built VAE.
         x: data ``(N, *data_shape)``.
@@ -86,6 +92,7 @@ def optimized_elbo(
         tolerance: the stopping rule's relative ELBO gain per window.
         return_details: return an :class:`OptimizedELBO` (with ``converged`` and
             ``steps`` per example).
+        condition: a conditioned model's conditions, one per example of x.
 
     Returns:
         float64 ``(N,)`` nats, ``(optimized, amortized)``, or an :class:`OptimizedELBO`.
@@ -101,16 +108,16 @@ def optimized_elbo(
         raise ValueError(f"learning_rate must be a positive number, got {learning_rate!r}.")
     if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not tolerance > 0:
         raise ValueError(f"tolerance must be a positive number, got {tolerance!r}.")
-    x = _as_array(vae, x)
-    x = np.asarray(vae.to_model_units(x))  # the units the model computes in
+    x, condition = checked_condition(vae, x, condition, "optimized_elbo")
     n = len(x)
     if batch_size is None:
         batch_size = _mcmc.default_batch_size(vae, max(optimize_samples, num_elbo_samples, CHECK_SAMPLES), n)
     batch_size = max(1, min(batch_size, n))
+    batches = model_batches(vae, x, condition, batch_size)
     cache = _OPTIMIZERS.setdefault(vae, {})
     key = (batch_size, float(learning_rate), optimize_samples)
     if key not in cache:
-        cache[key] = _Optimizer(vae, batch_size, float(learning_rate), optimize_samples)
+        cache[key] = _Optimizer(vae, batch_size, float(learning_rate), optimize_samples, batches[0])
     optimizer = cache[key]
     model_ref = weakref.ref(vae)
 
@@ -120,8 +127,7 @@ def optimized_elbo(
 
     base = _mcmc.base_seed(seed, _mcmc.GAPS_STREAM)
     optimized, amortized, converged, steps = [], [], [], []
-    for index, start in enumerate(range(0, n, batch_size)):
-        batch = tf.constant(x[start : start + batch_size], tf.float32)
+    for index, batch in enumerate(batches):
         optimize_seed, elbo_seed = tf.unstack(tf.random.experimental.stateless_split(_mcmc.batch_seed(base, index), 2))
         best, batch_converged, batch_steps = optimizer.run(batch, optimize_seed, optimize_steps, float(tolerance))
         optimized.append(elbo(batch, best, elbo_seed).numpy().astype(np.float64))
@@ -136,11 +142,12 @@ def optimized_elbo(
     return (details.optimized, details.amortized) if return_amortized else details.optimized
 
 
-def amortized_elbo(vae, x, num_elbo_samples: int = 200, batch_size: int | None = None, seed: int | None = None) -> np.ndarray:
-    """The Monte Carlo ELBO of the encoder's q(z|x) per example (same noise as :func:`optimized_elbo`)."""
+def amortized_elbo(vae, x, num_elbo_samples: int = 200, batch_size: int | None = None, seed: int | None = None,
+                   condition=None) -> np.ndarray:
+    """The Monte Carlo ELBO of the encoder's q(z|x) (q(z|x, c) given ``condition``)
+    per example (same noise as :func:`optimized_elbo`)."""
     num_elbo_samples = _check_positive(num_elbo_samples, "num_elbo_samples", allow_none=False)
-    x = _as_array(vae, x)
-    x = np.asarray(vae.to_model_units(x))  # the units the model computes in
+    x, condition = checked_condition(vae, x, condition, "amortized_elbo")
     n = len(x)
     batch_size = _check_positive(batch_size, "batch_size") or _mcmc.default_batch_size(vae, num_elbo_samples, n)
     batch_size = max(1, min(batch_size, n))
@@ -154,7 +161,20 @@ def amortized_elbo(vae, x, num_elbo_samples: int = 200, batch_size: int | None =
 
     base = _mcmc.base_seed(seed, _mcmc.GAPS_STREAM)
     out = []
-    for index, start in enumerate(range(0, n, batch_size)):
+    for index, batch in enumerate(model_batches(vae, x, condition, batch_size)):
         elbo_seed = tf.unstack(tf.random.experimental.stateless_split(_mcmc.batch_seed(base, index), 2))[1]
-        out.append(elbo(tf.constant(x[start : start + batch_size], tf.float32), elbo_seed).numpy())
+        out.append(elbo(batch, elbo_seed).numpy())
     return np.concatenate(out).astype(np.float64)
+
+
+def model_batches(vae, x: np.ndarray, condition: np.ndarray | None, batch_size: int) -> list:
+    """x in the units the model computes in, cut into float32 batches; with a
+    condition, ``{"x": ..., "condition": ...}`` batches (the condition prepared)."""
+    x = np.asarray(vae.to_model_units(x))
+    batches = []
+    for start in range(0, len(x), batch_size):
+        batch = tf.constant(x[start : start + batch_size], tf.float32)
+        if condition is not None:
+            batch = {"x": batch, "condition": vae.prepare_condition(condition[start : start + batch_size])}
+        batches.append(batch)
+    return batches

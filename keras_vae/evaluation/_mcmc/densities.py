@@ -102,6 +102,16 @@ class Densities:
         return tf.fill([self.batch, 1], INITIAL_STEP_FRACTION * tf.maximum(spread, 1e-4))
 
 
+def batch_spec(vae):
+    """The ``tf.TensorSpec`` of one batch of any size: x, or for a conditioned model
+    ``{"x": x, "condition": c}`` (the condition in its layer's dtype)."""
+    x_spec = tf.TensorSpec([None, *vae.data_shape], tf.float32)
+    layer = getattr(vae, "condition_layer", None)
+    if layer is None:
+        return x_spec
+    return {"x": x_spec, "condition": tf.TensorSpec([None, *layer.example_shape], layer.input_dtype)}
+
+
 def to_tensor(vae, batch):
     """A batch in the units the model computes in (standardized where it standardizes),
     float32; a conditioned batch: its x so, the condition as the model takes it."""

@@ -97,3 +97,36 @@ class WrappingKernel(tfp.mcmc.TransitionKernel):
 
     def bootstrap_results(self, init_state):
         return self._inner_kernel.bootstrap_results(init_state)
+
+
+class JitteredStepSize(WrappingKernel):
+    """An HMC kernel whose step size is multiplied, at each transition, by a factor
+    drawn uniformly from ``[1 - amount, 1 + amount]`` (one per example).
+
+    Sits between the step-size adaptation and TFP's ``HamiltonianMonteCarlo``: the
+    adaptation sets and reads the unjittered step size (it is put back into the
+    results after each transition) and the transitions are TFP's own. A step size
+    drawn independently of the state keeps each transition reversible, so the
+    posterior stays invariant. It has no results of its own, so TFP's
+    ``unnest`` getters and ``TransformedTransitionKernel`` see the HMC results.
+    """
+
+    def __init__(self, inner_kernel, amount: float):
+        super().__init__(inner_kernel, amount=amount)
+        self._amount = amount
+
+    def one_step(self, current_state, previous_kernel_results, seed=None):
+        jitter_seed, seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
+        accepted = previous_kernel_results.accepted_results
+        step_size = accepted.step_size
+
+        def jitter(step):
+            return step * tf.random.stateless_uniform(
+                tf.shape(step), jitter_seed, 1.0 - self._amount, 1.0 + self._amount, dtype=step.dtype
+            )
+
+        jittered = previous_kernel_results._replace(
+            accepted_results=accepted._replace(step_size=tf.nest.map_structure(jitter, step_size))
+        )
+        state, results = self._inner_kernel.one_step(current_state, jittered, seed=seed)
+        return state, results._replace(accepted_results=results.accepted_results._replace(step_size=step_size))
