@@ -99,7 +99,7 @@ def draw(vae, s, run_dir, x_eval, y_test, standardizer, columns, attempt, c_eval
         if not conditioned:
             picture("samples.png", "per-feature histograms: samples against test data",
                     lambda: plotting.feature_histograms(vae, x_eval, columns=columns, standardizer=standardizer,
-                                                        seed=s.seed, path=path("samples.png"), value_range=shown))
+                                                        seed=s.seed, path=path("samples.png")))
     latent_x = x_eval[:2000]
     picture("latent.png", "posterior means of the test data",
             lambda: plotting.latent_scatter(seen, latent_x, labels, path=path("latent.png"),
