@@ -16,7 +16,7 @@ from scipy import stats
 import keras_vae as kv
 from test_hierarchical_closed_form import A, MIN, S1, SIGMA, set_head
 
-SETTINGS = {"optimize_steps": 600, "num_elbo_samples": 4000, "seed": 0}
+SETTINGS = {"optimize_steps": 1200, "num_elbo_samples": 4000, "seed": 0}
 
 
 W_C = np.array([[1.0, 0.8], [0.5, 0.6], [0.8, 0.7], [0.2, 0.3]])  # a correlated p(z1 | x)
@@ -55,10 +55,10 @@ def test_bottom_up_optimal_q_is_the_mean_field_fit_of_the_exact_posterior():
     assert mean_field_kl > 0.5  # the test can tell the right answer from 0
     # q* cannot beat the best member of its family (up to Monte Carlo error) ...
     assert np.all(gaps.approximation_gap > mean_field_kl - 0.02), gaps.approximation_gap
-    # ... and reaches it. Not every example: the stopping rule compares windows on 64
-    # fixed draws, and on this data one example (the 4th) stops after its first window
-    # (gap 1.004): the draws favoured its start. The median is the family's answer.
-    assert abs(np.median(gaps.approximation_gap) - mean_field_kl) < 0.03, gaps.approximation_gap
+    # ... and reaches it, every example (the stopping rule waits for two windows without
+    # gain: with one, the 4th example stopped at 1.004, its first window's draws favouring
+    # its start).
+    assert np.all(np.abs(gaps.approximation_gap - mean_field_kl) < 0.05), gaps.approximation_gap
     assert np.all(gaps.amortization_gap >= 0) and gaps.num_unconverged == 0
     np.testing.assert_allclose(gaps.inference_gap, exact - gaps.elbo_amortized)
 

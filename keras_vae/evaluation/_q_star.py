@@ -13,6 +13,8 @@ from keras_vae.objectives._log_weights import log_weights
 
 #: Steps between two checks of the stopping rule.
 WINDOW = 100
+#: Consecutive windows without gain before an example counts as converged.
+PATIENCE = 2
 #: Samples (fixed noise per batch) of the ELBO the stopping rule compares.
 CHECK_SAMPLES = 64
 #: Adam steps that move the prior-matched start from the amortized parameters.
@@ -86,9 +88,9 @@ class _Optimizer:
         start_elbo = tf.where(tf.math.is_nan(start_elbo), -np.inf, start_elbo)
         pick = tf.cast(start_elbo[1] > start_elbo[0], tf.int32)
         best = tf.gather(tf.transpose(starts, [1, 0, 2]), pick, batch_dims=1)
-        best_elbo = tf.reduce_max(start_elbo, axis=0).numpy().astype(np.float64)
         self.reset(best)
         converged = np.zeros(self.batch_size, bool)
+        quiet = np.zeros(self.batch_size, np.int64)  # consecutive windows without gain
         steps = np.zeros(self.batch_size, np.int64)
         done = 0
         while done < max_steps and not converged.all():
@@ -96,13 +98,18 @@ class _Optimizer:
             current = self.window(padded, seed, done, num, True)
             done += num
             steps[~converged] = done
-            elbo = self.check(padded, current, check_seed).numpy().astype(np.float64)
+            # The current and the best parameters on the same draws, fresh for each
+            # window: fixed draws that favour one point would stop its search for good.
+            window_seed = tf.random.experimental.stateless_fold_in(check_seed, done)
+            elbo = self.check(padded, current, window_seed).numpy().astype(np.float64)
+            best_elbo = self.check(padded, best, window_seed).numpy().astype(np.float64)
             gain = np.where(np.isfinite(elbo), elbo - best_elbo, -np.inf)
             improved = gain > 0
             best = tf.where(improved[:, None], current, best)
-            best_elbo = np.where(improved, elbo, best_elbo)
-            # The relative rule: less than `tolerance` of |ELBO| (at least 1 nat's worth) gained in a window.
-            converged |= gain <= tolerance * np.maximum(1.0, np.abs(best_elbo))
+            # The relative rule: less than `tolerance` of |ELBO| (at least 1 nat's worth)
+            # gained in PATIENCE windows running.
+            quiet = np.where(gain <= tolerance * np.maximum(1.0, np.abs(best_elbo)), quiet + 1, 0)
+            converged |= quiet >= PATIENCE
         return best[:rows], converged[:rows], steps[:rows]
 
 

@@ -64,10 +64,11 @@ def optimized_elbo(
     parameters) — so an untrained or badly scaled encoder does not decide where the
     search starts. Adam (``learning_rate``, path-derivative gradient,
     ``optimize_samples`` samples per step) then runs in windows of ``WINDOW`` (100)
-    steps; after each window the ELBO of the current parameters is estimated on a
-    fixed set of ``CHECK_SAMPLES`` (64) draws, the best parameters so far are kept,
-    and an example has *converged* when a window raised its ELBO by less than
-    ``tolerance * max(1, |ELBO|)``. It stops when every example of the batch has
+    steps; after each window the current and the best parameters so far are compared
+    on ``CHECK_SAMPLES`` (64) draws, fresh for each window and shared by the two, the
+    better are kept, and an example has *converged* when ``PATIENCE`` (2) windows
+    running gained less than ``tolerance * max(1, |ELBO|)`` each (fixed draws could
+    favour one point for good and end its search there). It stops when every example of the batch has
     converged or after ``optimize_steps`` steps; an example that had not converged by
     then is reported (``return_details``) and :func:`inference_gaps` warns. The
     optimized ELBO is finally estimated with ``num_elbo_samples`` fresh samples (the

@@ -83,8 +83,9 @@ def adapt_step_sizes(
 
         log s <- log s + ADAPTATION_GAIN * (mean acceptance over the pilots - target)
 
-    (a proportional controller: from a step 100x too large, ~7 transitions back to
-    the right scale; 100x too small, ~13). The schedule for temperature t is the
+    (a proportional controller, so a start 100x off in either direction comes back
+    within the pilot transitions; tests/test_ais_stress.py starts encoders 100x off).
+    The schedule for temperature t is the
     mean of the controller's log step over the temperatures within
     ``smoothing_half_width(T)`` of t, which averages away the pilots' noise.
 

@@ -89,8 +89,7 @@ def check_ais_arguments(
 
 
 # From this many annealing steps, "auto" compiles AIS with XLA: the compilation
-# (~5 s for an MLP) is then repaid; XLA ran 1.7x to 2.9x faster at 100 steps of the
-# 784-300-20 MLP (benchmarks/ais.py).
+# is then repaid (measured with benchmarks/ais.py; see the benchmarks page).
 XLA_MIN_STEPS = 100
 
 
