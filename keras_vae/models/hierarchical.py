@@ -260,14 +260,6 @@ class HierarchicalVAE(ConvHierarchyNetworks, HierarchyNetworks, HierarchyTerms, 
             self.prior_layer.build((None, self.latent_dims[-1]))
 
     # ----------------------------------------------------------- inference
-    def _check_latent(self, z, what="z"):
-        width = z.shape[-1]
-        if width not in (self.latent_dims[0], self.latent_dim):
-            raise ValueError(
-                f"{what} has {width} latent values per example; {self.name} takes z_1 "
-                f"({self.latent_dims[0]}) or all groups concatenated ({self.latent_dim})."
-            )
-
     def posterior(self, x, training: bool | None = None) -> GroupChain:
         """q(z_1, ..., z_L | x) over the concatenated latent (``sample``, ``log_prob``)."""
         return self._posterior_chain(self.prepare(x), training)
