@@ -58,6 +58,12 @@ class ConvHierarchyNetworks:
     def _is_conv(self) -> bool:
         return getattr(self, "architecture", "mlp") == "conv"
 
+    @property
+    def decode_width(self) -> int:
+        """The latent width ``decode`` and the exported ``decode`` take: z_1 (MLP) or
+        every group concatenated (conv: p(x | z) reads every group)."""
+        return self.latent_dim if self._is_conv() else self.latent_dims[0]
+
     def _prior_chain(self, training=False) -> GroupChain:
         if not self._is_conv():
             return super()._prior_chain(training)
