@@ -4,7 +4,8 @@ The class lives here; its concerns live in ``_hierarchy/``: ``args.py`` (argumen
 checks), ``chain.py`` (the ancestral distribution over the concatenated groups),
 ``networks.py`` (the prior chain and each inference scheme's chain), ``merge.py`` (the
 ladder's precision weighting), ``residual.py`` (NVAE's residual normal posterior),
-``terms.py`` (the objective's terms per group, the KL metrics), ``latent_paths.py``
+``conv_*.py`` (the conv hierarchy: arguments, cells, encoder, heads, top-down path,
+chains), ``terms.py`` (the objective's terms per group, the KL metrics), ``latent_paths.py``
 (traversal / interpolation at a group), ``diagnostics.py`` (KL per dimension, active
 units per group) and ``gaps.py`` (the inference gaps).
 """
@@ -44,8 +45,8 @@ from keras_vae.posteriors.diagonal_gaussian import DiagonalGaussianPosterior
 
 
 @registry.register("model", "hierarchical")
-class HierarchicalVAE(ConvHierarchyNetworks, HierarchyNetworks, HierarchyTerms, HierarchyLatentPaths, HierarchyDiagnostics,
-                      HierarchyGaps, LatentVariableModel):
+class HierarchicalVAE(ConvHierarchyNetworks, HierarchyNetworks, HierarchyTerms, HierarchyLatentPaths,
+                      HierarchyDiagnostics, HierarchyGaps, LatentVariableModel):
     """A VAE with several stochastic layers, z_1 next to the data and z_L at the top.
 
     Generative model ``p(z_L) prod_l p(z_l | z_{l+1}) p(x | z_1)``: the top prior is
@@ -87,7 +88,8 @@ class HierarchicalVAE(ConvHierarchyNetworks, HierarchyNetworks, HierarchyTerms, 
     (``posterior``, ``prior``, ``joint_log_prob``, ``latent_dim`` = its size).
 
     Args:
-        latent_dims: the size of each group, z_1 first, e.g. ``(100, 50)``.
+        latent_dims: the size of each group, z_1 first, e.g. ``(100, 50)`` (``None``:
+            ``(100, 50)``; conv: 2 channels per group).
         input_shape: shape of one example (builds the model at once), or ``None``.
         inference: ``"bottom_up"``, ``"ladder"`` or ``"residual"``.
         q_hidden: hidden sizes of each inference body, bottom-up (one list per

@@ -7,7 +7,8 @@ from __future__ import annotations
 import tensorflow as tf
 
 from keras_vae.models._hierarchy.chain import GroupChain
-from keras_vae.models._hierarchy.networks import gaussian
+from keras_vae.models._hierarchy.latent_paths import HierarchyLatentPaths
+from keras_vae.models._hierarchy.networks import HierarchyNetworks, gaussian
 from keras_vae.models._hierarchy.residual import residual_gaussian
 
 
@@ -53,7 +54,9 @@ class TopDownStates:
 class ConvHierarchyNetworks:
     """Mixin of :class:`~keras_vae.HierarchicalVAE`: with ``architecture="conv"`` its
     chains come from ``conv_encoder``, ``q_heads``, ``top_down`` and
-    ``likelihood_layer``; otherwise the MLP chains of :class:`HierarchyNetworks`."""
+    ``likelihood_layer``; otherwise the MLP chains of :class:`HierarchyNetworks`
+    (called by name, not through ``super()``: AutoGraph, which converts these methods
+    inside ``tf.function``, resolves a zero-argument ``super()`` wrongly)."""
 
     def _is_conv(self) -> bool:
         return getattr(self, "architecture", "mlp") == "conv"
@@ -66,7 +69,7 @@ class ConvHierarchyNetworks:
 
     def _prior_chain(self, training=False) -> GroupChain:
         if not self._is_conv():
-            return super()._prior_chain(training)
+            return HierarchyNetworks._prior_chain(self, training)
         top = len(self.latent_dims) - 1
         top_prior = self._top_prior(training)
         states = TopDownStates(self, training)
@@ -78,14 +81,14 @@ class ConvHierarchyNetworks:
 
     def _bottom_up_params(self, x, training) -> list:
         if not self._is_conv():
-            return super()._bottom_up_params(x, training)
+            return HierarchyNetworks._bottom_up_params(self, x, training)
         features = self.conv_encoder(self.likelihood_layer.encoder_input(x), training=training)
         per_scale = self.groups_per_scale
         return [head(features[g // per_scale], training=training) for g, head in enumerate(self.q_heads)]
 
     def _merged_conditional(self, params, top, training):
         if not self._is_conv():
-            return super()._merged_conditional(params, top, training)
+            return HierarchyNetworks._merged_conditional(self, params, top, training)
         num = len(self.latent_dims)
         states = TopDownStates(self, training)
 
@@ -99,7 +102,7 @@ class ConvHierarchyNetworks:
 
     def _likelihood_params(self, z, training):
         if not self._is_conv():
-            return super()._likelihood_params(z, training)
+            return HierarchyNetworks._likelihood_params(self, z, training)
         z = tf.cast(z, tf.float32)
         lead = tf.shape(z)[:-1]
         drawn = dict(enumerate(tf.split(tf.reshape(z, [-1, self.latent_dim]), self.latent_dims, axis=-1)))
@@ -109,7 +112,7 @@ class ConvHierarchyNetworks:
 
     def _check_latent(self, z, what="z"):
         if not self._is_conv():
-            return super()._check_latent(z, what)
+            return HierarchyNetworks._check_latent(self, z, what)
         if z.shape[-1] != self.latent_dim:
             raise ValueError(
                 f"{what} has {z.shape[-1]} latent values per example; the conv hierarchy's "
@@ -122,7 +125,7 @@ class ConvHierarchyNetworks:
         the prior chain's means (p(x | z) reads every group), the lower ones the
         top-down means given everything above."""
         if not self._is_conv():
-            return super().decode_from_group(z_group, group)
+            return HierarchyLatentPaths.decode_from_group(self, z_group, group)
         group = self._check_group(group)
         z = tf.convert_to_tensor(z_group, tf.float32)
         if z.shape[-1] != self.latent_dims[group]:
