@@ -8,9 +8,9 @@ signature       inputs                outputs
 ``encode``      ``x``                 ``z_1_mean`` .. ``z_L_mean`` (each group's mean
                                       given its parents' means) and ``z_1`` .. ``z_L``
                                       (one ancestral draw of q)
-``decode``      ``z`` (z_1, or all    ``x_mean``, ``x_sample``
-                groups concatenated)
-``reconstruct`` ``x``                 ``reconstruction``: mean of p(x | z_1 = point)
+``decode``      ``z``: z_1 (conv      ``x_mean``, ``x_sample``
+                hierarchy: all groups)
+``reconstruct`` ``x``                 ``reconstruction``: mean of p(x | z = point)
 ``sample``      ``seed`` (int64, one  ``x``: the row ``vae.sample(1, seed)`` gives
                 per example)
 ``score``       ``x``                 ``log_px``: importance-weighted log p(x) over all
@@ -42,7 +42,7 @@ SIGNATURES = ("encode", "decode", "reconstruct", "sample", "score")
 
 
 def _endpoints(model, score_samples: int) -> dict:
-    dims, total = model.latent_dims, model.latent_dim
+    total = model.latent_dim
     score_seed = tf.constant([model.seed % (2**31 - 1), _seeds.LOG_LIKELIHOOD], tf.int32)
 
     def prepared(x):
@@ -56,13 +56,13 @@ def _endpoints(model, score_samples: int) -> dict:
         return outputs
 
     def decode(z):
-        z = _checked_input(z, [dims[0]], "z", finite=True)
+        z = _checked_input(z, [model.decode_width], "z", finite=True)
         p = model.likelihood_layer.distribution(model._likelihood_params(z, False))
         return {"x_mean": tf.cast(p.mean(), tf.float32), "x_sample": tf.cast(p.sample(seed=fresh_seed()), tf.float32)}
 
     def reconstruct(x):
-        z1 = model._posterior_chain(prepared(x), False).point()[0]
-        p = model.likelihood_layer.distribution(model._likelihood_params(z1, False))
+        z = tf.concat(model._posterior_chain(prepared(x), False).point(), axis=-1)
+        p = model.likelihood_layer.distribution(model._likelihood_params(z, False))
         return {"reconstruction": tf.cast(p.mean(), tf.float32)}
 
     def sample(seed):
@@ -88,7 +88,7 @@ def _endpoints(model, score_samples: int) -> dict:
     return {
         "reconstruct": (reconstruct, [x_spec]),
         "encode": (encode, [x_spec]),
-        "decode": (decode, [tf.TensorSpec((None, dims[0]), tf.float32, name="z")]),
+        "decode": (decode, [tf.TensorSpec((None, model.decode_width), tf.float32, name="z")]),
         "sample": (sample, [tf.TensorSpec((None,), tf.int64, name="seed")]),
         "score": (score, [x_spec]),
     }

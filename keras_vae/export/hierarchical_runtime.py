@@ -82,7 +82,7 @@ def export_hierarchical_runtime(model, path, format: str, parts: Sequence[str] =
         raise ValueError(f"{existing[0]} already exists; pass overwrite=True to replace it or choose another directory.")
     specs = {
         "encode": (_encode, tf.TensorSpec((None, *model.data_shape), tf.float32, name="x")),
-        "decode": (_decode, tf.TensorSpec((None, model.latent_dims[0]), tf.float32, name="z")),
+        "decode": (_decode, tf.TensorSpec((None, model.decode_width), tf.float32, name="z")),
     }
     os.makedirs(path, exist_ok=True)
     for part in parts:

@@ -4,7 +4,8 @@ The class lives here; its concerns live in ``_hierarchy/``: ``args.py`` (argumen
 checks), ``chain.py`` (the ancestral distribution over the concatenated groups),
 ``networks.py`` (the prior chain and each inference scheme's chain), ``merge.py`` (the
 ladder's precision weighting), ``residual.py`` (NVAE's residual normal posterior),
-``terms.py`` (the objective's terms per group, the KL metrics), ``latent_paths.py``
+``conv_*.py`` (the conv hierarchy: arguments, cells, encoder, heads, top-down path,
+chains), ``terms.py`` (the objective's terms per group, the KL metrics), ``latent_paths.py``
 (traversal / interpolation at a group), ``diagnostics.py`` (KL per dimension, active
 units per group) and ``gaps.py`` (the inference gaps).
 """
@@ -27,6 +28,11 @@ from keras_vae.models._hierarchy.args import (
     default_hidden,
 )
 from keras_vae.models._hierarchy.chain import GroupChain
+from keras_vae.models._hierarchy.conv_args import check_architecture, check_conv
+from keras_vae.models._hierarchy.conv_encoder import ConvBottomUp
+from keras_vae.models._hierarchy.conv_heads import ConvResidualHead
+from keras_vae.models._hierarchy.conv_networks import ConvHierarchyNetworks
+from keras_vae.models._hierarchy.conv_top_down import ConvTopDown
 from keras_vae.models._hierarchy.diagnostics import HierarchyDiagnostics
 from keras_vae.models._hierarchy.gaps import HierarchyGaps
 from keras_vae.models._hierarchy.latent_paths import HierarchyLatentPaths
@@ -39,8 +45,8 @@ from keras_vae.posteriors.diagonal_gaussian import DiagonalGaussianPosterior
 
 
 @registry.register("model", "hierarchical")
-class HierarchicalVAE(HierarchyNetworks, HierarchyTerms, HierarchyLatentPaths, HierarchyDiagnostics,
-                      HierarchyGaps, LatentVariableModel):
+class HierarchicalVAE(ConvHierarchyNetworks, HierarchyNetworks, HierarchyTerms, HierarchyLatentPaths,
+                      HierarchyDiagnostics, HierarchyGaps, LatentVariableModel):
     """A VAE with several stochastic layers, z_1 next to the data and z_L at the top.
 
     Generative model ``p(z_L) prod_l p(z_l | z_{l+1}) p(x | z_1)``: the top prior is
@@ -61,7 +67,18 @@ class HierarchicalVAE(HierarchyNetworks, HierarchyTerms, HierarchyLatentPaths, H
       N(mu_p + dmu_l, sigma_p * dsigma_l) relative to the top-down prior
       p(z_l | z_{l+1}) = N(mu_p, sigma_p); the top group is N(dmu_L, dsigma_L),
       relative to N(0, I) (NVAE's residual normal posterior, Vahdat & Kautz 2020, on
-      MLP bodies).
+      MLP bodies; ``architecture="conv"``: on NVAE's top-down conv hierarchy, below).
+
+    ``architecture="conv"`` (with ``inference="residual"``, images only) is a small
+    NVAE: ``scales`` resolutions (the image halved 1, 2, ... times), ``groups_per_scale``
+    groups each, every group a ``h x w x c`` map flattened to its size in
+    ``latent_dims`` (``None``: 2 channels per group; 28 x 28 with 2 scales x 2 groups:
+    (392, 392, 98, 98)). A conv encoder gives bottom-up features per scale, each group's
+    (dmu, dsigma) a 3 x 3 convolution of its scale's features; the top-down path starts
+    from a learned tensor ``h0``, merges each drawn group into a deterministic state
+    (conv cells, upsampling between scales), and reads each prior p(z_l | z_{>l}) off
+    that state; p(x | z) reads the state after z_1, so it depends on every group
+    (``decode`` takes the concatenated latent). See ``_hierarchy/conv_top_down.py``.
 
     Every group's KL and log-density is taken against its top-down prior
     p(z_l | z_{l+1}) at the sampled parent (``GroupTerms``), so ``"elbo"`` (β, free
@@ -71,7 +88,8 @@ class HierarchicalVAE(HierarchyNetworks, HierarchyTerms, HierarchyLatentPaths, H
     (``posterior``, ``prior``, ``joint_log_prob``, ``latent_dim`` = its size).
 
     Args:
-        latent_dims: the size of each group, z_1 first, e.g. ``(100, 50)``.
+        latent_dims: the size of each group, z_1 first, e.g. ``(100, 50)`` (``None``:
+            ``(100, 50)``; conv: 2 channels per group).
         input_shape: shape of one example (builds the model at once), or ``None``.
         inference: ``"bottom_up"``, ``"ladder"`` or ``"residual"``.
         q_hidden: hidden sizes of each inference body, bottom-up (one list per
@@ -86,6 +104,11 @@ class HierarchicalVAE(HierarchyNetworks, HierarchyTerms, HierarchyLatentPaths, H
         min_scale: lower bound on every Gaussian head's scale.
         soft_clamp: the residual posterior's bound on dmu and log dsigma
             (``c tanh(v / c)``, NVAE's 5; ``None``: unbounded). Residual only.
+        architecture: ``"mlp"`` (MLP bodies, every scheme) or ``"conv"`` (the conv
+            hierarchy above; ``inference="residual"``; ``q_hidden`` / ``p_hidden`` and
+            ``activation`` do not apply).
+        scales, groups_per_scale, channels: the conv hierarchy's resolutions, groups
+            per resolution and feature channels (``architecture="conv"`` only).
         kl, beta, objective, seed, validate_inputs, name: as for :class:`VAE`.
 
     Example:
@@ -98,11 +121,15 @@ class HierarchicalVAE(HierarchyNetworks, HierarchyTerms, HierarchyLatentPaths, H
         ['elbo', 'kl', 'kl_1', 'kl_2', 'loss', 'reconstruction_loss']
         >>> [tuple(z.shape) for z in h.encode(x[:3])]
         [(3, 4), (3, 2)]
+        >>> c = kv.HierarchicalVAE(input_shape=(8, 8, 1), inference="residual", seed=0,
+        ...                        architecture="conv", scales=2, groups_per_scale=1, channels=4)
+        >>> c.latent_dims, [tuple(z.shape) for z in c.encode(np.zeros((2, 8, 8, 1), "float32"))]
+        ([32, 8], [(2, 32), (2, 8)])
     """
 
     def __init__(
         self,
-        latent_dims: Sequence[int] = (100, 50),
+        latent_dims: Sequence[int] | None = None,
         input_shape: Sequence[int] | None = None,
         inference: str = "bottom_up",
         q_hidden: Sequence[Sequence[int]] | None = None,
@@ -118,11 +145,21 @@ class HierarchicalVAE(HierarchyNetworks, HierarchyTerms, HierarchyLatentPaths, H
         seed: int | None = None,
         validate_inputs: bool = True,
         name: str = "hierarchical_vae",
+        architecture: str = "mlp",
+        scales: int = 2,
+        groups_per_scale: int = 2,
+        channels: int = 16,
         **kwargs,
     ):
         # Every argument is checked before anything is made.
-        latent_dims = check_latent_dims(latent_dims)
         inference = check_inference(inference)
+        architecture = check_architecture(architecture, inference)
+        group_shapes = None
+        if architecture == "conv":
+            if latent_dims is not None:
+                latent_dims = check_latent_dims(latent_dims)
+            latent_dims, group_shapes = check_conv(input_shape, scales, groups_per_scale, channels, latent_dims)
+        latent_dims = check_latent_dims((100, 50) if latent_dims is None else latent_dims)
         soft_clamp = check_soft_clamp(soft_clamp)
         num = len(latent_dims)
         q_default, p_default = default_hidden(num)
@@ -149,6 +186,19 @@ class HierarchicalVAE(HierarchyNetworks, HierarchyTerms, HierarchyLatentPaths, H
         self.min_scale = float(min_scale)
         self.soft_clamp = soft_clamp
         self.kl_method = kl
+        self.architecture = architecture
+        self.scales, self.groups_per_scale, self.channels = int(scales), int(groups_per_scale), int(channels)
+        self.likelihood_layer = likelihood_layer
+        self.prior_layer = prior_layer
+        self.prior_layer.configure(latent_dim=latent_dims[-1])
+        if architecture == "conv":
+            self.conv_encoder = ConvBottomUp(self.channels, self.scales, name="conv_encoder")
+            self.q_heads = [ConvResidualHead(s[2], clamp=soft_clamp, name=f"q_head_{g + 1}")
+                            for g, s in enumerate(group_shapes)]
+            self.top_down = ConvTopDown(group_shapes, self.groups_per_scale, self.channels,
+                                        min_scale=self.min_scale, name="top_down")
+            self._finish_init(input_shape)
+            return
 
         def mlp(units, label):
             return MLPEncoder(list(units), activation=activation, name=label)
@@ -168,13 +218,12 @@ class HierarchicalVAE(HierarchyNetworks, HierarchyTerms, HierarchyLatentPaths, H
         self.p_bodies = [mlp(p_hidden[num - 2 - g], f"p_body_{g + 1}") for g in range(num - 1)]
         self.p_heads = [head(latent_dims[g], f"p_head_{g + 1}") for g in range(num - 1)]
         self.decoder = mlp(p_hidden[-1], "decoder")
-        self.likelihood_layer = likelihood_layer
-        self.prior_layer = prior_layer
-        self.prior_layer.configure(latent_dim=latent_dims[-1])
         self._finish_init(input_shape)
 
     # ------------------------------------------------------------------ build
     def _components_to_build(self) -> tuple:
+        if self.architecture == "conv":
+            return (self.conv_encoder, *self.q_heads, self.top_down, self.likelihood_layer)
         return (*self.q_bodies, *self.q_heads, *self.p_bodies, *self.p_heads, self.decoder, self.likelihood_layer)
 
     def _unpack(self, components):
@@ -187,9 +236,17 @@ class HierarchicalVAE(HierarchyNetworks, HierarchyTerms, HierarchyLatentPaths, H
         return q_bodies, q_heads, p_bodies, p_heads, c[0], c[1]
 
     def _forward_build(self, components, data_shape) -> None:
+        x = tf.zeros((1, *data_shape), tf.float32)
+        if self.architecture == "conv":
+            encoder, *q_heads, top_down, likelihood = components
+            likelihood.configure(data_shape=data_shape)
+            features = encoder(x)
+            for g, head in enumerate(q_heads):
+                head(features[g // self.groups_per_scale])
+            likelihood(top_down([tf.zeros((1, d)) for d in self.latent_dims]))
+            return
         q_bodies, q_heads, p_bodies, p_heads, decoder, likelihood = self._unpack(components)
         likelihood.configure(data_shape=data_shape)
-        x = tf.zeros((1, *data_shape), tf.float32)
         h = x
         for g in range(len(self.latent_dims)):
             source = h if (self.inference != "bottom_up" or g == 0) else tf.zeros((1, self.latent_dims[g - 1]))
@@ -205,14 +262,6 @@ class HierarchicalVAE(HierarchyNetworks, HierarchyTerms, HierarchyLatentPaths, H
             self.prior_layer.build((None, self.latent_dims[-1]))
 
     # ----------------------------------------------------------- inference
-    def _check_latent(self, z, what="z"):
-        width = z.shape[-1]
-        if width not in (self.latent_dims[0], self.latent_dim):
-            raise ValueError(
-                f"{what} has {width} latent values per example; {self.name} takes z_1 "
-                f"({self.latent_dims[0]}) or all groups concatenated ({self.latent_dim})."
-            )
-
     def posterior(self, x, training: bool | None = None) -> GroupChain:
         """q(z_1, ..., z_L | x) over the concatenated latent (``sample``, ``log_prob``)."""
         return self._posterior_chain(self.prepare(x), training)
@@ -242,7 +291,7 @@ class HierarchicalVAE(HierarchyNetworks, HierarchyTerms, HierarchyLatentPaths, H
 
     def reconstruct(self, x) -> tf.Tensor:
         """The mean of p(x | z_1) at the posterior's point."""
-        return self.decode(self.encode(x)[0])
+        return self.decode(tf.concat(self.encode(x), axis=-1))
 
     def sample(self, n: int, seed=None, sample_x: bool = False) -> tf.Tensor:
         """``n`` examples: z_L ~ p(z_L), each z_l ~ p(z_l | z_{l+1}), then the mean of
@@ -261,8 +310,8 @@ class HierarchicalVAE(HierarchyNetworks, HierarchyTerms, HierarchyLatentPaths, H
     def call(self, x, training: bool | None = None):
         """The reconstruction at the posterior's point (for ``predict``)."""
         x = self.prepare(x)
-        z1 = self._posterior_chain(x, training).point()[0]
-        return self.likelihood_layer.distribution(self._likelihood_params(z1, training)).mean()
+        z = tf.concat(self._posterior_chain(x, training).point(), axis=-1)
+        return self.likelihood_layer.distribution(self._likelihood_params(z, training)).mean()
 
     def joint_log_prob(self, x, z, training: bool | None = False, prior=None, log_prob=None):
         """``log p(x | z_1)`` and ``log p(z)`` (all groups) at latents ``[K, B, D]``
@@ -336,5 +385,9 @@ class HierarchicalVAE(HierarchyNetworks, HierarchyTerms, HierarchyLatentPaths, H
             min_scale=self.min_scale,
             soft_clamp=self.soft_clamp,
             kl=self.kl_method,
+            architecture=self.architecture,
+            scales=self.scales,
+            groups_per_scale=self.groups_per_scale,
+            channels=self.channels,
         )
         return config

@@ -138,6 +138,14 @@ class HierarchyNetworks:
             return [False] * (num - 1) + [True]
         return [True] * num
 
+    def _check_latent(self, z, what="z"):
+        width = z.shape[-1]
+        if width not in (self.latent_dims[0], self.latent_dim):
+            raise ValueError(
+                f"{what} has {width} latent values per example; {self.name} takes z_1 "
+                f"({self.latent_dims[0]}) or all groups concatenated ({self.latent_dim})."
+            )
+
     def _likelihood_params(self, z, training):
         """The likelihood head's parameters at latents ``[..., D]`` (or z_1 ``[..., d_1]``)."""
         z = tf.cast(z, tf.float32)
