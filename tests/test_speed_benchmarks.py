@@ -84,3 +84,18 @@ def test_pythae_compare_names_a_failed_pythae_run(compare, tmp_path):
         pytest.skip("torch is installed here; the failure path needs a Python without it")
     with pytest.raises(RuntimeError, match="pythae run failed.*(torch|pythae)"):
         compare.call_pythae(sys.executable, "vae", str(npz), args, seed=0)
+
+
+def test_torch_style_init_redraws_every_dense_layer_within_torchs_bound(compare):
+    """--init torch: kernels and biases uniform in +-1/sqrt(fan_in) (nn.Linear's
+    default), where Keras drew Glorot kernels and zero biases."""
+    vae = compare.keras_vae_model("vae", seed=0)
+    dense = [layer for layer in vae._flatten_layers() if isinstance(layer, keras.layers.Dense)]
+    assert len(dense) == 4  # encoder body, posterior head, decoder body, likelihood head
+    assert all(not np.any(layer.bias.numpy()) for layer in dense)
+    compare.torch_style_init(vae, seed=0)
+    for layer in dense:
+        bound = 1 / np.sqrt(layer.kernel.shape[0])
+        kernel, bias = layer.kernel.numpy(), layer.bias.numpy()
+        assert np.abs(kernel).max() <= bound
+        assert np.abs(kernel).max() > 0.9 * bound and np.abs(bias).max() > 0.5 * bound
