@@ -13,10 +13,20 @@ compiles dense VAEs with XLA (``keras_vae/_xla.py``). ``--jit-compile true`` / `
 gives both models the same setting instead, which isolates what the setting is worth from
 what the rest of the step costs. The chosen setting is printed per model.
 
+For the MLP the run also measures the in-graph matrix-product bound: the step's
+forward and backward matrix products alone (784-400-40 encoder, 20-400-784 decoder,
+batch 128), looped ``--graph-steps`` times inside one XLA graph, and prints
+keras_vae's training rate as a fraction of it. ``--profile`` splits keras_vae's MLP
+step into matrix products, sampling, element-wise work, the optimizer update (with
+the metrics) and framework overhead, from timed sub-graphs each looped inside one
+graph: the bound; the step's random draws alone; the loss and its gradients; the
+whole update (``_update``, optimizer included); and ``fit``'s time per step. Each part
+is the difference of two consecutive rows, so the parts add up to ``fit``'s step.
+
 Usage:
     python benchmarks/throughput.py [--data DIR] [--images 12800] [--epochs 3] [--rounds 2]
                                     [--arch mlp conv] [--steps-per-execution 1]
-                                    [--jit-compile auto|true|false]
+                                    [--jit-compile auto|true|false] [--profile]
 """
 from __future__ import annotations
 
@@ -127,6 +137,90 @@ def epoch_times(model, x, epochs: int) -> list[float]:
     return timer.times
 
 
+# ------------------------------------------------ in-graph bound and the profile
+def per_step_seconds(body, state, steps: int, rounds: int) -> float:
+    """Median seconds per iteration of ``state = body(i, state)`` looped ``steps``
+    times inside one XLA-compiled graph (compiled and run once first). Every body
+    makes its inputs depend on ``i`` or ``state``, so that nothing is loop-invariant
+    (XLA would hoist it out of the loop)."""
+    @tf.function(jit_compile=True)
+    def run(state):
+        return tf.while_loop(lambda i, s: i < steps, lambda i, s: (i + 1, body(i, s)), (tf.constant(0), state))[1]
+
+    run(state)
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        tf.nest.map_structure(lambda t: t.numpy(), run(state))
+        times.append((time.perf_counter() - start) / steps)
+    return statistics.median(times)
+
+
+def _keep(acc, tensors):
+    """Fold tensors into the loop state so XLA cannot drop them (a negligible sum)."""
+    return acc + 1e-30 * tf.add_n([tf.reduce_sum(t) for t in tensors])
+
+
+def matmul_bound(x, steps: int, rounds: int) -> float:
+    """Seconds per step of the MLP step's matrix products alone, forward and backward."""
+    rng = np.random.default_rng(0)
+    w = [tf.constant(rng.normal(0, 0.05, s).astype("float32")) for s in ((784, 400), (400, 40), (20, 400), (400, 784))]
+    x = tf.reshape(tf.constant(x, tf.float32), (BATCH, 784))
+
+    def body(i, acc):
+        h = (x + acc) @ w[0]
+        q = h @ w[1]
+        z = q[:, :20]
+        g = z @ w[2]
+        out = g @ w[3]
+        d_g = out @ tf.transpose(w[3])
+        d_z = d_g @ tf.transpose(w[2])
+        d_h = tf.pad(d_z, [[0, 0], [0, 20]]) @ tf.transpose(w[1])
+        grads = [tf.transpose(x) @ d_h, tf.transpose(h) @ tf.pad(d_z, [[0, 0], [0, 20]]),
+                 tf.transpose(z) @ d_g, tf.transpose(g) @ out]
+        return _keep(acc, grads)
+
+    return per_step_seconds(body, tf.constant(0.0), steps, rounds)
+
+
+def profile(model: kv.VAE, x, fit_step: float, steps: int, rounds: int) -> list[tuple[str, float]]:
+    """``[(row, seconds per step)]``: the cumulative sub-graphs of keras_vae's MLP step."""
+    batch = tf.constant(x[:BATCH], tf.float32)
+    def sampling(i, acc):  # what a step draws: z (K x B x L) and, dynamically binarized, x's noise
+        eps = tf.random.stateless_normal((model._num_samples(), BATCH, model.latent_dim), seed=tf.stack([i, 1]))
+        noise = tf.random.stateless_uniform(tf.shape(batch), seed=tf.stack([i, 2]))
+        return _keep(acc, [eps, noise])
+
+    def gradients(i, acc):
+        with tf.GradientTape() as tape:
+            per_example, _, _ = model._batch_loss(batch + acc, tf.stack([i, 3]), model.optimizer.iterations,
+                                                  training=True)
+            loss = tf.reduce_mean(per_example)
+        return _keep(acc, tape.gradient(loss, model.trainable_variables))
+
+    def update(i, acc):
+        model._update(batch + acc, None)
+        return acc
+
+    rows = [("matrix products (in-graph bound)", matmul_bound(x[:BATCH], steps, rounds))]
+    rows.append(("+ sampling", rows[-1][1] + per_step_seconds(sampling, tf.constant(0.0), steps, rounds)))
+    rows.append(("+ element-wise (loss and gradients)", per_step_seconds(gradients, tf.constant(0.0), steps, rounds)))
+    rows.append(("+ optimizer and metrics (_update)", per_step_seconds(update, tf.constant(0.0), steps, rounds)))
+    rows.append(("+ framework overhead (fit, per step)", fit_step))
+    return rows
+
+
+def print_profile(rows) -> None:
+    total = rows[-1][1]
+    print(f"[mlp] profile of one keras_vae training step (batch {BATCH}), from timed sub-graphs:")
+    print(f"  {'part':40s} {'ms/step':>8s} {'share':>6s}   cumulative sub-graph (ms)")
+    previous = 0.0
+    for name, seconds in rows:
+        part = seconds - previous
+        print(f"  {name.lstrip('+ '):40s} {part * 1e3:8.3f} {part / total:6.1%}   {seconds * 1e3:.3f}")
+        previous = seconds
+
+
 def load_images(data_dir: str | None, n: int) -> np.ndarray:
     try:
         x, _ = load_mnist("train", path=data_dir)
@@ -150,6 +244,8 @@ def main(argv=None) -> None:
                         help="Keras compile option, applied to both models alike")
     parser.add_argument("--jit-compile", default="auto", choices=["auto", "true", "false"],
                         help="auto: each model's own default; true/false: both models alike")
+    parser.add_argument("--graph-steps", type=int, default=200, help="iterations of each in-graph loop")
+    parser.add_argument("--profile", action="store_true", help="split keras_vae's MLP step into its parts")
     args = parser.parse_args(argv)
     jit_compile = {"auto": "auto", "true": True, "false": False}[args.jit_compile]
     x = load_images(args.data if os.path.isdir(args.data) else None, args.images)
@@ -173,6 +269,13 @@ def main(argv=None) -> None:
         print(f"[{arch}] keras_vae             : {rate['keras_vae']:9.0f} images/s "
               f"(XLA {jit['keras_vae']})")
         print(f"[{arch}] ratio keras_vae / hand-written: {rate['keras_vae'] / rate['hand-written']:.2f}x")
+        if arch != "mlp":
+            continue
+        bound = matmul_bound(x[:BATCH], args.graph_steps, args.rounds)
+        print(f"[mlp] in-graph matrix-product bound: {BATCH / bound:9.0f} images/s; keras_vae at "
+              f"{rate['keras_vae'] * bound / BATCH:.0%} of it, hand-written at {rate['hand-written'] * bound / BATCH:.0%}")
+        if args.profile:
+            print_profile(profile(models["keras_vae"], x, BATCH / rate["keras_vae"], args.graph_steps, args.rounds))
 
 
 if __name__ == "__main__":

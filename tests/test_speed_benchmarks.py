@@ -1,0 +1,101 @@
+"""The speed and equal-budget benchmarks (benchmarks/throughput.py --profile,
+benchmarks/pythae_compare.py): what they build and measure, on tiny budgets."""
+from __future__ import annotations
+
+import importlib.util
+import pathlib
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+BENCHMARKS = pathlib.Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def _load(name: str, monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))  # their _common helper
+    spec = importlib.util.spec_from_file_location(f"{name}_benchmark", BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def throughput():
+    with pytest.MonkeyPatch.context() as patch:
+        yield _load("throughput", patch)
+
+
+@pytest.fixture(scope="module")
+def compare():
+    with pytest.MonkeyPatch.context() as patch:
+        yield _load("pythae_compare", patch)
+
+
+def test_profile_rows_are_cumulative_sub_graphs_ending_at_fits_step(throughput):
+    """--profile times the bound, sampling, the gradients and the whole update, each
+    looped in one graph, and ends at fit's own time per step."""
+    model = throughput.ours("mlp")
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    x = np.random.default_rng(0).integers(0, 2, (throughput.BATCH, 28, 28, 1)).astype("float32")
+    weights = [w.numpy() for w in model.trainable_variables]
+    rows = throughput.profile(model, x, fit_step=1.0, steps=2, rounds=1)
+    assert [name for name, _ in rows] == [
+        "matrix products (in-graph bound)", "+ sampling", "+ element-wise (loss and gradients)",
+        "+ optimizer and metrics (_update)", "+ framework overhead (fit, per step)",
+    ]
+    assert all(seconds > 0 for _, seconds in rows[:4]) and rows[-1][1] == 1.0
+    assert rows[1][1] > rows[0][1]  # sampling is added to the bound
+    # The _update row really trained (its loop is not optimized away): weights moved.
+    assert any(not np.allclose(w, v.numpy()) for w, v in zip(weights, model.trainable_variables))
+
+
+def test_matmul_bound_is_not_hoisted_out_of_its_loop(throughput):
+    """Twenty iterations of the bound's loop take longer than two: every iteration
+    depends on the last, so XLA cannot compute the products once."""
+    x = np.ones((throughput.BATCH, 28, 28, 1), "float32")
+    few, many = (throughput.matmul_bound(x, steps, rounds=3) * steps for steps in (2, 40))
+    assert many > 5 * few
+
+
+@pytest.mark.parametrize("name", ["vae", "vamp", "iwae", "iaf"])
+def test_pythae_compare_builds_the_protocols_models(compare, name):
+    import keras_vae as kv
+
+    vae = compare.keras_vae_model(name, seed=0)
+    assert vae.latent_dim == compare.LATENT == 20
+    assert vae.encoder.hidden_units == [400] and vae.decoder.hidden_units == [400]
+    if name == "iwae":
+        assert isinstance(vae.objective, kv.objectives.IWAE) and vae.objective.num_samples == 5
+    if name == "vamp":
+        assert vae.prior_layer.num_pseudo_inputs == 50  # pythae's default
+    if name == "iaf":  # pythae's default flow: 2 MADE blocks of 3 x 128, no context
+        head = vae.posterior_layer
+        assert (head.num_flows, head.hidden_units, head.context_size) == (2, [128, 128, 128], 0)
+
+
+def test_pythae_compare_names_a_failed_pythae_run(compare, tmp_path):
+    """A Python without torch / pythae fails in the worker; the error carries its stderr."""
+    npz = tmp_path / "data.npz"
+    np.savez(npz, train=np.zeros((4, 28, 28, 1), "float32"), test=np.zeros((2, 28, 28, 1), "float32"))
+    args = type("Args", (), dict(batch_size=2, epochs=1, learning_rate=1e-3, num_samples=2, binarization="static"))
+    if importlib.util.find_spec("torch") is not None:
+        pytest.skip("torch is installed here; the failure path needs a Python without it")
+    with pytest.raises(RuntimeError, match="pythae run failed.*(torch|pythae)"):
+        compare.call_pythae(sys.executable, "vae", str(npz), args, seed=0)
+
+
+def test_torch_style_init_redraws_every_dense_layer_within_torchs_bound(compare):
+    """--init torch: kernels and biases uniform in +-1/sqrt(fan_in) (nn.Linear's
+    default), where Keras drew Glorot kernels and zero biases."""
+    vae = compare.keras_vae_model("vae", seed=0)
+    dense = [layer for layer in vae._flatten_layers() if isinstance(layer, keras.layers.Dense)]
+    assert len(dense) == 4  # encoder body, posterior head, decoder body, likelihood head
+    assert all(not np.any(layer.bias.numpy()) for layer in dense)
+    compare.torch_style_init(vae, seed=0)
+    for layer in dense:
+        bound = 1 / np.sqrt(layer.kernel.shape[0])
+        kernel, bias = layer.kernel.numpy(), layer.bias.numpy()
+        assert np.abs(kernel).max() <= bound
+        assert np.abs(kernel).max() > 0.9 * bound and np.abs(bias).max() > 0.5 * bound
