@@ -53,11 +53,22 @@ def test_ten_percent_of_labels_train_a_classifier_and_class_conditional_samples(
     x, y, partial = blobs(600, seed=2)
     m2 = small_m2()
     m2.compile(optimizer="adam")
-    history = m2.fit({"x": x, "condition": partial}, epochs=40, batch_size=60, verbose=0).history
+    history = m2.fit({"x": x, "label": partial}, epochs=40, batch_size=60, verbose=0).history
     assert np.all(np.isfinite(history["loss"])) and history["loss"][-1] < history["loss"][0]
-    x_test, y_test, _ = blobs(300, seed=3)
+    # fit reports the classifier's accuracy on the labeled examples of each batch.
+    labeled = partial >= 0
+    assert abs(history["accuracy"][-1] - np.mean(m2.classify(x[labeled]) == y[labeled])) < 0.1
+    x_test, y_test, partial_test = blobs(300, seed=3)
     accuracy = np.mean(m2.classify(x_test) == y_test)
     assert accuracy > 0.9, accuracy
+    # evaluate averages the classifier's metrics over the labeled rows only.
+    scores = m2.evaluate(tf.data.Dataset.from_tensor_slices({"x": x_test, "label": partial_test}).batch(50),
+                         verbose=0, return_dict=True)
+    test_labeled = partial_test >= 0
+    np.testing.assert_allclose(scores["accuracy"], np.mean(m2.classify(x_test[test_labeled]) == y_test[test_labeled]),
+                               atol=1e-6)
+    with pytest.raises(ValueError, match="once"):
+        m2.evaluate({"x": x_test, "label": partial_test, "condition": partial_test}, verbose=0)
     # The decoder uses the class: of the mean draws per class, centre k's nearest is
     # class k's. (The means are pulled toward the data's mean, and single draws need
     # not land at their centre: z carries class information too, M2's known weakness

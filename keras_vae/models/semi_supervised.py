@@ -12,7 +12,9 @@ from keras_vae import registry
 from keras_vae.conditions.partial_label import UNLABELED
 from keras_vae.models.vae import VAE
 
-SEMI_SUPERVISED_METRICS = ("elbo", "classification_loss")
+SEMI_SUPERVISED_METRICS = ("elbo", "classification_loss", "accuracy")
+# Metrics averaged over the labeled examples of each batch only.
+_LABELED_METRICS = ("classification_loss", "accuracy")
 
 
 @registry.register("model", "m2")
@@ -20,8 +22,8 @@ class SemiSupervisedVAE(VAE):
     """M2: p(y) p(z) p(x | y, z) with q(z | x, y) and a classifier q(y | x), trained on
     labeled and unlabeled examples together (Kingma et al., 2014).
 
-    Batches are ``{"x": x, "condition": y}`` with ``y = -1`` where the label is
-    unknown. Per example, with ``L(x, y) = -ELBO(x, y) = -(E_q log p(x | y, z) +
+    Batches are ``{"x": x, "label": y}`` (or ``{"x": x, "condition": y}``, the
+    name every conditioned model takes) with ``y = -1`` where the label is unknown. Per example, with ``L(x, y) = -ELBO(x, y) = -(E_q log p(x | y, z) +
     log p(y) - KL(q(z | x, y) || p(z)))`` and p(y) uniform::
 
         labeled    L(x, y) + alpha * (-log q(y | x))
@@ -30,8 +32,9 @@ class SemiSupervisedVAE(VAE):
     so the unlabeled loss is the negative ELBO of log p(x) with y marginalized by
     q(y | x). The step decodes every example once per class (``num_classes`` times the
     VAE's cost). Reported: ``elbo`` (a bound on log p(x, y) for a labeled example, on
-    log p(x) for an unlabeled one) and ``classification_loss`` (``-log q(y | x)`` on the
-    labeled examples, 0 on the others). ``classify(x)`` / ``class_probabilities(x)``
+    log p(x) for an unlabeled one), and, averaged over the labeled examples only,
+    ``classification_loss`` (``-log q(y | x)``) and ``accuracy`` (of q(y | x)'s most
+    probable class). ``classify(x)`` / ``class_probabilities(x)``
     use q(y | x); ``sample(n, condition=y)`` draws examples of class y.
 
     Args:
@@ -57,7 +60,7 @@ class SemiSupervisedVAE(VAE):
         >>> y = np.where(np.arange(32) % 4 == 0, np.arange(32) % 3, -1)   # a quarter labeled
         >>> m2.compile(optimizer="adam")
         >>> sorted(m2.fit({"x": x, "condition": y}, epochs=1, verbose=0).history)
-        ['classification_loss', 'elbo', 'loss']
+        ['accuracy', 'classification_loss', 'elbo', 'loss']
         >>> m2.classify(x[:4]).shape
         (4,)
     """
@@ -125,6 +128,18 @@ class SemiSupervisedVAE(VAE):
         """The most probable class under q(y | x), int ``(N,)``."""
         return np.argmax(self.class_probabilities(x), axis=-1)
 
+    # ------------------------------------------------------------------ data
+    def fit(self, x=None, y=None, *args, validation_data=None, **kwargs):
+        """Keras' ``fit`` on ``{"x": x, "label": y}`` batches (see the class)."""
+        if isinstance(validation_data, (tuple, list)) and validation_data:
+            validation_data = (_labels_as_condition(validation_data[0]), *validation_data[1:])
+        elif validation_data is not None:
+            validation_data = _labels_as_condition(validation_data)
+        return super().fit(_labels_as_condition(x), y, *args, validation_data=validation_data, **kwargs)
+
+    def evaluate(self, x=None, y=None, *args, **kwargs):
+        return super().evaluate(_labels_as_condition(x), y, *args, **kwargs)
+
     # ---------------------------------------------------------------- the loss
     def _batch_loss(self, x, seed, step, training: bool):
         data, labels = x["x"], tf.reshape(tf.cast(x["condition"], tf.int32), [-1])
@@ -155,9 +170,45 @@ class SemiSupervisedVAE(VAE):
             tf.reduce_sum(q_y * elbo_y, axis=-1) + entropy,
         )
         zero = tf.zeros_like(classification)
-        return loss, {"elbo": elbo, "classification_loss": tf.where(labeled, classification, zero)}, terms
+        correct = tf.cast(tf.equal(tf.argmax(log_q_y, axis=-1, output_type=tf.int32), known), tf.float32)
+        return loss, {
+            "elbo": elbo,
+            "classification_loss": tf.where(labeled, classification, zero),
+            "accuracy": tf.where(labeled, correct, zero),
+            "labeled": tf.cast(labeled, tf.float32),
+        }, terms
+
+    def _update_metrics(self, per_example_loss, values, weights) -> None:
+        # The classifier's metrics average over the labeled examples only (a batch
+        # without one leaves them as they were).
+        self.loss_tracker.update_state(per_example_loss, sample_weight=weights)
+        labeled = values["labeled"] if weights is None else values["labeled"] * weights
+        for tracker in self.objective_trackers:
+            weight = labeled if tracker.name in _LABELED_METRICS else weights
+            tracker.update_state(values[tracker.name], sample_weight=weight)
 
     def get_config(self):
         config = super().get_config()
         config.update(num_classes=self.num_classes, classifier_units=self.classifier_units, alpha=self.alpha)
         return config
+
+
+def _labels_as_condition(data: Any) -> Any:
+    """``{"x", "label"}`` batches (a dict of arrays, or a ``tf.data.Dataset`` of such
+    dicts, alone or first in a tuple) with the key the model reads, ``"condition"``."""
+    def renamed(batch):
+        if not isinstance(batch, dict) or "label" not in batch:
+            return batch
+        if "condition" in batch:
+            raise ValueError("Give the labels once: under 'label' or under 'condition', not both.")
+        return {("condition" if key == "label" else key): value for key, value in batch.items()}
+
+    if isinstance(data, tf.data.Dataset):
+        spec = data.element_spec
+        first = spec[0] if isinstance(spec, tuple) else spec
+        if not isinstance(first, dict) or "label" not in first:
+            return data
+        if isinstance(spec, tuple):
+            return data.map(lambda *parts: (renamed(parts[0]), *parts[1:]))
+        return data.map(renamed)
+    return renamed(data)
