@@ -19,7 +19,7 @@ x; keras_vae's :class:`~keras_vae.posteriors.IAFPosterior` with the same flow si
 
 pythae (PyTorch) is not a dependency of keras_vae: it runs in a subprocess with
 another environment's Python (``--pythae-python``, e.g. a virtualenv made with
-``python3 -m venv /work/venv-pythae && /work/venv-pythae/bin/pip install torch
+``python3 -m venv venv-pythae && venv-pythae/bin/pip install torch
 pythae``); this file is that subprocess's program too (``--worker``) and imports
 neither TensorFlow nor keras_vae there.
 
@@ -37,7 +37,7 @@ over the test images), the difference, and each library's training time.
 
 Usage::
 
-    python benchmarks/pythae_compare.py --pythae-python /work/venv-pythae/bin/python
+    python benchmarks/pythae_compare.py --pythae-python venv-pythae/bin/python
     python benchmarks/pythae_compare.py --models iwae iaf --seeds 0 1
 """
 from __future__ import annotations
@@ -232,7 +232,7 @@ def main(argv=None) -> int:
     parser.add_argument("--npz", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--options", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--result", default=None, help=argparse.SUPPRESS)
-    parser.add_argument("--pythae-python", default=os.environ.get("PYTHAE_PYTHON", "/work/venv-pythae/bin/python"),
+    parser.add_argument("--pythae-python", default=os.environ.get("PYTHAE_PYTHON", "venv-pythae/bin/python"),
                         help="a Python with torch and pythae installed")
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
     parser.add_argument("--libraries", nargs="+", default=["pythae", "keras_vae"], choices=["pythae", "keras_vae"])
