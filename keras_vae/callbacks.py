@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_vae.plotting import as_images, images_to_grid, is_count_model, to_display_range, value_range_for
+from keras_vae.plotting import as_images, images_to_grid, to_display_range, value_range_for
 from keras_vae.plotting.display_range import check_value_range
 
 
@@ -122,8 +122,9 @@ class SampleGridCallback(keras.callbacks.Callback):
                 "SampleGridCallback draws images, but the model's examples have shape "
                 f"{samples.shape[1:]}: use image data or flat data with a square length."
             )
-        if self.value_range is None and (is_count_model(model) or value_range_for(model) is not None):
-            # Fixed once, from the model's levels or its first grid's counts.
+        if self.value_range is None:
+            # Fixed once, from the model's levels or its first grid's counts (None, and
+            # asked again, for a model with neither).
             self.value_range = value_range_for(model, samples)
         grid = to_display_range(images_to_grid(images, self.ncols, padding=self.padding), self.value_range)
         if self.scale > 1:

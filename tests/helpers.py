@@ -93,6 +93,21 @@ def log_marginal(x, W, b, sigma=LINEAR_SIGMA):
     return -0.5 * (maha + np.linalg.slogdet(2 * np.pi * cov)[1])
 
 
+def sample_conditional_linear(n, seed, W, V, b, sigma=LINEAR_SIGMA):
+    """``(x, c)`` from z ~ N(0, I), c uniform over V's columns, x = W z + V onehot(c) + b + sigma eps."""
+    r = np.random.default_rng(seed)
+    c = r.integers(0, V.shape[1], n)
+    z = r.standard_normal((n, W.shape[1]))
+    x = z @ W.T + V[:, c].T + b + sigma * r.standard_normal((n, W.shape[0]))
+    return x.astype("float32"), c
+
+
+def log_marginal_given_c(x, c, W, V, b, sigma=LINEAR_SIGMA):
+    """log p(x | c) = log N(x; V onehot(c) + b, W W^T + sigma^2 I): the unconditional
+    formula shifted by V c."""
+    return log_marginal(x - V[:, c].T, W, b, sigma)
+
+
 def analytic_elbo(x, W, b, A, c, scales, sigma=LINEAR_SIGMA):
     """E_q[log p(x|z)] + E_q[log p(z)] + H[q] for the linear-Gaussian model, float64."""
     mu = x @ A.T + c

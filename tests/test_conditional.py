@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 import keras_vae as kv
-from helpers import LINEAR_SIGMA, _softplus_inverse, exact_posterior, log_marginal
+from helpers import LINEAR_SIGMA, _softplus_inverse, exact_posterior, log_marginal_given_c, sample_conditional_linear
 
 K_CLASSES, DIM, LATENT = 3, 4, 2
 rng = np.random.default_rng(0)
@@ -17,16 +17,11 @@ B = rng.standard_normal(DIM) * 0.5
 
 
 def conditional_data(n, seed):
-    r = np.random.default_rng(seed)
-    c = r.integers(0, K_CLASSES, n)
-    z = r.standard_normal((n, LATENT))
-    x = z @ W.T + V[:, c].T + B + LINEAR_SIGMA * r.standard_normal((n, DIM))
-    return x.astype("float32"), c
+    return sample_conditional_linear(n, seed, W, V, B, LINEAR_SIGMA)
 
 
 def exact_log_px_given_c(x, c):
-    # log N(x; V c + b, W W^T + sigma^2 I) = the unconditional formula shifted by V c.
-    return log_marginal(x - V[:, c].T, W, B)
+    return log_marginal_given_c(x, c, W, V, B, LINEAR_SIGMA)
 
 
 def linear_cvae(scale_factor=1.0):

@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 import keras_vae as kv
-from helpers import _softplus_inverse, exact_posterior, linear_gaussian_vae, log_marginal
+from helpers import _softplus_inverse, exact_posterior, linear_gaussian_vae, log_marginal_given_c, sample_conditional_linear
 from keras_vae.evaluation import _common, optimized_q
 
 K_CLASSES, SIGMA = 3, 0.5
@@ -23,15 +23,11 @@ MEAN_FIELD_GAP = 0.5 * (np.sum(np.log(np.diag(PRECISION))) - np.linalg.slogdet(P
 
 
 def conditional_data(n, seed):
-    r = np.random.default_rng(seed)
-    c = r.integers(0, K_CLASSES, n)
-    z = r.standard_normal((n, LATENT))
-    x = z @ W.T + V[:, c].T + B + SIGMA * r.standard_normal((n, DIM))
-    return x.astype("float32"), c
+    return sample_conditional_linear(n, seed, W, V, B, SIGMA)
 
 
 def exact_log_px_given_c(x, c):
-    return log_marginal(x - V[:, c].T, W, B, SIGMA)
+    return log_marginal_given_c(x, c, W, V, B, SIGMA)
 
 
 def exact_posterior_mean(x, c):

@@ -109,7 +109,7 @@ def test_iwae_rises_with_k_to_the_exact_log_likelihood(inference):
     assert exact.mean() - elbo.mean() > 0.01
 
 
-@pytest.mark.parametrize("inference", ["bottom_up", "ladder"])
+@pytest.mark.parametrize("inference", ["bottom_up", "ladder", "residual"])
 def test_trained_on_samples_reaches_the_held_out_exact_log_likelihood(inference):
     keras.utils.set_random_seed(0)
     x_train, x_test = sample_chain(3000, seed=2), sample_chain(500, seed=3)

@@ -2,7 +2,6 @@
 against closed forms: q recomputed in numpy from the weights, the KL of each group
 in NVAE's form, and the linear-Gaussian chain of test_hierarchical_closed_form.py
 (IWAE -> exact log p(x) with set parameters; trained, the held-out exact value)."""
-import keras
 import numpy as np
 import pytest
 from scipy import stats
@@ -88,18 +87,6 @@ def test_residual_iwae_rises_with_k_to_the_exact_log_likelihood():
     assert abs(means[20000] - exact.mean()) < 0.02, (means, exact.mean())
     elbo = h.elbo(x, num_samples=2000, seed=0).numpy()
     assert np.all(elbo < exact + 0.01) and exact.mean() - elbo.mean() > 0.01
-
-
-def test_residual_trained_on_samples_reaches_the_held_out_exact_log_likelihood():
-    keras.utils.set_random_seed(0)
-    x_train, x_test = sample_chain(3000, seed=2), sample_chain(500, seed=3)
-    h = linear_model("residual", sigma="shared", objective={"name": "iwae", "num_samples": 8})
-    h.compile(optimizer=keras.optimizers.Adam(5e-2), jit_compile=False)
-    h.fit(x_train, epochs=20, batch_size=100, verbose=0)
-    estimate = h.log_likelihood(x_test, num_samples=2000, seed=0).mean()
-    exact = exact_log_px(x_test).mean()
-    print(f"residual: held-out estimate {estimate:.4f}, exact {exact:.4f}")
-    assert abs(estimate - exact) < 0.2, (estimate, exact)
 
 
 @pytest.mark.parametrize("soft_clamp", [0, -1.0, "5", float("inf"), True])

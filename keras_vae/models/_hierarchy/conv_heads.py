@@ -4,7 +4,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from keras_vae.models._hierarchy.residual import soft_clamp
+from keras_vae.models._hierarchy.residual import residual_deltas
 
 
 def flat_pair(maps):
@@ -49,8 +49,7 @@ class ConvResidualHead(keras.layers.Layer):
 
     def deltas(self, params):
         """``(dmu, dsigma)`` from the head's output ``[..., 2 d]``."""
-        raw_loc, raw_log_scale = tf.split(tf.cast(params, tf.float32), 2, axis=-1)
-        return soft_clamp(raw_loc, self.clamp), tf.exp(soft_clamp(raw_log_scale, self.clamp))
+        return residual_deltas(params, self.clamp)
 
     def get_config(self):
         config = super().get_config()

@@ -33,6 +33,13 @@ def soft_clamp(value, bound: float | None):
     return bound * tf.tanh(value / bound)
 
 
+def residual_deltas(params, bound: float | None):
+    """``(dmu, dsigma)`` from a residual head's output ``[..., 2 d]``: the location
+    and the log scale, each soft-clamped to ``bound``."""
+    raw_loc, raw_log_scale = tf.split(tf.cast(params, tf.float32), 2, axis=-1)
+    return soft_clamp(raw_loc, bound), tf.exp(soft_clamp(raw_log_scale, bound))
+
+
 def residual_gaussian(prior_loc, prior_scale, delta_loc, delta_scale):
     """``N(prior_loc + delta_loc, prior_scale * delta_scale)`` over the last axis.
 
@@ -81,8 +88,7 @@ class ResidualGaussianHead(keras.layers.Layer):
 
     def deltas(self, params):
         """``(dmu, dsigma)`` from the head's output ``[..., 2 d]``."""
-        raw_loc, raw_log_scale = tf.split(tf.cast(params, tf.float32), 2, axis=-1)
-        return soft_clamp(raw_loc, self.clamp), tf.exp(soft_clamp(raw_log_scale, self.clamp))
+        return residual_deltas(params, self.clamp)
 
     def get_config(self):
         config = super().get_config()
