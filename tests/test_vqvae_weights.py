@@ -206,3 +206,15 @@ def test_the_command_line_refuses_standardize_for_vqvae_before_training(tmp_path
     assert cli.main(["train", "--model", "vqvae", "--standardize", "--likelihood", "gaussian", "--output", "run"]) == 2
     assert "--standardize does not apply to --model vqvae yet" in capsys.readouterr().err
     assert not (tmp_path / "run" / "model.keras").exists()
+
+
+def test_a_vqvae_with_a_non_finite_weight_is_neither_saved_nor_exported(tmp_path):
+    vq = kv.VQVAE(**TINY, seed=0)
+    weight = vq.quantizer.weights[0]
+    weight.assign(np.full(weight.shape, np.nan, np.float32))
+    for export in (lambda: vq.export(str(tmp_path / "serving")),
+                   lambda: vq.export(str(tmp_path / "litert"), format="litert"),
+                   lambda: vq.save(tmp_path / "vq.keras")):
+        with pytest.raises(ValueError, match="not finite"):
+            export()
+    assert not any(tmp_path.iterdir())

@@ -325,6 +325,9 @@ class VQVAE(CodePriorMixin, LatentVariableModel):
         formats = ("tf_saved_model", "litert", "onnx")
         if format not in formats:
             raise ValueError(f"format must be one of {formats}, got {format!r}.")
+        from keras_vae.models._finite import check_finite_weights
+
+        check_finite_weights(self, "export")  # nothing non-finite is exported, in any format
         if format != "tf_saved_model":
             if version is not None:
                 raise ValueError(f"version= applies to the SavedModel export, not format={format!r}.")
