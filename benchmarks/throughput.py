@@ -25,7 +25,7 @@ is the difference of two consecutive rows, so the parts add up to ``fit``'s step
 
 Usage:
     python benchmarks/throughput.py [--data DIR] [--images 12800] [--epochs 3] [--rounds 2]
-                                    [--arch mlp conv] [--steps-per-execution 1]
+                                    [--arch mlp conv] [--steps-per-execution N]
                                     [--jit-compile auto|true|false] [--profile]
 """
 from __future__ import annotations
@@ -239,8 +239,9 @@ def main(argv=None) -> None:
     parser.add_argument("--epochs", type=int, default=3, help="timed epochs (after one warm-up)")
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds per model")
     parser.add_argument("--arch", nargs="+", default=["mlp", "conv"], choices=["mlp", "conv"])
-    parser.add_argument("--steps-per-execution", type=int, default=1,
-                        help="Keras compile option, applied to both models alike")
+    parser.add_argument("--steps-per-execution", type=int, default=None,
+                        help="Keras compile option, applied to both models alike (default: each "
+                             "model's own: 1 for Keras, 'auto' for keras_vae)")
     parser.add_argument("--jit-compile", default="auto", choices=["auto", "true", "false"],
                         help="auto: each model's own default; true/false: both models alike")
     parser.add_argument("--graph-steps", type=int, default=200, help="iterations of each in-graph loop")
@@ -250,12 +251,12 @@ def main(argv=None) -> None:
     x = load_images(args.data if os.path.isdir(args.data) else None, args.images)
     print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}, keras_vae {kv.__version__}; "
           f"{os.cpu_count()} CPUs; batch {BATCH}; {len(x)} images/epoch; "
-          f"steps_per_execution {args.steps_per_execution}; jit_compile {args.jit_compile}")
+          f"steps_per_execution {args.steps_per_execution or 'each model its own'}; jit_compile {args.jit_compile}")
     for arch in args.arch:
         models = {"hand-written": hand_written(arch), "keras_vae": ours(arch)}
         for model in models.values():
-            model.compile(optimizer=keras.optimizers.Adam(1e-3), jit_compile=jit_compile,
-                          steps_per_execution=args.steps_per_execution)
+            own = {} if args.steps_per_execution is None else {"steps_per_execution": args.steps_per_execution}
+            model.compile(optimizer=keras.optimizers.Adam(1e-3), jit_compile=jit_compile, **own)
             epoch_times(model, x, 1)  # warm-up: tracing and first-epoch allocation
         times = {name: [] for name in models}
         for _ in range(args.rounds):  # alternate so drift hits both alike
@@ -263,10 +264,12 @@ def main(argv=None) -> None:
                 times[name] += epoch_times(model, x, args.epochs)
         rate = {name: len(x) / statistics.median(t) for name, t in times.items()}
         jit = {name: model.jit_compile for name, model in models.items()}
+        per_call = {name: model.steps_per_execution for name, model in models.items()}
         print(f"[{arch}] hand-written Keras VAE: {rate['hand-written']:9.0f} images/s "
-              f"(median of {len(times['hand-written'])} epochs; XLA {jit['hand-written']})")
+              f"(median of {len(times['hand-written'])} epochs; XLA {jit['hand-written']}; "
+              f"{per_call['hand-written']} step(s) per call)")
         print(f"[{arch}] keras_vae             : {rate['keras_vae']:9.0f} images/s "
-              f"(XLA {jit['keras_vae']})")
+              f"(XLA {jit['keras_vae']}; {per_call['keras_vae']} step(s) per call)")
         print(f"[{arch}] ratio keras_vae / hand-written: {rate['keras_vae'] / rate['hand-written']:.2f}x")
         if arch != "mlp":
             continue

@@ -64,6 +64,7 @@ class SkippingTrainFunction:
     def __init__(self, function: Any, model: Any):
         self.function = function
         self.model = model
+        self._single_step = None
 
     def __call__(self, iterator):
         model = self.model
@@ -72,12 +73,37 @@ class SkippingTrainFunction:
             model._mid_epoch_backup = None
             model._batches_to_skip = batches_to_skip(model, backup)
         if getattr(model, "_batches_to_skip", 0) > 0:
+            # Keras counts steps_per_execution batches per call: this call passes over
+            # the rest of the skip and trains the remainder of its batches one step at
+            # a time, so it consumes exactly the batches a normal call would.
             per_call = int(getattr(model, "steps_per_execution", 1) or 1)
-            for _ in range(min(per_call, model._batches_to_skip)):
+            skipped = min(per_call, model._batches_to_skip)
+            for _ in range(skipped):
                 next(iterator)
                 model._batches_to_skip -= 1
-            return {}
+            logs = {}
+            for _ in range(per_call - skipped):
+                try:
+                    logs = self._one_step()(iterator)
+                except StopIteration:  # the data ended inside this call
+                    if not logs:
+                        raise
+                    break
+            return logs
         return self.function(iterator)
+
+    def _one_step(self):
+        """Keras' train function for one step per call (made once, when needed)."""
+        if self._single_step is None:
+            model = self.model
+            steps, jit_compile = model.steps_per_execution, model.jit_compile
+            # As the model's make_train_function: the checks stay outside XLA.
+            model.steps_per_execution, model.jit_compile = 1, False
+            try:
+                self._single_step = model._make_function(model.train_step)
+            finally:
+                model.steps_per_execution, model.jit_compile = steps, jit_compile
+        return self._single_step
 
     def __getattr__(self, name: str):  # e.g. a tf.function's concrete functions
         return getattr(self.function, name)

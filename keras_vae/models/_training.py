@@ -6,6 +6,7 @@ import keras
 import tensorflow as tf
 
 from keras_vae import _seeds, _xla
+from keras_vae.models import _steps_per_execution
 from keras_vae.models._mid_epoch_resume import SkippingTrainFunction
 from keras_vae.objectives import ELBO, Objective, Terms
 
@@ -209,7 +210,9 @@ class TrainingMixin:
     def metrics(self):
         return [self.loss_tracker, *self.objective_trackers]
 
-    def compile(self, optimizer="adam", loss=None, metrics=None, jit_compile="auto", **kwargs):
+    def compile(
+        self, optimizer="adam", loss=None, metrics=None, jit_compile="auto", steps_per_execution="auto", **kwargs
+    ):
         """Configure training. Only the optimizer and Keras' run options apply: the
         VAE computes its own loss and metrics, so ``loss`` and ``metrics`` must be None.
 
@@ -220,7 +223,20 @@ class TrainingMixin:
         chosen (for a model built lazily from its first data, once that data has been
         seen); pass ``True`` or ``False`` to decide yourself. Either way the input
         checks run outside the compiled step, so bad batches are still refused.
+
+        ``steps_per_execution="auto"`` runs 32 training steps per call of the
+        compiled function when no callback of the fit acts on single batches, and
+        one otherwise, so a batch-level callback still sees every batch (see
+        ``keras_vae.models._steps_per_execution``); an integer is Keras' own option.
+
+        Example:
+            >>> import keras_vae as kv
+            >>> vae = kv.VAE("mlp", "mlp", latent_dim=2, input_shape=(4,), likelihood="gaussian")
+            >>> vae.compile(optimizer="adam")
+            >>> vae.steps_per_execution_request
+            'auto'
         """
+        steps_per_execution = _steps_per_execution.check_request(steps_per_execution)
         if loss is not None:
             raise ValueError(
                 "VAE computes its own loss (the negative ELBO); do not pass loss=. To "
@@ -232,10 +248,15 @@ class TrainingMixin:
                 "metrics=. Add metrics through the objective (metric_names) or a callback."
             )
         resolved = _xla.resolve(self, jit_compile, kwargs.get("run_eagerly", False))
-        super().compile(optimizer=optimizer, jit_compile=resolved, **kwargs)
+        super().compile(
+            optimizer=optimizer, jit_compile=resolved,
+            steps_per_execution=1 if steps_per_execution == "auto" else steps_per_execution, **kwargs,
+        )
         # Save what was asked for, so "auto" is decided again where the file is loaded.
         self._jit_compile_request = jit_compile
         self._compile_config.config["jit_compile"] = jit_compile
+        self.steps_per_execution_request = steps_per_execution
+        self._compile_config.config["steps_per_execution"] = steps_per_execution
         self._build_optimizer()
 
     # Keras would compile the whole step, data checks included, with XLA, which drops
@@ -253,6 +274,17 @@ class TrainingMixin:
             return make(force=force)
         finally:
             self.jit_compile = jit_compile
+
+    def _use_steps_per_execution(self, callbacks) -> None:
+        """Set the steps per call for this fit (``"auto"`` decided from its
+        callbacks); the compiled functions are remade when the number changes."""
+        request = getattr(self, "steps_per_execution_request", None)
+        if request is None:  # not compiled through this class's compile()
+            return
+        steps = _steps_per_execution.resolve(self, request, callbacks)
+        if steps != self.steps_per_execution:
+            self.steps_per_execution = steps
+            self.train_function = self.test_function = None
 
     def make_train_function(self, force=False):
         def make(force):

@@ -273,6 +273,7 @@ class LatentVariableModel(
         self._mid_epoch_backup, self._batches_to_skip = mid_epoch_backup(callbacks), 0
         if callbacks is None or isinstance(callbacks, (list, tuple)):
             callbacks = [NonFiniteGuard(), *(callbacks or [])]
+        self._use_steps_per_execution(getattr(callbacks, "callbacks", callbacks))
         # A dataset's weights and magnitude are checked in its pipeline, before the
         # step that would use them.
         with _errors.own_message_first():
@@ -298,8 +299,16 @@ class LatentVariableModel(
         self._check_batch_size(kwargs)
         _data_checks.check_x_given(x, "predict")
         self.check_data(x, "x")
-        with _errors.own_message_first():
-            return super().predict(_data_checks.with_pipeline_checks(x, self.validate_inputs), *args, **kwargs)
+        # Under "auto" predict runs one batch per call: Keras unrolls a multi-step
+        # predict into one graph N batches long, which costs more to trace than it saves.
+        steps = self.steps_per_execution
+        if getattr(self, "steps_per_execution_request", None) == "auto":
+            self.steps_per_execution = 1
+        try:
+            with _errors.own_message_first():
+                return super().predict(_data_checks.with_pipeline_checks(x, self.validate_inputs), *args, **kwargs)
+        finally:
+            self.steps_per_execution = steps
 
     def save(self, filepath, overwrite=True, zipped=None, **kwargs):
         """Save to a ``.keras`` file, atomically (``keras_vae.saving.save_model``).

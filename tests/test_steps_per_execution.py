@@ -1,0 +1,91 @@
+"""steps_per_execution="auto": several steps per call of the compiled function,
+the same results, and every batch for a callback that acts on batches."""
+import keras
+import numpy as np
+import pytest
+
+import keras_vae as kv
+from keras_vae import datasets
+from keras_vae.models._steps_per_execution import AUTO_STEPS, resolve
+
+
+def _model():
+    return kv.VAE("mlp", "mlp", latent_dim=2, input_shape=(6,), likelihood="bernoulli", seed=3)
+
+
+def _fit(x, steps_per_execution, **fit_kwargs):
+    keras.utils.set_random_seed(0)
+    vae = _model()
+    if steps_per_execution is None:
+        vae.compile(optimizer=keras.optimizers.Adam(1e-2))
+    else:
+        vae.compile(optimizer=keras.optimizers.Adam(1e-2), steps_per_execution=steps_per_execution)
+    history = vae.fit(x, epochs=2, verbose=0, shuffle=False, **fit_kwargs)
+    return vae, history.history
+
+
+@pytest.mark.parametrize("pipeline", ["array", "dynamic_binarization"])
+def test_auto_gives_the_same_curve_as_one_step_per_call(pipeline):
+    probs = np.random.default_rng(0).random((200, 6)).astype(np.float32)
+    x = (probs > 0.5).astype(np.float32)
+    if pipeline == "array":
+        data, kwargs = (lambda: x), {"batch_size": 8}
+    else:  # a fresh pipeline per fit: each pass over one draws new binarizations
+        data, kwargs = (lambda: datasets.dynamic_binarization(probs, batch_size=8, seed=1)), {}
+    one, curve_one = _fit(data(), 1, **kwargs)
+    auto, curve_auto = _fit(data(), None, **kwargs)
+    assert one.steps_per_execution == 1 and auto.steps_per_execution == AUTO_STEPS
+    assert int(auto.optimizer.iterations) == int(one.optimizer.iterations) == 2 * 25
+    for name in ("loss", "elbo", "kl"):
+        np.testing.assert_allclose(curve_auto[name], curve_one[name], rtol=1e-5, atol=1e-5)
+    for a, b in zip(auto.get_weights(), one.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    # evaluate and predict agree too (predict runs one batch per call under "auto").
+    np.testing.assert_allclose(auto.evaluate(x, batch_size=8, verbose=0),
+                               one.evaluate(x, batch_size=8, verbose=0), rtol=1e-5)
+    np.testing.assert_allclose(auto.predict(x[:20], batch_size=8, verbose=0),
+                               one.predict(x[:20], batch_size=8, verbose=0), rtol=1e-5, atol=1e-6)
+
+
+class _CountBatches(keras.callbacks.Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        self.seen = getattr(self, "seen", []) + [batch]
+
+
+def test_a_batch_level_callback_sees_every_batch(tmp_path):
+    x = np.random.default_rng(1).integers(0, 2, (64, 6)).astype(np.float32)
+    counter = _CountBatches()
+    vae, _ = _fit(x, None, batch_size=8, callbacks=[counter])
+    assert vae.steps_per_execution == 1
+    assert counter.seen == list(range(8)) * 2
+    # Per-epoch callbacks, and those that count steps right under several steps per
+    # call, keep "auto"; any other batch-level one (TerminateOnNaN reads every
+    # batch's loss) gets one step per call.
+    backup = keras.callbacks.BackupAndRestore(str(tmp_path), save_freq=3)
+    for callbacks, steps in (
+        ([keras.callbacks.EarlyStopping("loss"), keras.callbacks.History(), backup], AUTO_STEPS),
+        ([keras.callbacks.ProgbarLogger(), keras.callbacks.TerminateOnNaN()], 1),
+        ([], AUTO_STEPS),
+    ):
+        assert resolve(vae, "auto", callbacks) == steps
+    assert resolve(vae, 5, [counter]) == 5
+
+
+def test_a_bad_steps_per_execution_is_refused_before_compiling():
+    vae = _model()
+    for bad in (0, -2, 1.5, True, "fast"):
+        with pytest.raises(ValueError, match="steps_per_execution"):
+            vae.compile(steps_per_execution=bad)
+        assert not vae.compiled
+
+
+def test_the_request_is_saved(tmp_path):
+    x = np.random.default_rng(2).integers(0, 2, (32, 6)).astype(np.float32)
+    vae, _ = _fit(x, None, batch_size=8)
+    vae.save(tmp_path / "m.keras")
+    loaded = kv.load_model(tmp_path / "m.keras")
+    assert loaded.steps_per_execution_request == "auto"
+    vae.compile(optimizer="adam", steps_per_execution=4)
+    vae.save(tmp_path / "n.keras")
+    loaded = kv.load_model(tmp_path / "n.keras")
+    assert loaded.steps_per_execution == loaded.steps_per_execution_request == 4
