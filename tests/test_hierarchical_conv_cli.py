@@ -93,7 +93,7 @@ def test_export_of_the_conv_model_runs_as_the_model(runtime, run, model, tmp_pat
 @pytest.mark.parametrize("argv, fragment", [
     (["--inference", "ladder"], "--architecture conv is NVAE's top-down conv hierarchy: it takes --inference residual"),
     (["--latent-dims", "16,6"], "group 2 (size 6) does not fit the conv scales: it lies at scale 2 (2 x 2)"),
-    (["--latent-dims", "16"], "--latent-dims has 1 groups; the conv hierarchy has scales x groups_per_scale = 2 x 1 = 2"),
+    (["--latent-dims", "16"], "--latent-dims has 1 groups; the conv hierarchy has scales x groups_per_scale = 2"),
     (["--scales", "4"], "height and width must be multiples of 16, got 8 x 8"),
     (["table"], "takes images: input_shape must be (height, width, channels)"),
 ])
@@ -107,7 +107,8 @@ def test_bad_conv_flags_are_refused_before_training(argv, fragment, images, tmp_
 
 @pytest.mark.parametrize("argv, fragment", [
     (["--model", "hierarchical", "--scales", "1"], "--scales applies to --architecture conv"),
-    (["--model", "hierarchical", "--architecture", "mlp", "--channels", "4"], "--channels applies to --architecture conv"),
+    (["--model", "hierarchical", "--architecture", "mlp", "--channels", "4"],
+     "--channels applies to --architecture conv"),
     (["--architecture", "conv"], "--architecture applies to --model hierarchical, not --model vae"),
     (["--model", "vqvae", "--groups-per-scale", "2"], "--groups-per-scale applies to --model hierarchical"),
     (["--model", "hierarchical", "--architecture", "resnet"], "argument --architecture: must be one of mlp, conv"),

@@ -70,7 +70,8 @@ def arguments(settings, input_shape) -> dict:
             check_conv(tuple(input_shape), shape_check["scales"], shape_check["groups_per_scale"],
                        shape_check["channels"], settings.latent_dims)
         except ValueError as exc:
-            text = str(exc).replace("latent_dims", "--latent-dims").replace("architecture='conv'", "--architecture conv")
+            text = str(exc).replace("latent_dims", "--latent-dims")
+            text = text.replace("architecture='conv'", "--architecture conv")
             raise UsageError(f"--architecture conv on data of shape {tuple(input_shape)}: {text}") from None
         result.update(architecture="conv", **conv)
     else:
