@@ -126,3 +126,35 @@ def sample_data(W, b, n, seed=0, sigma=LINEAR_SIGMA):
     rng = np.random.default_rng(seed)
     z = rng.standard_normal((n, W.shape[1]))
     return (z @ W.T + b + sigma * rng.standard_normal((n, len(b)))).astype("float32")
+
+
+def run_hierarchical_runtime(runtime, files, x, z):
+    """Run a hierarchical VAE's exported ``encode`` / ``decode`` artifacts (``files`` from
+    ``h.export(path, format=runtime)``) on ``x`` and ``z``: ``({"z_g_mean": ...}, x_mean)``."""
+    if runtime == "litert":
+        from ai_edge_litert.interpreter import Interpreter
+
+        encode = Interpreter(model_path=files["encode"]).get_signature_runner()(x=x)
+        decode = Interpreter(model_path=files["decode"]).get_signature_runner()(z=z)
+        return encode, decode["x_mean"]
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(files["encode"])
+    encode = dict(zip([o.name for o in session.get_outputs()], session.run(None, {"x": x})))
+    decode = onnxruntime.InferenceSession(files["decode"]).run(["x_mean"], {"z": z})[0]
+    return encode, decode
+
+
+def assert_runtime_matches(model, runtime, files, rng, atol=1e-5):
+    """The artifacts' every-group means and x_mean equal ``model.encode`` / ``decode``
+    within ``atol``, at batch 3 and 1 (the batch dimension stays dynamic). ``decode``
+    takes ``model.decode_width`` values: z_1, or every group for the conv hierarchy."""
+    for batch in (3, 1):
+        x = rng.integers(0, 2, (batch, *model.data_shape)).astype("float32")
+        means = [np.asarray(m) for m in model.encode(x)]
+        z = np.concatenate(means, axis=-1)[:, : model.decode_width]  # z_1 first
+        encode, x_mean = run_hierarchical_runtime(runtime, files, x, z)
+        assert sorted(encode) == sorted(f"z_{g + 1}_mean" for g in range(len(means)))
+        for g, mean in enumerate(means):
+            np.testing.assert_allclose(encode[f"z_{g + 1}_mean"], mean, rtol=1e-5, atol=atol)
+        np.testing.assert_allclose(x_mean, model.decode(z).numpy(), rtol=1e-5, atol=atol)

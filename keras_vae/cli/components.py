@@ -235,16 +235,16 @@ def model_class(settings) -> type:
 
 def model_arguments(settings, input_shape) -> dict:
     """The model's keyword arguments that ``settings`` describe."""
-    # A family that reads the settings itself (e.g. HierarchicalVAE, with
-    # --latent-dims and --inference; the VQ-VAE): see keras_vae/cli/families.py.
+    # A family that reads the settings itself (HierarchicalVAE, with --latent-dims,
+    # --inference, --architecture ...; the VQ-VAE): see keras_vae/cli/families.py.
     from keras_vae.cli.families import arguments_hook
 
     custom = arguments_hook(settings.model, model_class(settings))
     if custom is not None:
         return custom(settings, tuple(input_shape))
-    for name, flag in (("latent_dims", "--latent-dims"), ("inference", "--inference")):
-        if getattr(settings, name, None) is not None:
-            raise UsageError(f"{flag} applies to --model hierarchical, not --model {settings.model}.")
+    from keras_vae.cli.hierarchical import refuse_flags
+
+    refuse_flags(settings, settings.model)
     arguments = {
         kind: {"name": name, **options} for kind, (name, options) in settings.components().items()
     }

@@ -17,9 +17,9 @@ from __future__ import annotations
 import importlib
 from typing import Any, Callable
 
-# --model name -> the module of keras_vae.cli that holds its `arguments` and
-# `after_training` functions.
-_BUILT_IN = {"vqvae": "keras_vae.cli.vq_vae"}
+# --model name -> the module of keras_vae.cli that holds its `arguments` function
+# and, if its run after `fit` is not the plain VAE's, its `after_training`.
+_BUILT_IN = {"vqvae": "keras_vae.cli.vq_vae", "hierarchical": "keras_vae.cli.hierarchical"}
 
 
 def _module(model_name: str):
@@ -41,5 +41,6 @@ def after_training_hook(model_name: str, model: Any) -> Callable[..., int] | Non
     config, x_train, x_eval, started, train_time), or ``None`` for the plain VAE's."""
     module = _module(model_name)
     if module is not None:
-        return lambda **kwargs: module.after_training(model, **kwargs)
+        own = getattr(module, "after_training", None)
+        return None if own is None else (lambda **kwargs: own(model, **kwargs))
     return getattr(model, "cli_after_training", None)

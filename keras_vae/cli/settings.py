@@ -112,10 +112,42 @@ _FIELDS = [
     )),
     ("inference", "str | None", _setting(
         None,
-        check.optional_string,
+        check.optional_choice("bottom_up", "ladder", "residual"),
         "inference of a hierarchical model (--model hierarchical): bottom_up, ladder or residual",
         metavar="NAME",
-        shown="bottom_up",
+        shown="bottom_up; residual with --architecture conv",
+    )),
+    ("architecture", "str | None", _setting(
+        None,
+        check.optional_choice("mlp", "conv"),
+        "networks of a hierarchical model (--model hierarchical): mlp, or conv (NVAE's "
+        "top-down conv hierarchy on images, --inference residual; each group an h x w x c "
+        "map, --latent-dims its flat size h*w*c)",
+        metavar="NAME",
+        shown="mlp",
+    )),
+    ("scales", "int | None", _setting(
+        None,
+        check.optional_positive_int,
+        "resolutions of the conv hierarchy (--architecture conv): the image halved 1 .. N "
+        "times, so height and width must be multiples of 2**N",
+        metavar="N",
+        shown="2",
+    )),
+    ("groups_per_scale", "int | None", _setting(
+        None,
+        check.optional_positive_int,
+        "latent groups at each resolution of the conv hierarchy (--architecture conv)",
+        metavar="N",
+        shown="2",
+    )),
+    ("channels", "int | None", _setting(
+        None,
+        check.optional_positive_int,
+        "feature channels of the conv hierarchy's networks (--architecture conv; not the "
+        "image's channels)",
+        metavar="N",
+        shown="16",
     )),
     *[(name, typ, field) for name, (typ, field) in _component_fields().items()],
     ("hidden_units", "list | None", _setting(

@@ -77,6 +77,19 @@ def optional_string(value: Any) -> str | None:
     return None if value is None else string(value)
 
 
+def optional_choice(*choices: str) -> Callable[[Any], str | None]:
+    """One of ``choices`` (or None), e.g. ``--architecture mlp|conv``."""
+
+    def check(value: Any) -> str | None:
+        if value is None:
+            return None
+        if value not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}, got {value!r}")
+        return value
+
+    return check
+
+
 def units(value: Any) -> list[int]:
     if isinstance(value, (int, str)) and not isinstance(value, bool):
         value = [value]

@@ -27,9 +27,9 @@ def arguments(settings, input_shape) -> dict:
                 "(a quantizer, and a PixelCNN prior over codes fitted after training)."
             )
 
-    for name, flag in (("latent_dims", "--latent-dims"), ("inference", "--inference")):
-        if getattr(settings, name, None) is not None:
-            raise UsageError(f"{flag} applies to --model hierarchical, not --model vqvae.")
+    from keras_vae.cli.hierarchical import refuse_flags
+
+    refuse_flags(settings, "vqvae")
     if getattr(settings, "standardize", False):
         raise UsageError(
             "--standardize does not apply to --model vqvae yet: the run exports the model, and a "

@@ -6,8 +6,13 @@ single-endpoint exporters as for a ``VAE`` (``keras_vae.export.litert`` / ``.onn
 * ``encode.<ext>``: input ``x`` ``(batch, *data_shape)`` -> ``z_1_mean`` ..
   ``z_L_mean``, each group's mean given its parents' means (the SavedModel's
   ``encode`` means; ``h.encode(x)``);
-* ``decode.<ext>``: input ``z`` ``(batch, d_1)``, z_1 -> ``x_mean``, the mean of
-  p(x | z_1) (``h.decode(z)``).
+* ``decode.<ext>``: input ``z`` ``(batch, h.decode_width)`` -> ``x_mean``, the mean
+  of p(x | z) (``h.decode(z)``): z_1 for the MLP hierarchy; every group
+  concatenated for the conv hierarchy (``architecture="conv"``), whose p(x | z) reads
+  them all.
+
+The conv hierarchy converts as it is (LiteRT built-ins only; tf2onnx), batch
+dimension dynamic; its artifacts are tested against the model as the MLP's are.
 
 The ancestral *draws* (``sample``, the SavedModel's ``z_g`` outputs and ``score``)
 are not exported: their seeded random ops have no built-in LiteRT kernel and no
@@ -95,7 +100,8 @@ def export_hierarchical_runtime(model, path, format: str, parts: Sequence[str] =
             if os.path.exists(staging):
                 os.remove(staging)
             raise ValueError(
-                f"The '{part}' part of {model.name} (inference={model.inference!r}, likelihood "
+                f"The '{part}' part of {model.name} (inference={model.inference!r}, architecture="
+                f"{model.architecture!r}, likelihood "
                 f"{type(model.likelihood_layer).__name__}) cannot be converted to {runtime}: "
                 f"{type(err).__name__}: {str(err).strip().splitlines()[0][:300] if str(err).strip() else ''}. "
                 "Serve this part from the SavedModel export (which runs every TensorFlow operation)."

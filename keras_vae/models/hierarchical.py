@@ -327,9 +327,10 @@ class HierarchicalVAE(ConvHierarchyNetworks, HierarchyNetworks, HierarchyTerms, 
         ``sample`` and ``score`` (keyword arguments ``overwrite``, ``score_samples``;
         see ``keras_vae.export.hierarchical``); or, with ``format="litert"`` /
         ``"onnx"``, the deterministic parts ``encode`` (every group's mean) and
-        ``decode`` (z_1 -> the mean of p(x | z_1)) as ``<path>/<part>.tflite`` /
-        ``.onnx`` (keyword arguments ``parts``, ``overwrite``, ``opset_version`` for
-        ONNX; see ``keras_vae.export.hierarchical_runtime``)."""
+        ``decode`` (z_1, or every group for ``architecture="conv"`` -> the mean of
+        p(x | z)) as ``<path>/<part>.tflite`` / ``.onnx`` (keyword arguments ``parts``,
+        ``overwrite``, ``opset_version`` for ONNX; see
+        ``keras_vae.export.hierarchical_runtime``)."""
         from keras_vae.models._finite import check_finite_weights
 
         allowed = {"tf_saved_model": {"overwrite", "score_samples"},
@@ -351,25 +352,6 @@ class HierarchicalVAE(ConvHierarchyNetworks, HierarchyNetworks, HierarchyTerms, 
         from keras_vae.export.hierarchical_runtime import export_hierarchical_runtime
 
         return export_hierarchical_runtime(self, path, format, **kwargs)
-
-    # ------------------------------------------------------------------- CLI
-    @classmethod
-    def cli_arguments(cls, settings, input_shape) -> dict:
-        """The constructor's arguments from ``keras-vae train`` settings
-        (``--model hierarchical --latent-dims 100,50 --inference ladder``): the
-        likelihood, the (top) prior and the objective; the encoder, decoder and
-        posterior are the model's own (``--latent-dim`` does not apply)."""
-        components = settings.components()
-        arguments = {
-            kind: {"name": name, **options}
-            for kind, (name, options) in components.items()
-            if kind in ("likelihood", "prior", "objective")
-        }
-        if settings.latent_dims is not None:
-            arguments["latent_dims"] = tuple(settings.latent_dims)
-        if settings.inference is not None:
-            arguments["inference"] = settings.inference
-        return {**arguments, "input_shape": tuple(input_shape), "seed": settings.seed}
 
     # ---------------------------------------------------------------- config
     def get_config(self):
