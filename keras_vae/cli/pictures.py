@@ -60,7 +60,6 @@ def draw(vae, s, run_dir, x_eval, y_test, standardizer, columns, attempt, c_eval
     """Image grids for image data; per-feature plots for other data. ``c_eval``: the
     test examples' conditions, for a conditioned model."""
     from keras_vae import plotting
-    from keras_vae.cli.scoring import kl_per_dimension
 
     path = lambda name: os.path.join(run_dir, name)  # noqa: E731
     drawn: dict[str, str] = {}
@@ -107,7 +106,12 @@ def draw(vae, s, run_dir, x_eval, y_test, standardizer, columns, attempt, c_eval
                                             batch_size=max(1, len(latent_x))))
     picture("curves.png", "training curves",
             lambda: plotting.training_curves(path("history.csv"), path=path("curves.png")))
-    kl = kl_per_dimension(vae, x_eval, c_eval)  # None for a flow posterior (no marginals)
+    from keras_vae.evaluation import NoMarginalsError
+
+    try:  # given each test example's condition for a conditioned model: KL(q(z|x,c) || p(z|c))
+        kl = vae.kl_per_dimension(x_eval) if not conditioned else vae.kl_per_dimension(x_eval, condition=c_eval)
+    except NoMarginalsError:  # a flow posterior: no per-dimension KL
+        kl = None
     if kl is not None:
         picture("kl.png", "KL per latent dimension",
                 lambda: plotting.kl_per_dimension_plot(kl, path=path("kl.png")))
