@@ -59,17 +59,24 @@ def score(vae, x, num_samples: int, batch_size: int, seed: int, progress: bool =
 
 def kl_per_dimension(vae, x, condition=None) -> list[float] | None:
     """KL per latent dimension (given each example's ``condition`` for a conditioned
-    model: KL(q(z|x, c) || p(z|c))), or None for a posterior without closed-form
-    marginals (a flow), which has only the total KL."""
+    model: KL(q(z|x, c) || p(z|c)); a hierarchy's groups one after the other, z_1
+    first), or None for a posterior without closed-form marginals (a flow), which has
+    only the total KL."""
     import numpy as np
 
     from keras_vae.evaluation.diagnostics import NoMarginalsError
 
     given = {} if condition is None else {"condition": condition}
     try:
-        return [float(v) for v in np.asarray(vae.kl_per_dimension(x, **given)).reshape(-1)]
+        result = vae.kl_per_dimension(x, **given)
     except NoMarginalsError:
         return None
+    except (ValueError, TypeError):
+        if condition is not None:  # the diagnostics take conditions: a failure here is real
+            raise
+        return None  # a model class whose diagnostics need more than x (e.g. a plug-in's)
+    groups = result if isinstance(result, (list, tuple)) else [result]
+    return [float(v) for group in groups for v in np.asarray(group).reshape(-1)]
 
 
 def finite(value) -> float | None:
