@@ -10,7 +10,6 @@ from keras_vae.cli.output import say
 
 
 def run(args: argparse.Namespace) -> int:
-    from keras_vae.cli import levels
     from keras_vae.cli.run_folder import load_model
 
     import numpy as np
