@@ -112,6 +112,10 @@ def draw(vae, s, run_dir, x_eval, y_test, standardizer, columns, attempt, c_eval
         kl = vae.kl_per_dimension(x_eval) if not conditioned else vae.kl_per_dimension(x_eval, condition=c_eval)
     except NoMarginalsError:  # a flow posterior: no per-dimension KL
         kl = None
+    except (ValueError, TypeError):  # a plug-in model whose diagnostics need more than x
+        if conditioned:
+            raise
+        kl = None
     if kl is not None:
         picture("kl.png", "KL per latent dimension",
                 lambda: plotting.kl_per_dimension_plot(kl, path=path("kl.png")))
