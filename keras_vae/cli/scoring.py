@@ -64,19 +64,27 @@ def kl_per_dimension(vae, x, condition=None) -> list[float] | None:
     only the total KL."""
     import numpy as np
 
+    result = model_kl_per_dimension(vae, x, condition)
+    if result is None:
+        return None
+    groups = result if isinstance(result, (list, tuple)) else [result]
+    return [float(v) for group in groups for v in np.asarray(group).reshape(-1)]
+
+
+def model_kl_per_dimension(vae, x, condition=None):
+    """``vae.kl_per_dimension`` (one array, or a hierarchy's list of arrays) given
+    ``condition``; None for a flow posterior, or for a plug-in model whose
+    diagnostics need more than x (a conditioned model's failure is raised)."""
     from keras_vae.evaluation.diagnostics import NoMarginalsError
 
-    given = {} if condition is None else {"condition": condition}
     try:
-        result = vae.kl_per_dimension(x, **given)
+        return vae.kl_per_dimension(x) if condition is None else vae.kl_per_dimension(x, condition=condition)
     except NoMarginalsError:
         return None
     except (ValueError, TypeError):
         if condition is not None:  # the diagnostics take conditions: a failure here is real
             raise
-        return None  # a model class whose diagnostics need more than x (e.g. a plug-in's)
-    groups = result if isinstance(result, (list, tuple)) else [result]
-    return [float(v) for group in groups for v in np.asarray(group).reshape(-1)]
+        return None
 
 
 def finite(value) -> float | None:
