@@ -340,6 +340,32 @@ def test_dynamic_binarization_of_an_array_gathers_the_per_example_batches():
         datasets.dynamic_binarization(x, batch_size=0)
 
 
+def test_dynamic_binarization_with_a_condition_keeps_each_examples_condition_and_the_same_x():
+    # Row i holds the bits of i (probabilities 0 / 1: deterministic draws), so each
+    # batch's x says which rows it gathered and its conditions must be those rows.
+    bits = ((np.arange(200)[:, None] >> np.arange(8)) & 1).astype(np.float32)
+    labeled = datasets.dynamic_binarization(bits, batch_size=64, seed=5, condition=np.arange(200))
+    for _ in range(2):  # reshuffled in the second epoch, still paired
+        batches = list(labeled)
+        assert [sorted(b) for b in batches] == [["condition", "x"]] * 4
+        for b in batches:
+            np.testing.assert_array_equal(b["x"].numpy() @ (2 ** np.arange(8)), b["condition"].numpy())
+    # The x batches are those of the call without a condition: same order, same draws.
+    x = np.random.default_rng(1).random((150, 6)).astype(np.float32)
+    for batch_size in (32, None):
+        plain = datasets.dynamic_binarization(x, batch_size=batch_size, seed=3)
+        given = datasets.dynamic_binarization(x, batch_size=batch_size, seed=3, condition=np.arange(150) % 10)
+        for _ in range(2):
+            for p, q in zip(plain, given, strict=True):
+                np.testing.assert_array_equal(p.numpy(), q["x"].numpy())
+    for bad, match in ((np.arange(149), "149 conditions for 150"), (np.int64(3), "a scalar"),
+                       (np.array(["a"] * 150), "numbers")):
+        with pytest.raises(ValueError, match=match):
+            datasets.dynamic_binarization(x, condition=bad)
+    with pytest.raises(ValueError, match="in-memory array"):
+        datasets.dynamic_binarization(tf.data.Dataset.from_tensor_slices(x), condition=np.arange(150))
+
+
 def test_dynamic_binarization_inputs_and_fit():
     import keras_vae as kv
 

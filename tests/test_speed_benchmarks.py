@@ -99,3 +99,19 @@ def test_torch_style_init_redraws_every_dense_layer_within_torchs_bound(compare)
         kernel, bias = layer.kernel.numpy(), layer.bias.numpy()
         assert np.abs(kernel).max() <= bound
         assert np.abs(kernel).max() > 0.9 * bound and np.abs(bias).max() > 0.5 * bound
+
+
+def test_paper_table_keys_name_the_condition_and_the_seed_and_keep_earlier_keys(monkeypatch):
+    import argparse
+    import json
+
+    table = _load("paper_table", monkeypatch)
+    args = argparse.Namespace(schedule="fixed", epochs=1, batch_size=20, num_samples=200, warmup=0, seed=0)
+    # Earlier results.json keys (unconditioned rows, seed 0) are read back unchanged.
+    assert table._key("vae_k1", args, 500) == "vae_k1/fixed/1/20/200/500"
+    conditioned = table._key("cond_vae_k1", args, 500)
+    assert conditioned.startswith("cond_vae_k1/fixed/1/20/200/500/condition=")
+    assert json.loads(conditioned.split("condition=")[1]) == {"name": "one_hot", "num_classes": 10}
+    assert table.ROWS["cond_vae_k1"][0]["condition"] == table.LABEL_CONDITION
+    args.seed = 3
+    assert table._key("vae_k1", args, 500).endswith("/seed3") and table._key("cond_vae_k1", args, 500).endswith("/seed3")

@@ -290,12 +290,3 @@ def model_input(vae, c: np.ndarray, column: str) -> np.ndarray:
         raise UsageError(str(exc)) from None
     return c
 
-
-def refuse_conditioned(vae, model_path: str, command: str) -> None:
-    """A clear usage error for commands that do not read conditions yet."""
-    if getattr(vae, "condition_layer", None) is not None:
-        raise UsageError(
-            f"{model_path} is conditioned ({describe(vae)}); 'keras-vae {command}' does not take "
-            "a condition yet: 'keras-vae evaluate' scores log p(x | c); in Python give it "
-            "with condition=, e.g. vae.log_likelihood(x, condition=c)."
-        )

@@ -227,7 +227,8 @@ def _add_gaps(commands, common, formatter) -> None:
         "the same family optimized per example, and the gaps between them in nats per "
         "example (Cremer et al. 2018): the approximation gap (the posterior family is "
         "too narrow) and the amortization gap (the encoder misses the best q). Costly: "
-        "use --limit.",
+        "use --limit. A model trained with --condition-column is given each row's "
+        "condition from DATA (log p(x | c) and the ELBOs given c).",
         ["runs/demo/model.keras sample --limit 100",
          "model.keras mnist --limit 200 --num-steps 1000 --json gaps.json --plot cost.png"],
     )
@@ -316,7 +317,8 @@ def build_parser() -> argparse.ArgumentParser:
         "log_px; rows counted from 1), with the same K draws for every row, as the "
         "exported score signature: a row scores the same alone or in a batch. Lower "
         "is more anomalous; choose a threshold on scores of normal rows "
-        "(keras_vae.evaluation.anomaly_threshold).",
+        "(keras_vae.evaluation.anomaly_threshold). A model trained with "
+        "--condition-column is given each row's condition from DATA (log p(x | c)).",
         ["runs/table/model.keras measurements.csv -o scores.csv",
          "runs/table/model.keras measurements.csv --split test --num-samples 256"],
     )

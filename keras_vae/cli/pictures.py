@@ -106,10 +106,10 @@ def draw(vae, s, run_dir, x_eval, y_test, standardizer, columns, attempt, c_eval
                                             batch_size=max(1, len(latent_x))))
     picture("curves.png", "training curves",
             lambda: plotting.training_curves(path("history.csv"), path=path("curves.png")))
-    try:
-        kl = vae.kl_per_dimension(x_eval if not conditioned else {"x": x_eval, "condition": c_eval})
-    except (ValueError, TypeError):  # a flow posterior (or, for now, a condition): no per-dimension KL
-        kl = None
+    from keras_vae.cli.scoring import model_kl_per_dimension
+
+    # given each test example's condition for a conditioned model; None for a flow posterior
+    kl = model_kl_per_dimension(vae, x_eval, c_eval if conditioned else None)
     if kl is not None:
         picture("kl.png", "KL per latent dimension",
                 lambda: plotting.kl_per_dimension_plot(kl, path=path("kl.png")))

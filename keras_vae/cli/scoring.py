@@ -10,10 +10,7 @@ from keras_vae.cli.progress import Progress
 def _active_units(vae, x, condition=None) -> int:
     import numpy as np
 
-    if condition is not None:  # the definition of active_units, with q(z | x, c)
-        return int(np.count_nonzero(np.var(np.asarray(vae.encode(x, condition=condition)), axis=0) > 0.01))
-
-    result = vae.active_units(x)
+    result = vae.active_units(x) if condition is None else vae.active_units(x, condition=condition)
     if isinstance(result, dict):
         for key in ("active_units", "count", "num_active", "active"):
             if key in result:
@@ -56,18 +53,37 @@ def score(vae, x, num_samples: int, batch_size: int, seed: int, progress: bool =
         "bits_per_dim": -ll_mean / (dims * math.log(2.0)) if vae.likelihood_layer.discrete else None,
         "active_units": _active_units(vae, x, condition),
         "latent_dim": int(vae.latent_dim),
-        "kl_per_dimension": _kl_per_dimension(vae, x if condition is None else {"x": x, "condition": condition}),
+        "kl_per_dimension": kl_per_dimension(vae, x, condition),
     }
 
 
-def _kl_per_dimension(vae, x) -> list[float] | None:
-    """KL per latent dimension, or None for a posterior without closed-form
-    marginals (a flow), which has only the total KL."""
+def kl_per_dimension(vae, x, condition=None) -> list[float] | None:
+    """KL per latent dimension (given each example's ``condition`` for a conditioned
+    model: KL(q(z|x, c) || p(z|c)); a hierarchy's groups one after the other, z_1
+    first), or None for a posterior without closed-form marginals (a flow), which has
+    only the total KL."""
     import numpy as np
 
+    result = model_kl_per_dimension(vae, x, condition)
+    if result is None:
+        return None
+    groups = result if isinstance(result, (list, tuple)) else [result]
+    return [float(v) for group in groups for v in np.asarray(group).reshape(-1)]
+
+
+def model_kl_per_dimension(vae, x, condition=None):
+    """``vae.kl_per_dimension`` (one array, or a hierarchy's list of arrays) given
+    ``condition``; None for a flow posterior, or for a plug-in model whose
+    diagnostics need more than x (a conditioned model's failure is raised)."""
+    from keras_vae.evaluation.diagnostics import NoMarginalsError
+
     try:
-        return [float(v) for v in np.asarray(vae.kl_per_dimension(x)).reshape(-1)]
-    except (ValueError, TypeError):  # TypeError: a condition the diagnostics do not take yet
+        return vae.kl_per_dimension(x) if condition is None else vae.kl_per_dimension(x, condition=condition)
+    except NoMarginalsError:
+        return None
+    except (ValueError, TypeError):
+        if condition is not None:  # the diagnostics take conditions: a failure here is real
+            raise
         return None
 
 

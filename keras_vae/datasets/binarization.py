@@ -51,6 +51,7 @@ def dynamic_binarization(
     shuffle: bool = True,
     seed: int | None = None,
     drop_remainder: bool = False,
+    condition: Any = None,
 ):
     """A ``tf.data`` pipeline that re-binarizes the data every epoch.
 
@@ -71,10 +72,20 @@ def dynamic_binarization(
         shuffle: reshuffle the examples every epoch (arrays and unbatched datasets).
         seed: makes shuffling and binarization reproducible.
         drop_remainder: drop the last, smaller batch.
+        condition: one condition per example of an in-memory array (e.g. the
+            labels, for a model built with ``condition=``): the pipeline then
+            yields ``{"x": binarized batch, "condition": its conditions}``. The x
+            batches are the ones the same call without ``condition`` yields
+            (same order, same draws), so a conditioned and an unconditioned model
+            can be trained on identical data.
 
     Returns:
-        A ``tf.data.Dataset`` yielding float32 batches of 0s and 1s (x only), ready
-        for ``vae.fit``.
+        A ``tf.data.Dataset`` yielding float32 batches of 0s and 1s (x only; with
+        ``condition``, dicts), ready for ``vae.fit``.
+
+    Raises:
+        ValueError: values outside [0, 1], a ``batch_size`` < 1, or a
+            ``condition`` given with a ``tf.data.Dataset`` or not one per example.
 
     Example:
         >>> import numpy as np
@@ -83,11 +94,19 @@ def dynamic_binarization(
         >>> ds = dynamic_binarization(x, batch_size=5, seed=0)
         >>> [b.shape for b in ds]
         [TensorShape([5, 4]), TensorShape([5, 4])]
+        >>> labeled = dynamic_binarization(x, batch_size=5, seed=0, condition=np.arange(10))
+        >>> [sorted(b) for b in labeled][0], next(iter(labeled))["condition"].shape
+        (['condition', 'x'], TensorShape([5]))
     """
     import tensorflow as tf
 
     if isinstance(dataset_or_array, tuple):
         dataset_or_array = dataset_or_array[0]
+    if condition is not None and isinstance(dataset_or_array, tf.data.Dataset):
+        raise ValueError(
+            "dynamic_binarization takes condition= with an in-memory array of x only; "
+            "for a tf.data.Dataset, map its x through the pipeline yourself."
+        )
     if isinstance(dataset_or_array, tf.data.Dataset):
         ds = dataset_or_array
         if isinstance(ds.element_spec, (tuple, list)):
@@ -98,11 +117,14 @@ def dynamic_binarization(
         count = None
     else:
         probs = _as_probabilities(dataset_or_array)
+        condition = _checked_condition(condition, len(probs))
         if batch_size is not None:
-            ds = _in_memory_batches(probs, int(batch_size), shuffle, seed, drop_remainder)
+            ds = _in_memory_batches(probs, int(batch_size), shuffle, seed, drop_remainder, condition)
             return _binarized(ds, seed)
         count = len(probs)
-        ds = tf.data.Dataset.from_tensor_slices(probs)
+        ds = tf.data.Dataset.from_tensor_slices(
+            probs if condition is None else {"x": probs, "condition": condition}
+        )
     if batch_size is not None:
         if int(batch_size) < 1:
             raise ValueError(f"batch_size must be >= 1 or None, got {batch_size}.")
@@ -113,17 +135,38 @@ def dynamic_binarization(
     return _binarized(ds, seed)
 
 
+def _checked_condition(condition: Any, count: int) -> np.ndarray | None:
+    """``condition`` as an array of one entry per example (checked), or None."""
+    if condition is None:
+        return None
+    condition = np.asarray(condition)
+    if condition.ndim == 0 or len(condition) != count:
+        got = "a scalar" if condition.ndim == 0 else f"{len(condition)} conditions"
+        raise ValueError(f"condition= must hold one condition per example: {got} for {count} examples.")
+    if not (np.issubdtype(condition.dtype, np.number) or condition.dtype == bool):
+        raise ValueError(f"condition= must hold numbers, got dtype {condition.dtype}.")
+    return condition
+
+
 def _binarized(ds, seed):
-    """Each batch of probabilities drawn as 0s and 1s, with a fresh seed per batch."""
+    """Each batch of probabilities (or the ``"x"`` of a dict batch) drawn as 0s and
+    1s, with a fresh seed per batch."""
     import tensorflow as tf
 
     seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
     ds = tf.data.Dataset.zip(ds, seeds)
-    ds = ds.map(_bernoulli, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    ds = ds.map(_draw, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def _in_memory_batches(probs: np.ndarray, batch_size: int, shuffle: bool, seed, drop_remainder: bool):
+def _draw(element, random_int):
+    if isinstance(element, dict):
+        return {**element, "x": _bernoulli(element["x"], random_int)}
+    return _bernoulli(element, random_int)
+
+
+def _in_memory_batches(probs: np.ndarray, batch_size: int, shuffle: bool, seed, drop_remainder: bool,
+                       condition: np.ndarray | None = None):
     """Batches of an in-memory array, gathered by index.
 
     Shuffling the example indices and gathering each batch from one tensor gives
@@ -141,7 +184,12 @@ def _in_memory_batches(probs: np.ndarray, batch_size: int, shuffle: bool, seed, 
     if shuffle:
         ds = ds.shuffle(max(1, count), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size, drop_remainder=drop_remainder)
-    return ds.map(lambda index: tf.gather(data, index), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    if condition is None:
+        gather = lambda index: tf.gather(data, index)  # noqa: E731
+    else:
+        conditions = tf.constant(condition)
+        gather = lambda index: {"x": tf.gather(data, index), "condition": tf.gather(conditions, index)}  # noqa: E731
+    return ds.map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
 
 def _to_probabilities_tf(x):

@@ -31,6 +31,7 @@ from keras_vae.evaluation.anomaly import (
     roc_auc,
 )
 from keras_vae.evaluation.diagnostics import (
+    NoMarginalsError,
     PosteriorCollapseWarning,
     _marginals,
     active_units,
@@ -55,6 +56,7 @@ __all__ = [
     "anomaly_threshold",
     "roc_auc",
     "InferenceGaps",
+    "NoMarginalsError",
     "PosteriorCollapseWarning",
     "PosteriorSamples",
     "active_units",

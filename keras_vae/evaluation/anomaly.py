@@ -37,10 +37,12 @@ import numpy as np
 __all__ = ["anomaly_scores", "anomaly_threshold", "anomaly_report", "roc_auc", "GaussianBaseline"]
 
 
-def anomaly_scores(vae, x, num_samples: int = 64, seed: int | None = None, batch_size: int = 256) -> np.ndarray:
+def anomaly_scores(vae, x, num_samples: int = 64, seed: int | None = None, batch_size: int = 256,
+                   condition=None) -> np.ndarray:
     """``log p(x)`` per row (float64 ``(N,)``, nats, in the data's units), with the
     same K draws for every row: what the exported ``score`` signature returns
-    (``seed`` defaults to the model's own, as there). Higher is more normal.
+    (``seed`` defaults to the model's own, as there). Higher is more normal. A
+    conditioned model scores ``log p(x | c)``, each row with its ``condition``.
 
     Example:
         >>> import numpy as np, keras_vae as kv
@@ -52,9 +54,8 @@ def anomaly_scores(vae, x, num_samples: int = 64, seed: int | None = None, batch
     """
     from keras_vae.evaluation.shared_noise import shared_noise_log_likelihood
 
-    x = np.asarray(x)
-    vae.check_data(x, "x")
-    return shared_noise_log_likelihood(vae, x, num_samples=num_samples, seed=seed, batch_size=batch_size)
+    return shared_noise_log_likelihood(vae, x, num_samples=num_samples, seed=seed, batch_size=batch_size,
+                                       condition=condition)
 
 
 def anomaly_threshold(normal_scores: Any, false_positive_rate: float = 0.05) -> float:

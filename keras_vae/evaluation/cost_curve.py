@@ -21,7 +21,7 @@ from typing import Sequence
 
 import numpy as np
 
-from keras_vae.evaluation._common import _as_array, _check_positive
+from keras_vae.evaluation._common import _check_positive, checked_condition
 from keras_vae.evaluation._mcmc import PILOT_CHAINS
 from keras_vae.evaluation.ais import ais_log_likelihood
 
@@ -36,8 +36,10 @@ def estimates_vs_cost(
     ais: dict | None = None,
     seed: int | None = None,
     verbose: int = 0,
+    condition=None,
 ) -> list[dict]:
-    """Mean log p(x) estimates and their wall time, for each K and each AIS length.
+    """Mean log p(x) estimates and their wall time, for each K and each AIS length
+    (of log p(x | c) for a conditioned model, given ``condition``).
 
     Args:
         vae: a built VAE.
@@ -47,6 +49,7 @@ def estimates_vs_cost(
         ais: other keyword arguments of ``ais_log_likelihood`` (``num_chains`` ...).
         seed: int for reproducible estimates.
         verbose: 1 prints each point as it is measured.
+        condition: a conditioned model's conditions, one per example of x.
 
     Returns:
         list of dicts ``{"method": "iwae" | "ais", "setting": K or steps,
@@ -60,7 +63,8 @@ def estimates_vs_cost(
     """
     from keras_vae.evaluation.log_likelihood import log_likelihood
 
-    x = _as_array(vae, x)
+    x, condition = checked_condition(vae, x, condition, "estimates_vs_cost")
+    given = {} if condition is None else {"condition": condition}
     ais = dict(ais or {})
     chains = ais.get("num_chains", 16)
     leapfrog = ais.get("num_leapfrog_steps", 10)
@@ -68,7 +72,10 @@ def estimates_vs_cost(
     for k in iwae_samples:
         k = _check_positive(k, "iwae_samples", allow_none=False)
         t0 = time.perf_counter()
-        estimate = log_likelihood(vae, x, num_samples=k, seed=seed)
+        if condition is None:
+            estimate = log_likelihood(vae, x, num_samples=k, seed=seed)
+        else:  # the conditioned model's own estimator of log p(x | c)
+            estimate = vae.log_likelihood(x, num_samples=k, seed=seed, condition=condition)
         points.append({"method": "iwae", "setting": k, "log_px": float(np.mean(estimate)),
                        "seconds": time.perf_counter() - t0, "decoder_passes": k, "values": estimate})
         if verbose:
@@ -76,7 +83,7 @@ def estimates_vs_cost(
     for steps in ais_steps:
         steps = _check_positive(steps, "ais_steps", allow_none=False)
         t0 = time.perf_counter()
-        estimate = ais_log_likelihood(vae, x, num_steps=steps, seed=seed, **ais)
+        estimate = ais_log_likelihood(vae, x, num_steps=steps, seed=seed, **ais, **given)
         points.append({"method": "ais", "setting": steps, "log_px": float(np.mean(estimate)),
                        "seconds": time.perf_counter() - t0,
                        "decoder_passes": (chains + min(PILOT_CHAINS, chains)) * steps * (leapfrog + 2),

@@ -9,7 +9,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from keras_vae import _seeds
-from keras_vae.evaluation._common import _INT32_MAX, _as_array, _batches, _check_positive, traced
+from keras_vae.evaluation._common import _INT32_MAX, _batches, _check_positive, checked_condition, traced
 
 tfd = tfp.distributions
 
@@ -20,17 +20,40 @@ class PosteriorCollapseWarning(UserWarning):
     """The posterior carries (almost) no information about x."""
 
 
+class NoMarginalsError(ValueError):
+    """A posterior or prior without closed-form one-dimensional marginals (a flow):
+    it has a total KL but no KL per dimension."""
+
+
 def _posterior_mean(model_ref):
     @tf.function(reduce_retracing=True)
-    def posterior_mean(x):
+    def posterior_mean(x, condition=None):
         vae = model_ref()
+        given = {} if condition is None else {"condition": vae.prepare_condition(condition)}
         # The posterior's point (its mean where it has one; a flow names another).
         return tf.cast(
-            vae.posterior_layer.point(vae.posterior_parameters(vae.prepare(x), training=False)),
+            vae.posterior_layer.point(vae.posterior_parameters(vae.prepare(x), training=False, **given)),
             tf.float32,
         )
 
     return posterior_mean
+
+
+def _data(vae, x, condition, tool: str):
+    """``(x, condition)`` of the diagnostics, checked before anything runs: x an array
+    or a batched dataset (no condition), or, for a conditioned model, arrays of x and
+    of one condition per example (given as ``condition=`` or as
+    ``{"x": x, "condition": c}``)."""
+    if isinstance(x, dict):
+        if condition is not None:
+            raise ValueError(f"{tool}: the condition was given twice, in the dict x and as condition=.")
+        unknown = sorted(set(x) - {"x", "condition"})
+        if unknown or "x" not in x:
+            raise ValueError(f"{tool} takes x, or a dict with keys 'x' and 'condition'; got keys {sorted(x)}.")
+        x, condition = x["x"], x.get("condition")
+    if condition is None and getattr(vae, "condition_layer", None) is None and isinstance(x, tf.data.Dataset):
+        return x, None
+    return checked_condition(vae, x, condition, tool)
 
 
 def _marginals(distribution, latent_dim: int, what: str):
@@ -58,7 +81,7 @@ def _marginals(distribution, latent_dim: int, what: str):
                 tfd.Categorical(logits=tf.broadcast_to(logits, [latent_dim, tf.shape(logits)[-1]])),
                 tfd.Normal(loc=tf.transpose(components.loc), scale=tf.transpose(components.scale)),
             )
-    raise ValueError(
+    raise NoMarginalsError(
         f"Per-dimension KL needs the one-dimensional marginals of the {what}, which "
         f"{type(distribution).__name__} does not have in closed form (a flow). Use the "
         "total KL (vae.evaluate) instead."
@@ -72,8 +95,10 @@ def kl_per_dimension(
     method: str = "auto",
     num_samples: int = 16,
     seed: int | None = None,
+    condition=None,
 ) -> np.ndarray:
-    """Mean over the data of KL(q(z_i|x) || p(z_i)) for each latent dimension i.
+    """Mean over the data of KL(q(z_i|x) || p(z_i)) for each latent dimension i
+    (for a conditioned model KL(q(z_i|x, c) || p(z_i | c)), given ``condition``).
 
     For factorized posteriors and priors (``tfd.Independent``) the KL splits into
     a sum over dimensions. For a full-covariance posterior or a mixture prior
@@ -91,13 +116,18 @@ def kl_per_dimension(
         method: ``"auto"`` (analytic when registered), ``"analytic"`` or ``"mc"``.
         num_samples: samples per example for the Monte Carlo estimate.
         seed: int for a reproducible Monte Carlo estimate.
+        condition: a conditioned model's conditions, one per example of x (or give
+            x as ``{"x": x, "condition": c}``); refused for an unconditioned model.
 
     Returns:
         float64 array ``(latent_dim,)`` in nats; for factorized q and p its sum is
         the mean total KL.
 
     Raises:
-        ValueError: the posterior or prior has no closed-form marginals (a flow).
+        NoMarginalsError: (a ValueError) the posterior or prior has no closed-form
+            marginals (a flow).
+        ValueError: a conditioned model without its conditions, or an
+            unconditioned one with some (before anything is computed).
 
     Example:
         >>> kl = vae.kl_per_dimension(x_test)          # doctest: +SKIP
@@ -107,8 +137,7 @@ def kl_per_dimension(
         raise ValueError(f"method must be 'auto', 'analytic' or 'mc', got {method!r}.")
     batch_size = _check_positive(batch_size, "batch_size", allow_none=False)
     num_samples = _check_positive(num_samples, "num_samples", allow_none=False)
-    if not isinstance(x, tf.data.Dataset):
-        x = _as_array(vae, x)
+    x, condition = _data(vae, x, condition, "kl_per_dimension")
     latent_dim = vae.latent_dim
     base = tf.constant(
         [random.randint(0, _INT32_MAX - 1) if seed is None else int(seed) % _INT32_MAX, _KL_STREAM],
@@ -116,10 +145,13 @@ def kl_per_dimension(
     )
     total = np.zeros(latent_dim, np.float64)
     count = 0
-    for index, batch in enumerate(_batches(vae, x, batch_size)):
-        q = vae.posterior(vae.prepare(batch), training=False)
+    for index, batch in enumerate(_batches(vae, x, batch_size, condition)):
+        given = {}
+        if condition is not None:  # q(z | x, c) against p(z | c) (p(z) for a prior that ignores c)
+            batch, given = batch["x"], {"condition": vae.prepare_condition(batch["condition"])}
+        q = vae.posterior(vae.prepare(batch), training=False, **given)
         q_dims = _marginals(q, latent_dim, "posterior")
-        p_dims = _marginals(vae.prior(), latent_dim, "prior")
+        p_dims = _marginals(vae.prior(training=False, **given), latent_dim, "prior")
         kl = None
         if method != "mc":
             try:
@@ -142,9 +174,13 @@ def kl_per_dimension(
     return total / count
 
 
-def _posterior_means(vae, x, batch_size: int) -> np.ndarray:
+def _posterior_means(vae, x, batch_size: int, condition=None) -> np.ndarray:
     fn = traced(vae, "diagnostics.posterior_mean", _posterior_mean)
-    means = [fn(tf.convert_to_tensor(b)).numpy() for b in _batches(vae, x, batch_size)]
+    if condition is None:
+        means = [fn(tf.convert_to_tensor(b)).numpy() for b in _batches(vae, x, batch_size)]
+    else:
+        means = [fn(tf.convert_to_tensor(b["x"]), tf.convert_to_tensor(b["condition"])).numpy()
+                 for b in _batches(vae, x, batch_size, condition)]
     if not means:
         raise ValueError("x is empty.")
     return np.concatenate(means).astype(np.float64)
@@ -156,12 +192,14 @@ def active_units(
     threshold: float = 0.01,
     batch_size: int = 256,
     return_activity: bool = False,
+    condition=None,
 ):
     """Number of active latent dimensions (Burda et al., 2015).
 
     Dimension u is active when its posterior mean varies with the data:
     ``A_u = Var_x(E_q[z_u | x]) > threshold`` (0.01 in the paper). A dimension whose
-    posterior ignores x is inactive.
+    posterior ignores x is inactive. For a conditioned model the means are those of
+    q(z | x, c), each example with its own condition.
 
     Args:
         vae: a built VAE.
@@ -169,6 +207,8 @@ def active_units(
         threshold: activity above which a unit counts as active.
         batch_size: examples per forward pass.
         return_activity: also return the activities ``A_u``, shape ``(latent_dim,)``.
+        condition: a conditioned model's conditions, one per example of x (or give
+            x as ``{"x": x, "condition": c}``); refused for an unconditioned model.
 
     Returns:
         int, or ``(int, activity array)``.
@@ -178,11 +218,10 @@ def active_units(
         19
     """
     batch_size = _check_positive(batch_size, "batch_size", allow_none=False)
+    x, condition = _data(vae, x, condition, "active_units")
     if isinstance(x, tf.data.Dataset):
         vae.check_data(x)
-    else:
-        x = _as_array(vae, x)
-    activity = np.var(_posterior_means(vae, x, batch_size), axis=0)
+    activity = np.var(_posterior_means(vae, x, batch_size, condition), axis=0)
     count = int(np.sum(activity > threshold))
     return (count, activity) if return_activity else count
 
@@ -194,6 +233,7 @@ def check_posterior_collapse(
     threshold: float = 0.01,
     batch_size: int = 256,
     warn: bool = True,
+    condition=None,
 ) -> dict:
     """Diagnose posterior collapse: the encoder's output no longer depends on x.
 
@@ -208,6 +248,7 @@ def check_posterior_collapse(
         threshold: activity threshold of :func:`active_units`.
         batch_size: examples per forward pass.
         warn: emit the warning (the dict is returned either way).
+        condition: a conditioned model's conditions, one per example of x.
 
     Returns:
         A dict with ``kl_total`` (float), ``kl_per_dimension`` (array),
@@ -218,10 +259,9 @@ def check_posterior_collapse(
         >>> report = vae.check_posterior_collapse(x_test)   # doctest: +SKIP
         >>> report["active_units"], report["kl_total"]        # doctest: +SKIP
     """
-    if not isinstance(x, tf.data.Dataset):
-        x = _as_array(vae, x)
-    kl = kl_per_dimension(vae, x, batch_size=batch_size)
-    units, activity = active_units(vae, x, threshold, batch_size, return_activity=True)
+    x, condition = _data(vae, x, condition, "check_posterior_collapse")
+    kl = kl_per_dimension(vae, x, batch_size=batch_size, condition=condition)
+    units, activity = active_units(vae, x, threshold, batch_size, return_activity=True, condition=condition)
     kl_total = float(np.sum(kl))
     collapsed = kl_total < kl_threshold or units == 0
     report = {

@@ -205,10 +205,11 @@ def shared_noise_scores(vae, x: tf.Tensor, eps: tf.Tensor, condition=None) -> di
 
 
 def shared_noise_log_likelihood(vae, x, num_samples: int = 64, seed: int | None = None,
-                                batch_size: int = 256) -> np.ndarray:
+                                batch_size: int = 256, condition=None) -> np.ndarray:
     """Importance-sampled log p(x) per example (float64 ``(N,)``, nats) with the same
     K draws for every example: what the exported ``score`` signature returns as
-    ``log_px`` (its ``seed`` is the model's ``seed``).
+    ``log_px`` (its ``seed`` is the model's ``seed``); for a conditioned model
+    log p(x | c), each example given its own ``condition``.
 
     Args:
         vae: a built :class:`keras_vae.VAE`.
@@ -216,14 +217,18 @@ def shared_noise_log_likelihood(vae, x, num_samples: int = 64, seed: int | None 
         num_samples: K.
         seed: int; default the VAE's own ``seed``.
         batch_size: examples per pass (memory only: the result does not depend on it).
+        condition: a conditioned model's conditions, one per example (checked
+            before anything runs; refused for an unconditioned model).
     """
+    from keras_vae.evaluation._common import checked_condition
+
     if isinstance(num_samples, bool) or not isinstance(num_samples, (int, np.integer)) or num_samples < 1:
         raise ValueError(f"num_samples must be an integer >= 1, got {num_samples!r}.")
+    x, condition = checked_condition(vae, x, condition, "shared_noise_log_likelihood")
     seed = vae.seed if seed is None else seed
     eps = tf.constant(standard_noise(num_samples, vae.latent_dim, seed))
-    x = np.asarray(x)
-    out = [
-        shared_noise_scores(vae, vae.prepare(x[i : i + batch_size]), eps)["log_px"].numpy()
-        for i in range(0, len(x), batch_size)
-    ]
+    out = []
+    for i in range(0, len(x), batch_size):
+        given = {} if condition is None else {"condition": vae.prepare_condition(condition[i : i + batch_size])}
+        out.append(shared_noise_scores(vae, vae.prepare(x[i : i + batch_size]), eps, **given)["log_px"].numpy())
     return np.concatenate(out).astype(np.float64) if out else np.zeros((0,), np.float64)
