@@ -6,7 +6,7 @@ import keras
 import tensorflow as tf
 
 from keras_vae import _seeds, _xla
-from keras_vae.models import _steps_per_execution
+from keras_vae.models import _fused_steps, _steps_per_execution
 from keras_vae.models._mid_epoch_resume import SkippingTrainFunction
 from keras_vae.objectives import ELBO, Objective, Terms
 
@@ -269,6 +269,7 @@ class TrainingMixin:
             # while tracing: no XLA then, as the optimizer must create its slots).
             self.jit_compile = _xla.resolve(self, "auto", self.run_eagerly)
         jit_compile = self.jit_compile
+        self._jit_compile_of_step = jit_compile  # what the step will use (see _fused_steps)
         self.jit_compile = False
         try:
             return make(force=force)
@@ -290,7 +291,10 @@ class TrainingMixin:
         def make(force):
             # Passes over the batches a mid-epoch backup had trained on (exact resume).
             made = super(TrainingMixin, self).make_train_function(force=force)
-            return SkippingTrainFunction(made if made is not None else self.train_function, self)
+            made = made if made is not None else self.train_function
+            if _fused_steps.can_fuse(self):  # several steps: one XLA program for them
+                made = _fused_steps.fused_train_function(self, made)
+            return SkippingTrainFunction(made, self)
 
         function = self._make_without_outer_xla("train_function", make, force)
         self.train_function = function
