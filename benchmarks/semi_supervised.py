@@ -65,6 +65,10 @@ def main(argv=None) -> int:
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--limit", type=int, default=10000, help="test images")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--independent-noise", action="store_true",
+                        help="draw z independently for each class of an example (shared_noise=False, the "
+                             "behaviour before issue 25's fix) instead of with shared noise")
+    parser.add_argument("--curve", action="store_true", help="print M2's test error after every epoch")
     args = parser.parse_args(argv)
     path = data_path(args.data)
     x, y = datasets.load_mnist("train", path=path)
@@ -83,16 +87,23 @@ def main(argv=None) -> int:
     print(machine_line())
     print(f"{len(labeled)} labels ({args.per_class} per class, x{args.label_repeats} in each epoch), "
           f"{len(rest)} unlabelled; {args.epochs} epochs = {steps} steps of batch {args.batch_size}, "
-          f"Adam {args.learning_rate:g}, alpha {alpha:g}, latent {args.latent_dim}; test error on {len(x_test)} test images")
+          f"Adam {args.learning_rate:g}, alpha {alpha:g}, latent {args.latent_dim}, "
+          f"{'independent' if args.independent_noise else 'shared'} noise over the classes; test error on {len(x_test)} test images")
 
     keras.utils.set_random_seed(args.seed)
     m2 = kv.SemiSupervisedVAE(kv.encoders.MLPEncoder([args.hidden]), kv.decoders.MLPDecoder([args.hidden]),
                               latent_dim=args.latent_dim, num_classes=10, input_shape=(28, 28, 1),
                               classifier_units=[args.hidden], alpha=alpha, likelihood="bernoulli",
+                              shared_noise=not args.independent_noise,
                               seed=args.seed)
     m2.compile(optimizer=keras.optimizers.Adam(args.learning_rate))
     start = time.perf_counter()
-    m2.fit({"x": x_train, "condition": y_train}, batch_size=args.batch_size, epochs=args.epochs, verbose=2)
+    callbacks = []
+    if args.curve:
+        callbacks.append(keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: print(
+            f"epoch {epoch + 1}: M2 test error {100.0 * np.mean(m2.classify(x_test) != y_test):.2f} %", flush=True)))
+    m2.fit({"x": x_train, "condition": y_train}, batch_size=args.batch_size, epochs=args.epochs, verbose=2,
+           callbacks=callbacks)
     m2_seconds = time.perf_counter() - start
     m2_error = 100.0 * np.mean(m2.classify(x_test) != y_test)
 
