@@ -33,11 +33,14 @@ def test_the_loss_is_kingmas_m2_for_labeled_and_unlabeled_examples():
     batch = {"x": tf.constant(x), "condition": tf.constant(partial, tf.int32)}
     seed = tf.constant([3, 4], tf.int32)
     loss, values, _ = m2._batch_loss(batch, seed, None, training=False)
-    # The same per-class negative ELBOs, recomputed through the VAE's own step.
+    # The same per-class negative ELBOs, recomputed through the VAE's own step (with
+    # the K class blocks sharing their noise, as the model's step draws them).
     tiled = np.tile(x, (K, 1))
     classes = np.repeat(np.arange(K), 8).astype("int32")
+    m2._noise_blocks = K
     per_class, _, _ = VAE._batch_loss(m2, {"x": tf.constant(tiled), "condition": tf.constant(classes)},
                                       seed, None, training=False)
+    m2._noise_blocks = None
     neg_elbo = per_class.numpy().reshape(K, 8).T + math.log(K)  # L(x, y) with log p(y) = -log K
     q = tf.nn.softmax(m2.class_logits(tf.constant(x))).numpy()
     for i in range(8):

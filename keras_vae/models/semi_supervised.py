@@ -50,6 +50,12 @@ class SemiSupervisedVAE(VAE):
             classifier rather than the latent z takes the class
             (tests/test_semi_supervised.py::test_ten_percent_of_labels_train_a_classifier_and_class_conditional_samples
             asserts > 90 % test accuracy with it on three Gaussian blobs, 10 % labelled).
+        shared_noise: draw z for the ``num_classes`` copies of an example with the
+            same noise (common random numbers; the default). Each ELBO(x, y) keeps its
+            unbiased estimate, and their differences over y, which train q(y | x) on
+            unlabeled examples, lose the noise of independent draws
+            (tests/test_semi_supervised.py::test_shared_noise_keeps_each_elbo_and_removes_the_noise_of_its_differences_over_y).
+            ``False`` draws each copy independently.
         **kwargs: the other :class:`~keras_vae.VAE` arguments (likelihood, prior,
             beta, seed, ...); ``condition`` is set by the model.
 
