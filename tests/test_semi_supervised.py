@@ -52,6 +52,31 @@ def test_the_loss_is_kingmas_m2_for_labeled_and_unlabeled_examples():
     assert np.all(values["classification_loss"].numpy()[partial < 0] == 0)
 
 
+def test_the_unlabeled_loss_trains_the_classifier_toward_the_models_posterior():
+    # Its gradient on the logits of q(y | x) (read on the last bias) is, in closed
+    # form, q * (a - sum_y q a) with a = L(x, y) + log q(y | x): q is not stopped, the
+    # entropy enters with its sign, and q's optimum is softmax(-L(x, .)).
+    m2 = small_m2()
+    x, _, _ = blobs(8, seed=7)
+    batch = {"x": tf.constant(x), "condition": tf.constant(np.full(8, -1), tf.int32)}
+    seed = tf.constant([5, 6], tf.int32)
+    bias = m2.classifier.layers[-1].bias
+    with tf.GradientTape() as tape:
+        loss, _, _ = m2._batch_loss(batch, seed, None, training=False)
+        mean = tf.reduce_mean(loss)
+    gradient = tape.gradient(mean, bias).numpy()
+    m2._noise_blocks = K
+    per_class, _, _ = VAE._batch_loss(m2, {"x": tf.constant(np.tile(x, (K, 1))),
+                                           "condition": tf.constant(np.repeat(np.arange(K), 8), tf.int32)},
+                                      seed, None, training=False)
+    m2._noise_blocks = None
+    neg_elbo = per_class.numpy().reshape(K, 8).T + math.log(K)
+    q = tf.nn.softmax(m2.class_logits(tf.constant(x))).numpy()
+    a = neg_elbo + np.log(q)
+    expected = np.mean(q * (a - np.sum(q * a, axis=1, keepdims=True)), axis=0)
+    np.testing.assert_allclose(gradient, expected, rtol=1e-4, atol=1e-5)
+
+
 def test_ten_percent_of_labels_train_a_classifier_and_class_conditional_samples(tmp_path):
     x, y, partial = blobs(600, seed=2)
     m2 = small_m2()
