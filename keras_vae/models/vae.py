@@ -348,7 +348,7 @@ class VAE(ConditioningMixin, LatentVariableModel):
         features = self.condition_features(c, training)
         params = self._posterior_parameters(x, features, training)
         q = self.posterior_layer.distribution(params)
-        z = q.sample(k, seed=seed)  # [K, B, L]; log_prob(z) reuses a flow's cache
+        z = self._sample_posterior(q, k, seed)  # [K, B, L]; log_prob(z) reuses a flow's cache
         log_qz = tf.cast(q.log_prob(z), tf.float32)
         prior = self._prior(features, training)
 
@@ -369,6 +369,11 @@ class VAE(ConditioningMixin, LatentVariableModel):
             stopped_posterior=lambda: self.posterior_layer.stopped_distribution(params),
             joint_log_prob=joint_log_prob,
         )
+
+    def _sample_posterior(self, q, num_samples: int, seed) -> tf.Tensor:
+        """``num_samples`` draws of ``q`` in :meth:`terms` (``[K, batch, latent_dim]``);
+        a model that couples the draws of its rows (the semi-supervised M2) overrides it."""
+        return q.sample(num_samples, seed=seed)
 
     def joint_log_prob(self, x, z, training: bool | None = False, prior=None, log_prob=None, condition=None):
         """``log p(x|z)`` and ``log p(z)`` at latents ``z`` ``[K, batch, latent_dim]``
