@@ -25,6 +25,16 @@ class Interrupt(keras.callbacks.Callback):
             raise KeyboardInterrupt(f"interrupted after epoch {self.epoch}, batch {batch}")
 
 
+@pytest.fixture(autouse=True)
+def _several_steps_per_call(monkeypatch):
+    # These fits are short: let compile's steps_per_execution="auto" run 32 steps per
+    # call in them anyway (runs with an Interrupt callback still take one), so the
+    # resume is tested across both.
+    from keras_vae.models import _steps_per_execution
+
+    monkeypatch.setattr(_steps_per_execution, "MIN_STEPS", 0)
+
+
 def _vae():
     keras.utils.set_random_seed(3)  # the same initial weights in every run
     vae = kv.VAE("mlp", "mlp", latent_dim=2, input_shape=(12,), seed=3)

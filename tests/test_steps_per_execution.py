@@ -6,12 +6,18 @@ import pytest
 
 import keras_vae as kv
 from keras_vae import datasets
-from keras_vae.models import _fused_steps
+from keras_vae.models import _fused_steps, _steps_per_execution
 from keras_vae.models._steps_per_execution import AUTO_STEPS, resolve
 
 
 def _model():
     return kv.VAE("mlp", "mlp", latent_dim=2, input_shape=(6,), likelihood="bernoulli", seed=3)
+
+
+@pytest.fixture(autouse=True)
+def _short_fits_count(monkeypatch):
+    # These fits are short (fewer than MIN_STEPS steps): let "auto" act on them anyway.
+    monkeypatch.setattr(_steps_per_execution, "MIN_STEPS", 0)
 
 
 def _fit(x, steps_per_execution, **fit_kwargs):
@@ -93,3 +99,18 @@ def test_the_request_is_saved(tmp_path):
     vae.save(tmp_path / "n.keras")
     loaded = kv.load_model(tmp_path / "n.keras")
     assert loaded.steps_per_execution == loaded.steps_per_execution_request == 4
+
+
+def test_auto_runs_one_step_per_call_in_a_short_fit(monkeypatch):
+    from keras_vae.models._steps_per_execution import planned_steps
+
+    monkeypatch.setattr(_steps_per_execution, "MIN_STEPS", 256)
+    MIN_STEPS = 256
+    vae = _model()
+    assert planned_steps(np.zeros((100, 6)), 8, None, 3) == 13 * 3
+    assert planned_steps({"x": np.zeros((100, 6))}, None, None, 2, initial_epoch=1) == 4
+    assert planned_steps(datasets.dynamic_binarization(np.zeros((64, 6)), batch_size=8), epochs=2) == 16
+    assert planned_steps(iter([]), steps_per_epoch=7, epochs=2) == 14
+    assert planned_steps(iter([])) is None
+    assert resolve(vae, "auto", [], steps=MIN_STEPS - 1) == 1
+    assert resolve(vae, "auto", [], steps=MIN_STEPS) == resolve(vae, "auto", [], steps=None) == AUTO_STEPS

@@ -16,7 +16,9 @@ the fit acts on single batches, and one step otherwise:
   with a batch ``save_freq``, the divergence guard, ``History``) do not count;
 - any other callback that overrides a batch hook (``on_train_batch_end``,
   ``on_batch_begin``, ...) gets every batch: ``"auto"`` resolves to 1;
-- ``run_eagerly`` and a distribution strategy (multi-worker, mirrored) also give 1.
+- ``run_eagerly`` and a distribution strategy (multi-worker, mirrored) also give 1;
+- so does a fit of fewer than :data:`MIN_STEPS` steps in all (a small data set, a few
+  epochs): the multi-step function costs more to trace and compile than it saves there.
 
 Per-epoch callbacks (checkpoints, early stopping, learning-rate schedules, KL
 warm-up) are unaffected: Keras ends an execution at the epoch's last batch.
@@ -34,6 +36,8 @@ import tensorflow as tf
 #: Steps per call under ``"auto"``: past 32 the MLP's gain flattens
 #: (``benchmarks/throughput.py --steps-per-execution``).
 AUTO_STEPS = 32
+#: The fewest steps a fit must plan for ``"auto"`` to run several per call.
+MIN_STEPS = 256
 
 _BATCH_HOOKS = (
     "on_batch_begin", "on_batch_end", "on_train_batch_begin", "on_train_batch_end",
@@ -68,11 +72,30 @@ def acts_per_batch(callback: Any) -> bool:
     )
 
 
-def resolve(model: Any, request: Any, callbacks: Any) -> int:
-    """The steps per call for one ``fit`` (see the module's docstring)."""
+def planned_steps(x: Any, batch_size: Any = None, steps_per_epoch: Any = None, epochs: int = 1,
+                  initial_epoch: int = 0) -> int | None:
+    """The training steps a ``fit`` with these arguments will take (None if unknown)."""
+    epochs_left = max(1, int(epochs) - int(initial_epoch))
+    if steps_per_epoch:
+        return int(steps_per_epoch) * epochs_left
+    if isinstance(x, tf.data.Dataset):
+        cardinality = int(x.cardinality())
+        return cardinality * epochs_left if cardinality >= 0 else None
+    if isinstance(x, dict):
+        x = x.get("x")
+    try:
+        examples = len(x)
+    except TypeError:
+        return None
+    return -(-examples // int(batch_size or 32)) * epochs_left
+
+
+def resolve(model: Any, request: Any, callbacks: Any, steps: int | None = None) -> int:
+    """The steps per call for one ``fit`` of ``steps`` planned steps (see the
+    module's docstring)."""
     if request != "auto":
         return int(request)
-    if getattr(model, "run_eagerly", False):
+    if getattr(model, "run_eagerly", False) or (steps is not None and steps < MIN_STEPS):
         return 1
     if getattr(model, "_distribute_strategy", None) is not None or tf.distribute.has_strategy():
         return 1

@@ -276,13 +276,13 @@ class TrainingMixin:
         finally:
             self.jit_compile = jit_compile
 
-    def _use_steps_per_execution(self, callbacks) -> None:
+    def _use_steps_per_execution(self, callbacks, planned_steps: int | None = None) -> None:
         """Set the steps per call for this fit (``"auto"`` decided from its
-        callbacks); the compiled functions are remade when the number changes."""
+        callbacks and length); the compiled functions are remade when it changes."""
         request = getattr(self, "steps_per_execution_request", None)
         if request is None:  # not compiled through this class's compile()
             return
-        steps = _steps_per_execution.resolve(self, request, callbacks)
+        steps = _steps_per_execution.resolve(self, request, callbacks, planned_steps)
         if steps != self.steps_per_execution:
             self.steps_per_execution = steps
             self.train_function = self.test_function = None

@@ -29,6 +29,7 @@ from keras_vae._random import INT32_MAX
 from keras_vae.models._evaluation import EvaluationMixin
 from keras_vae.models._finite import NonFiniteGuard, check_finite_weights
 from keras_vae.models._fit_checks import FitChecksMixin
+from keras_vae.models import _steps_per_execution
 from keras_vae.models._mid_epoch_resume import mid_epoch_backup
 from keras_vae.models._inputs import InputChecksMixin
 from keras_vae.models._multiworker import MultiWorkerMixin
@@ -273,7 +274,12 @@ class LatentVariableModel(
         self._mid_epoch_backup, self._batches_to_skip = mid_epoch_backup(callbacks), 0
         if callbacks is None or isinstance(callbacks, (list, tuple)):
             callbacks = [NonFiniteGuard(), *(callbacks or [])]
-        self._use_steps_per_execution(getattr(callbacks, "callbacks", callbacks))
+        positional = dict(zip(("batch_size", "epochs"), args))  # Keras' order after x, y
+        planned = _steps_per_execution.planned_steps(
+            x, kwargs.get("batch_size", positional.get("batch_size")), kwargs.get("steps_per_epoch"),
+            kwargs.get("epochs", positional.get("epochs", 1)), kwargs.get("initial_epoch", 0),
+        )
+        self._use_steps_per_execution(getattr(callbacks, "callbacks", callbacks), planned)
         # A dataset's weights and magnitude are checked in its pipeline, before the
         # step that would use them.
         with _errors.own_message_first():
