@@ -257,7 +257,7 @@ def main(argv=None) -> None:
         for model in models.values():
             own = {} if args.steps_per_execution is None else {"steps_per_execution": args.steps_per_execution}
             model.compile(optimizer=keras.optimizers.Adam(1e-3), jit_compile=jit_compile, **own)
-            epoch_times(model, x, 1)  # warm-up: tracing and first-epoch allocation
+            epoch_times(model, x, args.epochs)  # warm-up (as long as a timed fit: "auto" decides by length)
         times = {name: [] for name in models}
         for _ in range(args.rounds):  # alternate so drift hits both alike
             for name, model in models.items():

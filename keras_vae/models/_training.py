@@ -225,8 +225,10 @@ class TrainingMixin:
         checks run outside the compiled step, so bad batches are still refused.
 
         ``steps_per_execution="auto"`` runs 32 training steps per call of the
-        compiled function when no callback of the fit acts on single batches, and
-        one otherwise, so a batch-level callback still sees every batch (see
+        compiled function (fused into one XLA program where the step is compiled
+        with XLA) when no callback of the fit acts on single batches and the fit
+        plans 256 steps or more, and one otherwise, so a batch-level callback still
+        sees every batch and a short fit does not pay for compiling it (see
         ``keras_vae.models._steps_per_execution``); an integer is Keras' own option.
 
         Example:
