@@ -100,6 +100,8 @@ def dynamic_binarization(
     """
     import tensorflow as tf
 
+    if batch_size is not None and int(batch_size) < 1:
+        raise ValueError(f"batch_size must be >= 1 or None, got {batch_size}.")
     if isinstance(dataset_or_array, tuple):
         dataset_or_array = dataset_or_array[0]
     if condition is not None and isinstance(dataset_or_array, tf.data.Dataset):
@@ -126,8 +128,6 @@ def dynamic_binarization(
             probs if condition is None else {"x": probs, "condition": condition}
         )
     if batch_size is not None:
-        if int(batch_size) < 1:
-            raise ValueError(f"batch_size must be >= 1 or None, got {batch_size}.")
         if shuffle:
             buffer = count if count is not None else 10_000
             ds = ds.shuffle(max(1, buffer), seed=seed, reshuffle_each_iteration=True)
@@ -176,8 +176,6 @@ def _in_memory_batches(probs: np.ndarray, batch_size: int, shuffle: bool, seed, 
     two-core machine left the training step waiting for data."""
     import tensorflow as tf
 
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1 or None, got {batch_size}.")
     count = len(probs)
     data = tf.constant(probs)
     ds = tf.data.Dataset.range(count)
