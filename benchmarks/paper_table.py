@@ -199,13 +199,63 @@ def run_row(name, args, x_train, x_test, out: pathlib.Path, y_train=None, y_test
         "stderr": float(log_px.std(ddof=1) / math.sqrt(len(log_px))),
         "test_elbo": elbo,
         "active_units": _active_units(vae, x_test, c_test),
-        "curve": [json.loads(line)["test_elbo"] for line in curve_path.read_text().splitlines()],
+        "curve": [elbo for _, elbo in read_curve(curve_path)],
         "epochs": epochs,
         "train_seconds": round(train_time, 1),
         "eval_seconds": round(time.perf_counter() - start, 1),
     }
     print(f"{name}: {json.dumps(result)}", flush=True)
     return result
+
+
+def read_curve(*paths: pathlib.Path) -> list[tuple[int, float]]:
+    """(epoch, test ELBO) from curve files, merged, in epoch order. A resumed run
+    repeats the epochs since its last checkpoint: the later record of an epoch wins."""
+    by_epoch = {}
+    for path in paths:
+        if path.exists():
+            for line in path.read_text().splitlines():
+                record = json.loads(line)
+                by_epoch[record["epoch"]] = record["test_elbo"]
+    return sorted(by_epoch.items())
+
+
+def plot_curves(args, results, out: pathlib.Path, n_test: int, path: pathlib.Path) -> None:
+    """The test ELBO of each row against epochs (log scale), the paper's NLL as a line
+    (the ELBO is a lower bound on -NLL) and our final -NLL as a point; readable while a
+    run is still going (it reads the rows' curve files)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    for name in args.rows:
+        curve = read_curve(out / name / "curve.jsonl", out / name / "epochs.jsonl")
+        if not curve:
+            continue
+        epochs, elbo = zip(*curve)
+        line, = ax.plot(epochs, elbo, label=f"{name}: test ELBO (1,000 images)")
+        _, label, paper = ROWS[name]
+        ax.axhline(-paper, color=line.get_color(), linestyle=":", label=f"{label}: -NLL {-paper:.2f}")
+        result = results.get(_key(name, args, n_test))
+        if result:
+            ax.plot([result["epochs"]], [-result["nll"]], "o", color=line.get_color(),
+                    label=f"{name}: -NLL {-result['nll']:.2f} (K={args.num_samples}, {n_test} images)")
+    if args.schedule == "paper":
+        for end in sorted(stage_ends())[:-1]:
+            ax.axvline(end + 1, color="0.85", linewidth=0.8, zorder=0)
+    ax.set_xscale("log")
+    ax.set_xlabel("epoch (grey: the schedule's learning-rate stages)")
+    ax.set_ylabel("nats per image")
+    ax.set_ylim(bottom=max(ax.get_ylim()[0], -150))
+    ax.legend(fontsize=7, loc="lower right")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    print(f"learning curves: {path}")
 
 
 def _active_units(vae, x, condition=None) -> int:
@@ -290,7 +340,13 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default="runs/paper_table", help="checkpoints and results.json")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--plot", default=None, metavar="PNG",
+                        help="also draw the rows' learning curves to this picture")
+    parser.add_argument("--plot-only", action="store_true",
+                        help="draw --plot from the curves written so far (e.g. by a run still going) and stop")
     args = parser.parse_args(argv)
+    if args.plot_only and not args.plot:
+        parser.error("--plot-only needs --plot PNG")
 
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -301,6 +357,9 @@ def main(argv=None) -> int:
     x_test, y_test = datasets.load_mnist("test", path=path)
     x_test, y_test = datasets.binarize(x_test[: args.limit], seed=args.seed), y_test[: args.limit]  # binarized once
 
+    if args.plot_only:
+        plot_curves(args, results, out, len(x_test), pathlib.Path(args.plot))
+        return 0
     print(machine_line())
     budget = "the paper's schedule" if args.schedule == "paper" else f"{args.epochs} epochs at lr 1e-3"
     print(f"budget: {budget}, batch {args.batch_size}; test NLL with K={args.num_samples} "
@@ -324,6 +383,8 @@ def main(argv=None) -> int:
           "docstring for what differs)")
     _print_condition_gain(args, results, out, len(x_test))
     _print_curves(args, results, len(x_test))
+    if args.plot:
+        plot_curves(args, results, out, len(x_test), pathlib.Path(args.plot))
     return 0
 
 

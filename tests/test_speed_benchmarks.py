@@ -115,3 +115,27 @@ def test_paper_table_keys_name_the_condition_and_the_seed_and_keep_earlier_keys(
     assert table.ROWS["cond_vae_k1"][0]["condition"] == table.LABEL_CONDITION
     args.seed = 3
     assert table._key("vae_k1", args, 500).endswith("/seed3") and table._key("cond_vae_k1", args, 500).endswith("/seed3")
+
+
+def test_paper_table_curve_keeps_the_last_record_of_a_resumed_epoch_and_draws_it(monkeypatch, tmp_path):
+    import argparse
+    import json
+
+    table = _load("paper_table", monkeypatch)
+    row = tmp_path / "vae_k1"
+    row.mkdir()
+    # Stage ends in curve.jsonl, every 10 epochs in epochs.jsonl; a resume from the
+    # epoch-20 checkpoint wrote epoch 20 and 30 again.
+    (row / "curve.jsonl").write_text("".join(json.dumps({"epoch": e, "test_elbo": v}) + "\n"
+                                             for e, v in [(1, -200.0), (4, -170.0), (13, -130.0)]))
+    (row / "epochs.jsonl").write_text("".join(json.dumps({"epoch": e, "test_elbo": v}) + "\n"
+                                              for e, v in [(10, -140.0), (20, -120.0), (30, -115.0),
+                                                           (20, -121.0), (30, -116.0), (40, -110.0)]))
+    assert table.read_curve(row / "curve.jsonl", row / "epochs.jsonl") == [
+        (1, -200.0), (4, -170.0), (10, -140.0), (13, -130.0), (20, -121.0), (30, -116.0), (40, -110.0)]
+    assert table.read_curve(row / "missing.jsonl") == []
+    args = argparse.Namespace(schedule="paper", epochs=2, batch_size=500, num_samples=5000, warmup=0, seed=0,
+                              rows=["vae_k1"])
+    picture = tmp_path / "curve.png"
+    table.plot_curves(args, {}, tmp_path, 10000, picture)
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and picture.stat().st_size > 10_000
