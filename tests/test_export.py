@@ -43,7 +43,14 @@ LIKELIHOODS = {
     "gaussian": lambda: kv.likelihoods.Gaussian(scale=1.0),
     "gaussian_per_feature": lambda: kv.likelihoods.Gaussian(scale="per_feature"),
 }
-COMBOS = [f"{e}-{d}-{l}" for e, d, l in itertools.product(ENCODERS, DECODERS, LIKELIHOODS)]
+# A pairwise cover of encoder x decoder x likelihood (each pair of choices of two of
+# them occurs in some combination): the export code is the same for all 12 triples,
+# and each export costs ~10 s.
+COMBOS = ["mlp-mlp-bernoulli", "conv-conv-bernoulli", "mlp-conv-gaussian", "conv-mlp-gaussian",
+          "mlp-mlp-gaussian_per_feature", "conv-conv-gaussian_per_feature"]
+assert {(e, d) for e, d, _ in (c.split("-") for c in COMBOS)} == set(itertools.product(ENCODERS, DECODERS))
+assert {(e, l) for e, _, l in (c.split("-") for c in COMBOS)} == set(itertools.product(ENCODERS, LIKELIHOODS))
+assert {(d, l) for _, d, l in (c.split("-") for c in COMBOS)} == set(itertools.product(DECODERS, LIKELIHOODS))
 PLAIN = "mlp-mlp-bernoulli"
 # The TF1 (server-style) loader is checked on combinations that cover every
 # encoder, decoder and likelihood at least once; the graph does not depend on the loader.

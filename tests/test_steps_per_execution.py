@@ -7,7 +7,10 @@ import pytest
 import keras_vae as kv
 from keras_vae import datasets
 from keras_vae.models import _fused_steps, _steps_per_execution
-from keras_vae.models._steps_per_execution import AUTO_STEPS, resolve
+from keras_vae.models._steps_per_execution import resolve
+
+
+DEFAULTS = (_steps_per_execution.AUTO_STEPS, _steps_per_execution.MIN_STEPS)
 
 
 def _model():
@@ -16,8 +19,10 @@ def _model():
 
 @pytest.fixture(autouse=True)
 def _short_fits_count(monkeypatch):
-    # These fits are short (fewer than MIN_STEPS steps): let "auto" act on them anyway.
+    # These fits are short (fewer than MIN_STEPS steps): let "auto" act on them anyway,
+    # with 4 steps per call (the same code as 32; tracing 32 fetches costs ~30 s a test).
     monkeypatch.setattr(_steps_per_execution, "MIN_STEPS", 0)
+    monkeypatch.setattr(_steps_per_execution, "AUTO_STEPS", 4)
 
 
 def _fit(x, steps_per_execution, **fit_kwargs):
@@ -31,9 +36,10 @@ def _fit(x, steps_per_execution, **fit_kwargs):
     return vae, history.history
 
 
-# 320 examples: 40 batches of 8, so a call of 32 fused steps (one XLA loop) and
-# one of 8 taken step by step; 252: 31 batches of 8 and one of 4, which cannot fuse.
-@pytest.mark.parametrize("pipeline, n", [("array", 320), ("dynamic_binarization", 252)])
+# 4 steps per call. 40 examples: 5 batches of 8, so a call of 4 fused steps (one XLA
+# loop) and one with a single batch, taken step by step; 28: 3 batches of 8 and one of
+# 4, all present but of two sizes, which cannot fuse.
+@pytest.mark.parametrize("pipeline, n", [("array", 40), ("dynamic_binarization", 28)])
 def test_auto_gives_the_same_curve_as_one_step_per_call(pipeline, n):
     probs = np.random.default_rng(0).random((n, 6)).astype(np.float32)
     x = (probs > 0.5).astype(np.float32)
@@ -43,7 +49,7 @@ def test_auto_gives_the_same_curve_as_one_step_per_call(pipeline, n):
         data, kwargs = (lambda: datasets.dynamic_binarization(probs, batch_size=8, seed=1)), {}
     one, curve_one = _fit(data(), 1, **kwargs)
     auto, curve_auto = _fit(data(), None, **kwargs)
-    assert one.steps_per_execution == 1 and auto.steps_per_execution == AUTO_STEPS
+    assert one.steps_per_execution == 1 and auto.steps_per_execution == _steps_per_execution.AUTO_STEPS
     assert int(auto.optimizer.iterations) == int(one.optimizer.iterations) == 2 * -(-n // 8)
     assert _fused_steps.can_fuse(auto) and not _fused_steps.can_fuse(one)
     for name in ("loss", "elbo", "kl"):
@@ -73,12 +79,17 @@ def test_a_batch_level_callback_sees_every_batch(tmp_path):
     # batch's loss) gets one step per call.
     backup = keras.callbacks.BackupAndRestore(str(tmp_path), save_freq=3)
     for callbacks, steps in (
-        ([keras.callbacks.EarlyStopping("loss"), keras.callbacks.History(), backup], AUTO_STEPS),
+        ([keras.callbacks.EarlyStopping("loss"), keras.callbacks.History(), backup], _steps_per_execution.AUTO_STEPS),
         ([keras.callbacks.ProgbarLogger(), keras.callbacks.TerminateOnNaN()], 1),
-        ([], AUTO_STEPS),
+        ([], _steps_per_execution.AUTO_STEPS),
     ):
         assert resolve(vae, "auto", callbacks) == steps
     assert resolve(vae, 5, [counter]) == 5
+
+
+def test_auto_means_32_steps_per_call_in_a_long_fit():
+    # The module's fixture sets 4 for speed; the documented defaults, read at import:
+    assert DEFAULTS == (32, 256)
 
 
 def test_a_bad_steps_per_execution_is_refused_before_compiling():
@@ -113,4 +124,4 @@ def test_auto_runs_one_step_per_call_in_a_short_fit(monkeypatch):
     assert planned_steps(iter([]), steps_per_epoch=7, epochs=2) == 14
     assert planned_steps(iter([])) is None
     assert resolve(vae, "auto", [], steps=MIN_STEPS - 1) == 1
-    assert resolve(vae, "auto", [], steps=MIN_STEPS) == resolve(vae, "auto", [], steps=None) == AUTO_STEPS
+    assert resolve(vae, "auto", [], steps=MIN_STEPS) == resolve(vae, "auto", [], steps=None) == _steps_per_execution.AUTO_STEPS

@@ -76,8 +76,11 @@ def fused_train_function(model: Any, keras_function: Any):
             single(x, None)
         return model._step_logs()
 
+    def prepared(optional):
+        return model.prepare_inputs(keras.utils.unpack_x_y_sample_weight(optional.get_value())[0])
+
     def one(optional):
-        single(model.prepare_inputs(keras.utils.unpack_x_y_sample_weight(optional.get_value())[0]), None)
+        single(prepared(optional), None)
         return model._step_logs()
 
     @tf.function
@@ -86,7 +89,7 @@ def fused_train_function(model: Any, keras_function: Any):
         present = tf.reduce_all(tf.stack([o.has_value() for o in optionals]))
 
         def all_present():
-            xs = [model.prepare_inputs(keras.utils.unpack_x_y_sample_weight(o.get_value())[0]) for o in optionals]
+            xs = [prepared(o) for o in optionals]
             sizes = tf.stack([tf.shape(x)[0] for x in xs])
             one_size = tf.reduce_all(tf.equal(sizes, sizes[0]))
             return tf.cond(one_size, lambda: updates(tf.stack(xs)), lambda: each(xs))
