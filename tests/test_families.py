@@ -37,7 +37,9 @@ def _fit_gap(posterior, x):
     keras.utils.set_random_seed(0)  # the initial weights
     vae = _fixed_decoder_vae(posterior)
     vae.compile(optimizer=keras.optimizers.Adam(keras.optimizers.schedules.ExponentialDecay(3e-2, 500, 0.5)))
-    vae.fit(x, epochs=200, batch_size=250, verbose=0)
+    # 1,600 steps of 250: 25 passes over the data repeated 8 times (the same steps as
+    # 200 epochs, with an eighth of Keras' per-epoch overhead).
+    vae.fit(np.tile(x, (8, 1)), epochs=25, batch_size=250, verbose=0)
     elbo = np.mean(vae.elbo(x, seed=0, num_samples=64).numpy())
     return float(np.mean(log_marginal(x, W, B, SIGMA)) - elbo)
 
