@@ -125,20 +125,29 @@ def stage_ends() -> set[int]:
 
 
 class StageCurve(keras.callbacks.Callback):
-    """Appends the test ELBO (first 1,000 test images) at the end of every schedule
-    stage to ``curve.jsonl``: the learning curve of the full-schedule run."""
+    """Appends the test ELBO (first 1,000 test images) at the chosen epochs to a curve
+    file, with the training seconds spent since the previous record of this process
+    (``train_seconds``: the epochs' own time, not this evaluation's nor a pause between
+    sittings), so a run resumed over several sittings still adds up its training time."""
 
     def __init__(self, path: pathlib.Path, x_test, every: set[int], condition=None):
         super().__init__()
         self.path, self.x_test, self.every = path, x_test[:1000], every
         self.given = {} if condition is None else {"condition": condition[:1000]}
+        self.spent, self.started = 0.0, None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.started = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
+        if self.started is not None:
+            self.spent += time.perf_counter() - self.started
         if epoch not in self.every:
             return
         elbo = float(np.mean(self.model.elbo(self.x_test, seed=0, **self.given).numpy()))
         record = {"epoch": epoch + 1, "test_elbo": elbo, "train_loss": float((logs or {}).get("loss", math.nan)),
-                  "time": time.time()}
+                  "time": time.time(), "train_seconds": round(self.spent, 3)}
+        self.spent = 0.0
         with open(self.path, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(record) + "\n")
 
@@ -201,7 +210,10 @@ def run_row(name, args, x_train, x_test, out: pathlib.Path, y_train=None, y_test
         "active_units": _active_units(vae, x_test, c_test),
         "curve": [elbo for _, elbo in read_curve(curve_path)],
         "epochs": epochs,
-        "train_seconds": round(train_time, 1),
+        "train_seconds": round(train_time, 1),  # this sitting's
+        # every sitting's, replayed epochs included (records written by this version on)
+        "train_seconds_all_sittings": round(sum(
+            json.loads(line).get("train_seconds", 0.0) for line in curve_path.read_text().splitlines()), 1),
         "eval_seconds": round(time.perf_counter() - start, 1),
     }
     print(f"{name}: {json.dumps(result)}", flush=True)

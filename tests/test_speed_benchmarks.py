@@ -139,3 +139,25 @@ def test_paper_table_curve_keeps_the_last_record_of_a_resumed_epoch_and_draws_it
     picture = tmp_path / "curve.png"
     table.plot_curves(args, {}, tmp_path, 10000, picture)
     assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and picture.stat().st_size > 10_000
+
+
+def test_paper_table_curve_records_the_training_seconds_of_each_stretch(monkeypatch, tmp_path):
+    import json
+
+    import tensorflow as tf
+
+    table = _load("paper_table", monkeypatch)
+    clock = iter([0.0, 2.0, 10.0, 13.0, 20.0, 24.0])  # three epochs of 2, 3 and 4 s
+    monkeypatch.setattr(table.time, "perf_counter", lambda: next(clock))
+    curve = table.StageCurve(tmp_path / "c.jsonl", np.zeros((4, 8), "float32"), every={1, 2})
+
+    class Model:
+        def elbo(self, x, seed=0):
+            return tf.fill([len(x)], -90.0)
+
+    curve.set_model(Model())
+    for epoch in range(3):
+        curve.on_epoch_begin(epoch)
+        curve.on_epoch_end(epoch, {"loss": 1.0})
+    records = [json.loads(line) for line in (tmp_path / "c.jsonl").read_text().splitlines()]
+    assert [(r["epoch"], r["train_seconds"]) for r in records] == [(2, 5.0), (3, 4.0)]
