@@ -136,37 +136,6 @@ def test_bad_conv_flags_are_refused_before_training(argv, fragment, images, tmp_
     assert "Training" not in out and not (tmp_path / "run").exists()
 
 
-def test_saved_model_signatures_of_the_conv_model(run, model, images, tmp_path):
-    """The TF Serving export of the conv hierarchy: encode gives every group (a map per
-    group, flattened as the model's encode), reconstruct / sample / score give the model's
-    own numbers (score: the same importance draws, recomputed here)."""
-    import tensorflow as tf
-    from keras_vae import _seeds
-
-    x = np.load(images[0])[:3]
-    loaded = tf.saved_model.load(model.export(str(tmp_path / "serving"), score_samples=64))
-    assert set(loaded.signatures) >= {"encode", "decode", "reconstruct", "sample", "score", "serving_default"}
-    encoded = loaded.signatures["encode"](x=tf.constant(x))
-    means = model.encode(x)
-    assert [np.shape(m) for m in means] == [(3, 16), (3, 8)]
-    for g in range(2):
-        np.testing.assert_allclose(encoded[f"z_{g + 1}_mean"].numpy(), np.asarray(means[g]), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(loaded.signatures["reconstruct"](x=tf.constant(x))["reconstruction"].numpy(),
-                               model.reconstruct(x).numpy(), rtol=1e-5, atol=1e-6)
-    served = loaded.signatures["sample"](seed=tf.constant([5, 6], tf.int64))["x"].numpy()
-    np.testing.assert_allclose(served[0], model.sample(1, seed=5).numpy()[0], rtol=1e-5, atol=1e-6)
-    log_px = loaded.signatures["score"](x=tf.constant(x))["log_px"].numpy()
-    q = model.posterior(x)
-    z = q.sample(64, seed=tf.constant([model.seed, _seeds.LOG_LIKELIHOOD], tf.int32))
-    log_px_z, log_pz = model.joint_log_prob(model.prepare(x), z)
-    expected = tf.reduce_logsumexp(log_px_z + log_pz - q.log_prob(z), axis=0) - np.log(64.0)
-    np.testing.assert_allclose(log_px, expected.numpy(), rtol=1e-4, atol=1e-3)
-    assert np.all(np.isfinite(log_px))
-    z_all = np.concatenate([np.asarray(m) for m in means], axis=-1)
-    decoded = loaded.signatures["decode"](z=tf.constant(z_all))["x_mean"].numpy()
-    np.testing.assert_allclose(decoded, model.decode(z_all).numpy(), rtol=1e-5, atol=1e-6)
-
-
 @pytest.mark.parametrize("argv, fragment", [
     (["--model", "hierarchical", "--scales", "1"], "--scales applies to --architecture conv"),
     (["--model", "hierarchical", "--architecture", "mlp", "--channels", "4"],
