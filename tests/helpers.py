@@ -158,3 +158,16 @@ def assert_runtime_matches(model, runtime, files, rng, atol=1e-5):
         for g, mean in enumerate(means):
             np.testing.assert_allclose(encode[f"z_{g + 1}_mean"], mean, rtol=1e-5, atol=atol)
         np.testing.assert_allclose(x_mean, model.decode(z).numpy(), rtol=1e-5, atol=atol)
+
+
+def hierarchical_score(model, x, num_samples: int) -> np.ndarray:
+    """What a hierarchical model's served ``score`` returns: log-mean-exp of the
+    importance weights of ``num_samples`` draws of q seeded as the export seeds them."""
+    import tensorflow as tf
+
+    from keras_vae import _seeds
+
+    q = model.posterior(x)
+    z = q.sample(num_samples, seed=tf.constant([model.seed, _seeds.LOG_LIKELIHOOD], tf.int32))
+    log_px_z, log_pz = model.joint_log_prob(model.prepare(x), z)
+    return (tf.reduce_logsumexp(log_px_z + log_pz - q.log_prob(z), axis=0) - np.log(float(num_samples))).numpy()
