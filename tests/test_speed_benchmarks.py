@@ -161,3 +161,34 @@ def test_paper_table_curve_records_the_training_seconds_of_each_stretch(monkeypa
         curve.on_epoch_end(epoch, {"loss": 1.0})
     records = [json.loads(line) for line in (tmp_path / "c.jsonl").read_text().splitlines()]
     assert [(r["epoch"], r["train_seconds"]) for r in records] == [(2, 5.0), (3, 4.0)]
+
+
+@pytest.fixture(scope="module")
+def budget():
+    with pytest.MonkeyPatch.context() as patch:
+        yield _load("schedule_budget", patch)
+
+
+def test_the_bound_multiplies_by_the_weights_of_the_mlp_it_is_given(throughput):
+    """The bound's matrices are the MLP's: this benchmark's 784-400-20 by default,
+    Burda et al.'s 784-200-200-50 (two heads of 50) for the schedule's budget."""
+    assert throughput.mlp_weight_shapes(784) == [(784, 400), (400, 40), (20, 400), (400, 784)]
+    assert throughput.mlp_weight_shapes(784, (200, 200), 50, (200, 200)) == [
+        (784, 200), (200, 200), (200, 100), (50, 200), (200, 200), (200, 784)]
+
+
+def test_schedule_budget_prints_each_part_as_the_minutes_of_the_papers_schedule(budget, capsys):
+    """3,280 epochs of 60,000 images: 120 steps an epoch at batch 500."""
+    assert budget.schedule_minutes(0.010, 500) == pytest.approx(0.010 * 120 * 3280 / 60)
+    assert budget.schedule_minutes(0.010, 70) == pytest.approx(0.010 * 858 * 3280 / 60)  # the last, smaller batch
+    assert budget.main(["--batch-sizes", "50", "--images", "200", "--epochs", "1", "--graph-steps", "2",
+                        "--rounds", "1", "--steps-per-execution", "1"]) == 0
+    table = capsys.readouterr().out.split("schedule min\n")[-1].splitlines()
+    assert [line.split()[0] for line in table] == ["50"] * 4
+    assert [line[7:41].strip() for line in table] == [
+        "matrix products (in-graph bound)", "the step in one graph (_update)", "fit, pre-binarized array",
+        "fit, dynamic binarization"]
+    for line in table:
+        ms, images_per_s, minutes = (float(v) for v in line.split()[-3:])
+        assert ms > 0 and images_per_s == pytest.approx(50e3 / ms, rel=0.01)
+        assert minutes == pytest.approx(budget.schedule_minutes(ms / 1e3, 50), rel=0.01)
