@@ -120,13 +120,13 @@ def main(argv=None) -> int:
     callbacks = []
     if args.curve:
         callbacks.append(keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: print(
-            f"epoch {epoch + 1}: M2 test error {100.0 * np.mean(m2.classify(x_test) != y_test):.2f} %, "
+            f"epoch {epoch + 1}: M2 test error {100.0 * np.mean(m2.classify(x_test).argmax(-1) != y_test):.2f} %, "
             f"its generative model's argmax_y ELBO(x, y) {generative_error(m2, x_test[:1000], y_test[:1000]):.1f} % "
             f"(first 1000 test images)", flush=True)))
     m2.fit({"x": x_train, "condition": y_train}, batch_size=args.batch_size, epochs=args.epochs, verbose=2,
            callbacks=callbacks)
     m2_seconds = time.perf_counter() - start
-    m2_error = 100.0 * np.mean(m2.classify(x_test) != y_test)
+    m2_error = 100.0 * np.mean(m2.classify(x_test).argmax(-1) != y_test)
 
     keras.utils.set_random_seed(args.seed)
     baseline = classifier_body(args.hidden)

@@ -85,15 +85,15 @@ def test_ten_percent_of_labels_train_a_classifier_and_class_conditional_samples(
     assert np.all(np.isfinite(history["loss"])) and history["loss"][-1] < history["loss"][0]
     # fit reports the classifier's accuracy on the labeled examples of each batch.
     labeled = partial >= 0
-    assert abs(history["accuracy"][-1] - np.mean(m2.classify(x[labeled]) == y[labeled])) < 0.1
+    assert abs(history["accuracy"][-1] - np.mean(m2.classify(x[labeled]).argmax(-1) == y[labeled])) < 0.1
     x_test, y_test, partial_test = blobs(300, seed=3)
-    accuracy = np.mean(m2.classify(x_test) == y_test)
+    accuracy = np.mean(m2.classify(x_test).argmax(-1) == y_test)
     assert accuracy > 0.9, accuracy
     # evaluate averages the classifier's metrics over the labeled rows only.
     scores = m2.evaluate(tf.data.Dataset.from_tensor_slices({"x": x_test, "label": partial_test}).batch(50),
                          verbose=0, return_dict=True)
     test_labeled = partial_test >= 0
-    np.testing.assert_allclose(scores["accuracy"], np.mean(m2.classify(x_test[test_labeled]) == y_test[test_labeled]),
+    np.testing.assert_allclose(scores["accuracy"], np.mean(m2.classify(x_test[test_labeled]).argmax(-1) == y_test[test_labeled]),
                                atol=1e-6)
     with pytest.raises(ValueError, match="once"):
         m2.evaluate({"x": x_test, "label": partial_test, "condition": partial_test}, verbose=0)
@@ -108,7 +108,7 @@ def test_ten_percent_of_labels_train_a_classifier_and_class_conditional_samples(
     m2.save(path)
     loaded = kv.load_model(path)
     assert isinstance(loaded, kv.SemiSupervisedVAE) and loaded.num_classes == K
-    np.testing.assert_allclose(loaded.class_probabilities(x_test[:16]), m2.class_probabilities(x_test[:16]), rtol=1e-6)
+    np.testing.assert_allclose(loaded.classify(x_test[:16]), m2.classify(x_test[:16]), rtol=1e-6)
 
 
 @pytest.mark.parametrize("posterior", ["diagonal_gaussian", "full_gaussian", "iaf"])
@@ -174,3 +174,35 @@ def test_bad_labels_are_refused_before_any_state_changes(labels, message):
         np.testing.assert_array_equal(a, np.asarray(b))
     with pytest.raises(ValueError, match="num_classes"):
         kv.SemiSupervisedVAE("mlp", "mlp", latent_dim=2, num_classes=1)
+
+
+def test_a_classifier_of_your_own_trains_saves_and_loads(tmp_path):
+    """``classifier=`` takes any Keras model from the input to K logits; classify
+    gives q(y | x) as probabilities; the model saves and loads with that classifier."""
+    import keras
+
+    net = keras.Sequential([keras.layers.Dense(16, activation="tanh"), keras.layers.Dense(K)], name="my_net")
+    m2 = small_m2(classifier=net)
+    assert m2.classifier is net
+    x, y, partial = blobs(120, seed=6)
+    m2.compile(optimizer="adam")
+    before = net.layers[0].kernel.numpy().copy()
+    m2.fit({"x": x, "label": partial}, epochs=2, batch_size=40, verbose=0)
+    assert not np.allclose(before, net.layers[0].kernel.numpy())  # q(y | x) is the given network, trained
+    probabilities = m2.classify(x[:8])
+    assert probabilities.shape == (8, K)
+    np.testing.assert_allclose(probabilities.sum(-1), 1.0, rtol=1e-5)
+    path = str(tmp_path / "own.keras")
+    m2.save(path)
+    loaded = kv.load_model(path)
+    assert loaded.classifier.name == "my_net" and len(loaded.classifier.layers) == 2
+    np.testing.assert_allclose(loaded.classify(x[:8]), probabilities, rtol=1e-6)
+
+
+@pytest.mark.parametrize("classifier, message", [
+    ("mlp", "Keras layer or model"),
+    (lambda: __import__("keras").layers.Dense(K + 1), r"\[batch, num_classes=3\] logits; it gave shape \(2, 4\)"),
+])
+def test_a_classifier_that_is_not_one_is_refused_when_the_model_is_built(classifier, message):
+    with pytest.raises(ValueError, match=message):
+        small_m2(classifier=classifier() if callable(classifier) else classifier)

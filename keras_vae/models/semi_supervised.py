@@ -35,14 +35,21 @@ class SemiSupervisedVAE(VAE):
     VAE's cost). Reported: ``elbo`` (a bound on log p(x, y) for a labeled example, on
     log p(x) for an unlabeled one), and, averaged over the labeled examples only,
     ``classification_loss`` (``-log q(y | x)``) and ``accuracy`` (of q(y | x)'s most
-    probable class). ``classify(x)`` / ``class_probabilities(x)``
-    use q(y | x); ``sample(n, condition=y)`` draws examples of class y.
+    probable class). ``classify(x)`` returns q(y | x), the class probabilities
+    (``classify(x).argmax(-1)``: the most probable class); ``sample(n, condition=y)``
+    draws examples of class y.
 
     Args:
         encoder, decoder, latent_dim, input_shape: as for :class:`~keras_vae.VAE`.
         num_classes: K, the number of classes (>= 2).
-        classifier_units: hidden widths of the classifier q(y | x) (an MLP on the
-            flattened input).
+        classifier: q(y | x): ``None`` (the default) builds an MLP on the flattened
+            input with ``classifier_units`` hidden ReLU layers; or any Keras layer or
+            model from the (prepared) input to ``num_classes`` logits, e.g. a
+            convolutional network for images. Saved and loaded with the model (a
+            custom class must be registered with
+            ``keras.saving.register_keras_serializable``).
+        classifier_units: hidden widths of the default MLP classifier (ignored when
+            ``classifier`` is given).
         alpha: weight of the labeled examples' classification loss, per labeled
             example (the loss is a mean over examples). Kingma et al.'s 0.1 * N on
             their summed objective is 0.1 / (labeled fraction) here, 1.0 at 10 %
@@ -68,8 +75,18 @@ class SemiSupervisedVAE(VAE):
         >>> m2.compile(optimizer="adam")
         >>> sorted(m2.fit({"x": x, "condition": y}, epochs=1, verbose=0).history)
         ['accuracy', 'classification_loss', 'elbo', 'loss']
-        >>> m2.classify(x[:4]).shape
-        (4,)
+        >>> m2.classify(x[:4]).shape          # q(y | x) of each example
+        (4, 3)
+        >>> int(m2.classify(x[:4]).argmax(-1)[0]) in (0, 1, 2)
+        True
+
+        A classifier of your own, e.g. a small network of your choice:
+
+        >>> import keras
+        >>> net = keras.Sequential([keras.layers.Dense(8, activation="tanh"), keras.layers.Dense(3)])
+        >>> kv.SemiSupervisedVAE("mlp", "mlp", latent_dim=2, num_classes=3, input_shape=(4,),
+        ...                      classifier=net, likelihood="gaussian").classify(x[:2]).shape
+        (2, 3)
     """
 
     def __init__(
@@ -79,6 +96,7 @@ class SemiSupervisedVAE(VAE):
         latent_dim: int,
         num_classes: int,
         input_shape: Sequence[int] | None = None,
+        classifier: Any = None,
         classifier_units: Sequence[int] = (500,),
         alpha: float = 10.0,
         shared_noise: bool = True,
@@ -94,6 +112,13 @@ class SemiSupervisedVAE(VAE):
         units = list(classifier_units)
         if not all(isinstance(u, (int, np.integer)) and not isinstance(u, bool) and u > 0 for u in units):
             raise ValueError(f"classifier_units must be positive integers, got {classifier_units!r}.")
+        if isinstance(classifier, dict):  # a saved model's config
+            classifier = keras.saving.deserialize_keras_object(classifier)
+        if classifier is not None and not isinstance(classifier, keras.layers.Layer):
+            raise ValueError(
+                "classifier must be None (an MLP of classifier_units) or a Keras layer or model "
+                f"from the input to {num_classes} logits, got {type(classifier).__name__}."
+            )
         # The condition is the partial labels (a saved file gives it back as config).
         condition = kwargs.pop("condition", None) or {"name": "partial_label", "num_classes": int(num_classes)}
         # Built below, once the classifier exists (a built model takes no new layers).
@@ -105,7 +130,8 @@ class SemiSupervisedVAE(VAE):
         self.shared_noise = bool(shared_noise)
         # Set while _batch_loss evaluates its K class blocks (see _sample_posterior).
         self._noise_blocks = None
-        self.classifier = keras.Sequential(
+        self._own_classifier = classifier is not None
+        self.classifier = classifier if classifier is not None else keras.Sequential(
             [keras.layers.Flatten()]
             + [keras.layers.Dense(u, activation="relu") for u in self.classifier_units]
             + [keras.layers.Dense(self.num_classes)],
@@ -121,7 +147,12 @@ class SemiSupervisedVAE(VAE):
     def _forward_build(self, components, data_shape) -> None:
         *parts, classifier = components
         super()._forward_build(tuple(parts), data_shape)
-        classifier(tf.zeros((1, *data_shape), tf.float32))
+        logits = classifier(tf.zeros((2, *data_shape), tf.float32))
+        if tuple(logits.shape) != (2, self.num_classes):
+            raise ValueError(
+                f"The classifier must map a batch of inputs to [batch, num_classes={self.num_classes}] "
+                f"logits; it gave shape {tuple(logits.shape)} for a batch of 2."
+            )
 
     def _metric_names(self) -> tuple[str, ...]:
         return SEMI_SUPERVISED_METRICS
@@ -132,14 +163,12 @@ class SemiSupervisedVAE(VAE):
         x = self.likelihood_layer.encoder_input(tf.cast(x, tf.float32))
         return tf.cast(self.classifier(x, training=training), tf.float32)
 
-    def class_probabilities(self, x) -> np.ndarray:
-        """q(y | x) for a batch of raw examples, ``(N, num_classes)``."""
+    def classify(self, x) -> np.ndarray:
+        """q(y | x) for a batch of raw examples: class probabilities, float32
+        ``(N, num_classes)``, each row summing to 1 (``.argmax(-1)`` gives the most
+        probable class)."""
         x = self.prepare(np.asarray(x) if not isinstance(x, tf.Tensor) else x)
         return tf.nn.softmax(self.class_logits(x)).numpy()
-
-    def classify(self, x) -> np.ndarray:
-        """The most probable class under q(y | x), int ``(N,)``."""
-        return np.argmax(self.class_probabilities(x), axis=-1)
 
     # ------------------------------------------------------------------ data
     def fit(self, x=None, y=None, *args, validation_data=None, **kwargs):
@@ -218,6 +247,8 @@ class SemiSupervisedVAE(VAE):
         config = super().get_config()
         config.update(num_classes=self.num_classes, classifier_units=self.classifier_units, alpha=self.alpha,
                       shared_noise=self.shared_noise)
+        if self._own_classifier:
+            config["classifier"] = keras.saving.serialize_keras_object(self.classifier)
         return config
 
 
