@@ -131,6 +131,18 @@ def test_tools_take_a_hierarchical_model(inference):
     assert [a.shape for a in h.kl_per_dimension(x)] == [(4,), (2,)]
     active = h.active_units(x)
     assert len(active["per_group"]) == 2 and active["active_units"] == sum(active["per_group"])
+    # The library's diagnostics take it too, per group (z_l against its top-down prior).
+    kl = kv.evaluation.kl_per_dimension(h, x, seed=0)
+    for ours, its in zip(kl, h.kl_per_dimension(x, num_samples=16, seed=0)):
+        np.testing.assert_allclose(ours, its)
+    units, activity = kv.evaluation.active_units(h, x, return_activity=True)
+    assert units == active["active_units"] and [a.shape for a in activity] == [(4,), (2,)]
+    report = kv.evaluation.check_posterior_collapse(h, x, warn=False)
+    assert report["latent_dim"] == 6 and report["activity"].shape == (6,)
+    assert report["per_group"]["active_units"] == active["per_group"]
+    np.testing.assert_allclose(report["kl_total"], sum(report["per_group"]["kl_total"]), rtol=1e-6)
+    with pytest.raises(ValueError, match="takes no condition"):
+        kv.evaluation.active_units(h, x, condition=np.zeros(6))
     with pytest.raises(ValueError, match="latent values"):
         h.decode(np.zeros((2, 3), "float32"))
 

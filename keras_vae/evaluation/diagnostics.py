@@ -56,6 +56,16 @@ def _data(vae, x, condition, tool: str):
     return checked_condition(vae, x, condition, tool)
 
 
+def _groups(vae, condition, tool: str) -> bool:
+    """Whether ``vae`` has latent groups (``kv.HierarchicalVAE``), whose per-group
+    diagnostics the model computes itself (z_l against its top-down prior)."""
+    if getattr(vae, "latent_dims", None) is None:
+        return False
+    if condition is not None:
+        raise ValueError(f"{tool}: {type(vae).__name__} takes no condition.")
+    return True
+
+
 def _marginals(distribution, latent_dim: int, what: str):
     """The one-dimensional marginals of a distribution over [latent_dim], as one
     distribution with batch shape ``[..., latent_dim]``.
@@ -121,7 +131,10 @@ def kl_per_dimension(
 
     Returns:
         float64 array ``(latent_dim,)`` in nats; for factorized q and p its sum is
-        the mean total KL.
+        the mean total KL. For a model with latent groups (``kv.HierarchicalVAE``)
+        one such array per group, z_1 first, each group's KL taken against its
+        top-down prior p(z_l | z_{l+1}) by Monte Carlo over the parents
+        (``num_samples`` draws; ``method`` does not apply).
 
     Raises:
         NoMarginalsError: (a ValueError) the posterior or prior has no closed-form
@@ -137,6 +150,9 @@ def kl_per_dimension(
         raise ValueError(f"method must be 'auto', 'analytic' or 'mc', got {method!r}.")
     batch_size = _check_positive(batch_size, "batch_size", allow_none=False)
     num_samples = _check_positive(num_samples, "num_samples", allow_none=False)
+    if _groups(vae, condition, "kl_per_dimension"):
+        return vae.kl_per_dimension(x, num_samples=num_samples, seed=0 if seed is None else int(seed),
+                                    batch_size=batch_size)
     x, condition = _data(vae, x, condition, "kl_per_dimension")
     latent_dim = vae.latent_dim
     base = tf.constant(
@@ -211,13 +227,18 @@ def active_units(
             x as ``{"x": x, "condition": c}``); refused for an unconditioned model.
 
     Returns:
-        int, or ``(int, activity array)``.
+        int, or ``(int, activity array)``. For a model with latent groups
+        (``kv.HierarchicalVAE``) the total over the groups, and the activities as one
+        array per group.
 
     Example:
         >>> vae.active_units(x_test)   # doctest: +SKIP
         19
     """
     batch_size = _check_positive(batch_size, "batch_size", allow_none=False)
+    if _groups(vae, condition, "active_units"):
+        units = vae.active_units(x, threshold=threshold, return_activity=True)
+        return (units["active_units"], units["activity"]) if return_activity else units["active_units"]
     x, condition = _data(vae, x, condition, "active_units")
     if isinstance(x, tf.data.Dataset):
         vae.check_data(x)
@@ -253,15 +274,25 @@ def check_posterior_collapse(
     Returns:
         A dict with ``kl_total`` (float), ``kl_per_dimension`` (array),
         ``active_units`` (int), ``active_dimensions`` (list of int), ``activity``
-        (array), ``latent_dim`` and ``collapsed`` (bool).
+        (array), ``latent_dim`` and ``collapsed`` (bool). For a model with latent
+        groups the arrays run over the groups' dimensions, z_1 first, and
+        ``per_group`` adds each group's ``kl_total`` and ``active_units`` (a group
+        can collapse while the others carry the information).
 
     Example:
         >>> report = vae.check_posterior_collapse(x_test)   # doctest: +SKIP
         >>> report["active_units"], report["kl_total"]        # doctest: +SKIP
     """
-    x, condition = _data(vae, x, condition, "check_posterior_collapse")
+    groups = _groups(vae, condition, "check_posterior_collapse")
+    if not groups:
+        x, condition = _data(vae, x, condition, "check_posterior_collapse")
     kl = kl_per_dimension(vae, x, batch_size=batch_size, condition=condition)
     units, activity = active_units(vae, x, threshold, batch_size, return_activity=True, condition=condition)
+    per_group = None
+    if groups:
+        per_group = {"kl_total": [float(np.sum(k)) for k in kl],
+                     "active_units": [int(np.sum(a > threshold)) for a in activity]}
+        kl, activity = np.concatenate(kl), np.concatenate(activity)
     kl_total = float(np.sum(kl))
     collapsed = kl_total < kl_threshold or units == 0
     report = {
@@ -270,9 +301,11 @@ def check_posterior_collapse(
         "active_units": units,
         "active_dimensions": [int(i) for i in np.flatnonzero(activity > threshold)],
         "activity": activity,
-        "latent_dim": vae.latent_dim,
+        "latent_dim": int(kl.shape[0]),
         "collapsed": bool(collapsed),
     }
+    if per_group is not None:
+        report["per_group"] = per_group
     if collapsed and warn:
         warnings.warn(
             f"Posterior collapse in {vae.name}: the mean KL(q(z|x) || p(z)) is "

@@ -23,11 +23,14 @@ class HierarchyDiagnostics:
         per_dim = total / max(count, 1)
         return list(np.split(per_dim, np.cumsum(self.latent_dims)[:-1]))
 
-    def active_units(self, x, threshold: float = 0.01, num_samples: int = 16, seed: int = 0) -> dict:
+    def active_units(self, x, threshold: float = 0.01, num_samples: int = 16, seed: int = 0,
+                     return_activity: bool = False) -> dict:
         """Active units per group (Burda et al. 2015): dimensions u of group l with
         ``Cov_x(E_q[u]) > threshold``, E_q[z_l] the mean over ``num_samples``
         ancestral draws of the parents of q(z_l | parents)'s mean. Returns
-        ``{"active_units": total, "per_group": [one int per group, z_1 first]}``."""
+        ``{"active_units": total, "per_group": [one int per group, z_1 first]}``,
+        with ``return_activity`` also ``"activity"``: each group's Cov_x(E_q[u]),
+        one array per group."""
         x = np.asarray(x)
         self.check_data(x)
         means = []
@@ -43,5 +46,9 @@ class HierarchyDiagnostics:
             ]
             means.append(tf.concat(group_means, axis=-1).numpy())
         variance = np.var(np.concatenate(means), axis=0)
-        per_group = [int(np.sum(v > threshold)) for v in np.split(variance, np.cumsum(self.latent_dims)[:-1])]
-        return {"active_units": int(sum(per_group)), "per_group": per_group}
+        activity = np.split(variance, np.cumsum(self.latent_dims)[:-1])
+        per_group = [int(np.sum(v > threshold)) for v in activity]
+        result = {"active_units": int(sum(per_group)), "per_group": per_group}
+        if return_activity:
+            result["activity"] = activity
+        return result
