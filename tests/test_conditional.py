@@ -109,6 +109,8 @@ def test_tf_data_of_dicts_and_sample_weights_train():
     (lambda m, x, c: m.fit({"x": x, "cond": c}, verbose=0), "got keys"),
     (lambda m, x, c: m.encode(x[:2]), "give the condition"),
     (lambda m, x, c: m.sample(2), "give the condition"),
+    (lambda m, x, c: m.decode(np.zeros((4, 2), "float32"), condition=c[:2]), "2 conditions for 4 examples"),
+    (lambda m, x, c: m.interpolate(x[:2], x[2:4], condition=c[:3]), "3 conditions for 2 examples"),
 ])
 def test_bad_conditions_are_refused_before_any_state_changes(call, message):
     x, c = conditional_data(64, seed=6)
@@ -129,9 +131,20 @@ def test_nan_in_a_condition_and_a_condition_for_an_unconditioned_model_are_refus
                  condition={"name": "vector", "shape": (2,)})
     with pytest.raises(ValueError, match="NaN"):
         vae.encode(x, condition=np.full((8, 2), np.nan))
+    vae.compile(optimizer="adam")
+    with pytest.raises(ValueError, match="NaN"):
+        vae.fit({"x": x, "condition": np.full((8, 2), np.nan)}, epochs=1, verbose=0)
+    assert int(vae.optimizer.iterations.numpy()) == 0
     plain = kv.VAE("mlp", "mlp", latent_dim=2, input_shape=(DIM,), likelihood="gaussian", seed=0)
     with pytest.raises(ValueError, match="has no condition"):
         plain.encode(x, condition=np.zeros(8))
+    plain.compile(optimizer="adam")
+    before = [np.asarray(w).copy() for w in plain.weights]
+    with pytest.raises(ValueError, match="has no condition"):
+        plain.fit({"x": x, "condition": np.zeros(8)}, epochs=1, verbose=0)
+    assert int(plain.optimizer.iterations.numpy()) == 0
+    for a, b in zip(before, plain.weights):
+        np.testing.assert_array_equal(a, np.asarray(b))
     with pytest.raises(ValueError, match="p\\(z \\| c\\)"):
         kv.VAE("mlp", "mlp", latent_dim=2, input_shape=(DIM,), prior="conditional_gaussian")
     with pytest.raises(ValueError, match="VampPrior"):
@@ -170,3 +183,29 @@ def test_the_saved_model_of_a_conditioned_model_serves_its_numbers(tmp_path):
         assert np.all(np.isfinite(scores["log_px"])) and scores["log_px"].shape == (6,)
         with pytest.raises(Exception):  # a label outside [0, K) is refused by the served graph too
             served.signatures["encode"](x=tf.constant(x[:1]), condition=tf.constant([7], tf.int32))
+        z = vae.encode(x, condition=c)
+        np.testing.assert_allclose(served.signatures["decode"](z=z, condition=tf.constant(c, tf.int32))["x_mean"],
+                                   vae.decode(z, condition=c), rtol=1e-5, atol=1e-6)
+        with pytest.raises(Exception, match="one condition per row"):  # not tiled over the rows
+            served.signatures["decode"](z=z, condition=tf.constant(c[:2], tf.int32))
+
+
+def test_interpolation_and_traversal_are_taken_at_a_fixed_condition():
+    """Both endpoints are encoded, and every point decoded, with the path's condition."""
+    x, c = conditional_data(4, seed=9)
+    vae = linear_cvae()
+    frames, z = vae.interpolate(x[:2], x[2:], steps=5, condition=c[:2], return_latents=True)
+    assert frames.shape == (2, 5, DIM)
+    np.testing.assert_allclose(z[:, 0], vae.encode(x[:2], condition=c[:2]), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(z[:, -1], vae.encode(x[2:], condition=c[:2]), rtol=1e-5, atol=1e-6)
+    for path in range(2):
+        np.testing.assert_allclose(frames[path], vae.decode(z[path], condition=np.full(5, c[path])),
+                                   rtol=1e-5, atol=1e-5)
+    # One condition for all: the same as giving it to every path.
+    single = vae.interpolate(x[0], x[1], steps=3, condition=2)
+    np.testing.assert_allclose(single, vae.interpolate(x[:1], x[1:2], steps=3, condition=[2])[0], rtol=1e-6)
+    row, codes = vae.traverse(x[0], dim=1, values=[-1.0, 0.0, 1.0], condition=1, return_latents=True)
+    np.testing.assert_allclose(row, vae.decode(codes, condition=np.ones(3, int)), rtol=1e-5, atol=1e-5)
+    assert not np.allclose(row, vae.traverse(x[0], dim=1, values=[-1.0, 0.0, 1.0], condition=2))
+    with pytest.raises(ValueError, match="give traverse"):
+        vae.traverse(x[0], dim=1)

@@ -6,7 +6,7 @@ from typing import Sequence
 import numpy as np
 import tensorflow as tf
 
-from keras_vae.evaluation._common import _as_array, _check_positive
+from keras_vae.evaluation._common import _check_positive, checked_condition
 
 
 def slerp(z1, z2, t) -> np.ndarray:
@@ -44,20 +44,36 @@ def slerp(z1, z2, t) -> np.ndarray:
     return np.where(degenerate, linear, spherical)
 
 
-def _single_or_batch(vae, x) -> tuple[np.ndarray, bool]:
+def _single_or_batch(vae, x, condition, tool: str) -> tuple[np.ndarray, bool, np.ndarray | None]:
+    """``(x as a batch, whether it was one example, one condition per example or
+    None)``, checked before anything runs; a single condition given for a batch is
+    broadcast to every example."""
     x = x.numpy() if isinstance(x, tf.Tensor) else np.asarray(x)
     single = vae.data_shape is not None and tuple(x.shape) == tuple(vae.data_shape)
     if single:
         x = x[np.newaxis]
-    _as_array(vae, x)
-    return x, single
+    layer = getattr(vae, "condition_layer", None)
+    if condition is not None and layer is not None:
+        condition = np.asarray(condition)
+        if condition.ndim == len(layer.example_shape):  # one for every example
+            condition = np.broadcast_to(condition, (len(x), *condition.shape))
+    x, condition = checked_condition(vae, x, condition, tool)
+    return x, single, condition
 
 
-def _decode_paths(vae, z: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-    """Decode z of shape [B, S, latent] into means [B, S, *data_shape]."""
+def _given(condition, rows=slice(None)) -> dict:
+    return {} if condition is None else {"condition": condition[rows]}
+
+
+def _decode_paths(vae, z: np.ndarray, condition=None, batch_size: int = 1024) -> np.ndarray:
+    """Decode z of shape [B, S, latent] into means [B, S, *data_shape], every point
+    of path b at path b's condition (``condition``: one per path, or None)."""
     flat = z.reshape(-1, z.shape[-1]).astype(np.float32)
+    if condition is not None:
+        condition = np.repeat(condition, z.shape[1], axis=0)
     decoded = [
-        np.asarray(vae.decode(flat[i : i + batch_size])) for i in range(0, len(flat), batch_size)
+        np.asarray(vae.decode(flat[i : i + batch_size], **_given(condition, slice(i, i + batch_size))))
+        for i in range(0, len(flat), batch_size)
     ]
     return np.concatenate(decoded).reshape(*z.shape[:2], *vae.data_shape)
 
@@ -69,8 +85,12 @@ def interpolate(
     steps: int = 8,
     method: str = "linear",
     return_latents: bool = False,
+    condition=None,
 ):
     """Decode points on a path between the posterior means of ``x1`` and ``x2``.
+
+    For a conditioned model the whole path is taken at a fixed condition: both
+    endpoints are encoded with it and every point is decoded with it.
 
     Args:
         vae: a built VAE.
@@ -79,6 +99,8 @@ def interpolate(
         steps: points on the path, endpoints included (>= 2).
         method: ``"linear"`` or ``"slerp"`` (see :func:`slerp`).
         return_latents: also return the latent path.
+        condition: a conditioned model's condition for each path: one per pair
+            (batch first), or a single one for all paths (e.g. ``condition=7``).
 
     Returns:
         Decoded means ``(steps, *data_shape)`` (``(B, steps, *data_shape)`` for
@@ -98,12 +120,12 @@ def interpolate(
     steps = _check_positive(steps, "steps", allow_none=False)
     if steps < 2:
         raise ValueError(f"steps must be >= 2 (the two endpoints), got {steps}.")
-    x1, single1 = _single_or_batch(vae, x1)
-    x2, single2 = _single_or_batch(vae, x2)
+    x1, single1, condition = _single_or_batch(vae, x1, condition, "interpolate")
+    x2, single2, _ = _single_or_batch(vae, x2, condition, "interpolate")
     if x1.shape != x2.shape:
         raise ValueError(f"x1 and x2 must have the same shape, got {x1.shape} and {x2.shape}.")
-    z1 = np.asarray(vae.encode(x1), np.float64)
-    z2 = np.asarray(vae.encode(x2), np.float64)
+    z1 = np.asarray(vae.encode(x1, **_given(condition)), np.float64)
+    z2 = np.asarray(vae.encode(x2, **_given(condition)), np.float64)
     t = np.linspace(0.0, 1.0, steps)
     if method == "slerp":
         z = slerp(z1, z2, t)
@@ -111,7 +133,7 @@ def interpolate(
         z = (1.0 - t)[None, :, None] * z1[:, None, :] + t[None, :, None] * z2[:, None, :]
     # The endpoints are the posterior means exactly (no rounding from the formula).
     z[:, 0], z[:, -1] = z1, z2
-    decoded = _decode_paths(vae, z)
+    decoded = _decode_paths(vae, z, condition)
     if single1 and single2:
         decoded, z = decoded[0], z[0]
     return (decoded, z.astype(np.float32)) if return_latents else decoded
@@ -123,8 +145,12 @@ def traverse(
     dim: int,
     values: Sequence[float] | np.ndarray = np.linspace(-3.0, 3.0, 9),
     return_latents: bool = False,
+    condition=None,
 ):
     """Decode the posterior mean of ``x`` with latent dimension ``dim`` set to each value.
+
+    For a conditioned model the traversal is taken at a fixed condition: x is
+    encoded with it and every point is decoded with it.
 
     Shows what one latent unit controls (with a standard-normal prior, values in
     [-3, 3] span the prior's range).
@@ -135,6 +161,8 @@ def traverse(
         dim: the latent dimension, ``0 <= dim < latent_dim``.
         values: the values given to ``z[dim]``.
         return_latents: also return the latent codes.
+        condition: a conditioned model's condition for each example of x (batch
+            first), or a single one for all (e.g. ``condition=7``).
 
     Returns:
         Decoded means ``(len(values), *data_shape)`` (``(B, len(values),
@@ -150,11 +178,11 @@ def traverse(
     values = np.asarray(values, np.float64).reshape(-1)
     if values.size == 0:
         raise ValueError("values must not be empty.")
-    x, single = _single_or_batch(vae, x)
-    z0 = np.asarray(vae.encode(x), np.float64)
+    x, single, condition = _single_or_batch(vae, x, condition, "traverse")
+    z0 = np.asarray(vae.encode(x, **_given(condition)), np.float64)
     z = np.repeat(z0[:, None, :], len(values), axis=1)
     z[:, :, int(dim)] = values[None, :]
-    decoded = _decode_paths(vae, z)
+    decoded = _decode_paths(vae, z, condition)
     if single:
         decoded, z = decoded[0], z[0]
     return (decoded, z.astype(np.float32)) if return_latents else decoded

@@ -34,7 +34,8 @@ def conditioned_endpoints(vae, score_noise: np.ndarray) -> dict:
 
     def decode(z, condition):
         z = _f32(_checked_input(z, [latent_dim], "z", finite=True))
-        p = vae.likelihood(z, condition=vae.prepare_condition(condition))
+        c = vae.prepare_condition(condition)
+        p = vae.likelihood(vae.one_condition_per_row(z, c), condition=c)
         return {"x_mean": _f32(p.mean()), "x_sample": _f32(p.sample(seed=fresh_seed()))}
 
     def reconstruct(x, condition):

@@ -98,6 +98,15 @@ class ConditioningMixin:
                 c = tf.identity(c)
         return tf.cast(c, layer.input_dtype)
 
+    @staticmethod
+    def one_condition_per_row(z: tf.Tensor, condition: tf.Tensor) -> tf.Tensor:
+        """``z`` once it holds one row per condition, checked when run (where the
+        rows are known only then, e.g. in a SavedModel signature); an error otherwise
+        (the features of B conditions would be tiled over K * B rows)."""
+        with tf.control_dependencies([tf.debugging.assert_equal(
+                tf.shape(z)[0], tf.shape(condition)[0], message="decode takes one condition per row of z")]):
+            return tf.identity(z)
+
     def condition_features(self, condition, training: bool | None = None) -> tf.Tensor | None:
         """The condition layer's features ``[batch, F]`` (None for an unconditioned model)."""
         if getattr(self, "condition_layer", None) is None:

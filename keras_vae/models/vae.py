@@ -255,10 +255,16 @@ class VAE(ConditioningMixin, LatentVariableModel):
         return self.posterior_layer.point(params)
 
     def decode(self, z, sample: bool = False, seed=None, condition=None) -> tf.Tensor:
-        """Data from latents: the mean of p(x|z[, c]), or a sample from it."""
+        """Data from latents: the mean of p(x|z[, c]), or a sample from it (one
+        condition per row of z for a conditioned model)."""
         self._require_condition(condition)
-        c = None if condition is None else self.prepare_condition(condition)
-        p = self.likelihood(tf.cast(z, tf.float32), condition=c)
+        z = tf.cast(z, tf.float32)
+        c = None
+        if condition is not None:
+            self.check_condition(condition, z.shape[0])  # before anything runs, where both are known
+            c = self.prepare_condition(condition)
+            z = self.one_condition_per_row(z, c)
+        p = self.likelihood(z, condition=c)
         return p.sample(seed=self.noise_seed(seed, stream=_seeds.DECODE)) if sample else p.mean()
 
     def reconstruct(self, x, condition=None) -> tf.Tensor:
