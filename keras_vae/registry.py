@@ -12,7 +12,9 @@ that contain it load again.
 
 Third-party packages announce components through entry-point groups, one per kind
 (``keras_vae.encoders``, ``keras_vae.decoders``, ``keras_vae.posteriors``,
-``keras_vae.likelihoods``, ``keras_vae.priors``, ``keras_vae.objectives``). The entry
+``keras_vae.likelihoods``, ``keras_vae.priors``, ``keras_vae.objectives``, and for the
+other kinds ``keras_vae.models``, ``keras_vae.conditions``, ``keras_vae.quantizers``,
+``keras_vae.code_priors``). The entry
 point's name is the component's short name and its object the class. Plugins are
 loaded lazily, once, the first time a name is looked up or listed; a plugin that fails
 to import (any exception, ``SystemExit`` included) is reported as a warning and skipped.

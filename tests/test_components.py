@@ -28,6 +28,25 @@ def test_posterior_and_prior(tmp_path):
     testing.check_component("prior", "standard_normal", tmp_path=tmp_path)
 
 
+@pytest.mark.parametrize("kind, component", [
+    ("condition", {"name": "one_hot", "num_classes": 4}),
+    ("condition", {"name": "vector", "shape": [3]}),
+    ("prior", "conditional_gaussian"),  # p(z | c): checked in a model with a one-hot condition
+])
+def test_conditions_and_the_conditional_prior(kind, component, tmp_path):
+    vae = testing.check_component(kind, component, tmp_path=tmp_path)
+    assert vae.condition_layer is not None
+
+
+def test_a_condition_layer_with_a_wrong_feature_size_fails_its_check():
+    class Short(kv.conditions.OneHot):
+        def call(self, c):
+            return super().call(c)[:, :-1]  # one feature fewer than feature_size
+
+    with pytest.raises(AssertionError, match="features of shape"):
+        testing.check_condition_layer(Short(num_classes=3), np.array([0, 1, 2]))
+
+
 def test_posterior_scale_is_positive_for_extreme_features():
     head = kv.posteriors.DiagonalGaussianPosterior(latent_dim=3)
     params = np.array([[0, 0, 0, -1e4, 0, 1e4]], "float32")

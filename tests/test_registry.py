@@ -100,6 +100,16 @@ def test_entry_point_plugin_is_loaded_lazily_and_once(clean_registry, monkeypatc
     del builtins.KV_TEST_LOADS
 
 
+def test_a_condition_plugin_is_found_through_its_entry_point_group(clean_registry, monkeypatch, tmp_path):
+    """The condition kind has its group, keras_vae.conditions, like the components'."""
+    assert registry.ENTRY_POINT_GROUPS["condition"] == "keras_vae.conditions"
+    source = "import keras_vae as kv\nclass Plugin(kv.conditions.OneHot):\n    pass\n"
+    _fake_plugin(monkeypatch, tmp_path, "condition", "plugin_labels", "fake_condition_pkg", source)
+    condition = kv.get("condition", {"name": "plugin_labels", "num_classes": 3})
+    assert type(condition).__name__ == "Plugin" and condition.feature_size == 3
+    assert "plugin_labels" in kv.list_components("condition")
+
+
 def test_broken_plugin_warns_and_is_skipped(clean_registry, monkeypatch, tmp_path):
     _fake_plugin(monkeypatch, tmp_path, "prior", "broken", "broken_plugin_pkg", "raise ImportError('no tensorflow_addons')")
     with pytest.warns(RuntimeWarning, match="plugin 'broken'.*failed to load"):

@@ -2,6 +2,7 @@
 from keras_vae.testing.checks import (
     assert_same_outputs,
     check_component,
+    check_condition_layer,
     check_objective_values,
     check_prior_distribution,
     check_config_round_trip,
@@ -9,6 +10,7 @@ from keras_vae.testing.checks import (
     check_reparameterization,
     check_save_load,
     check_training_step,
+    example_conditions,
     example_data,
     small_vae,
 )
@@ -16,6 +18,7 @@ from keras_vae.testing.checks import (
 __all__ = [
     "assert_same_outputs",
     "check_component",
+    "check_condition_layer",
     "check_objective_values",
     "check_prior_distribution",
     "check_config_round_trip",
@@ -23,6 +26,7 @@ __all__ = [
     "check_reparameterization",
     "check_save_load",
     "check_training_step",
+    "example_conditions",
     "example_data",
     "small_vae",
 ]

@@ -8,6 +8,10 @@ them::
 
     def test_student_t(tmp_path):
         testing.check_component("likelihood", StudentT(), tmp_path=tmp_path)
+
+A conditioned model's checks take the data as ``{"x": x, "condition": c}`` (what
+``fit`` takes); ``check_component("condition", ...)`` and a prior of p(z | c) build
+such a model and its example conditions themselves.
 """
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from keras_vae import registry
 from keras_vae.model import VAE
 from keras_vae.objectives.elbo import ELBO
 from keras_vae.saving import load_model
@@ -40,6 +45,29 @@ def example_data(shape: Sequence[int], n: int = 32, seed: int = 0, low: float = 
     """Random float32 data in ``[low, high]`` of shape ``(n, *shape)``."""
     rng = np.random.default_rng(seed)
     return rng.uniform(low, high, size=(n, *shape)).astype("float32")
+
+
+def example_conditions(condition: Any, n: int = 32, seed: int = 0) -> np.ndarray:
+    """``n`` raw conditions a condition layer takes: integer labels in
+    ``[0, num_classes)`` for a layer with ``num_classes`` and integer input, else
+    standard-normal float32 values of the layer's ``example_shape``."""
+    rng = np.random.default_rng(seed)
+    classes = getattr(condition, "num_classes", None)
+    if classes is not None and np.issubdtype(np.dtype(condition.input_dtype), np.integer):
+        return rng.integers(0, int(classes), size=n).astype(condition.input_dtype)
+    return rng.standard_normal((n, *condition.example_shape)).astype("float32")
+
+
+def _split(data: Any) -> tuple[np.ndarray, dict]:
+    """``(x, {"condition": c})`` of ``{"x": x, "condition": c}``; ``(x, {})`` of x."""
+    if isinstance(data, dict):
+        return data["x"], ({"condition": data["condition"]} if "condition" in data else {})
+    return data, {}
+
+
+def _head(data: Any, n: int) -> Any:
+    """The first ``n`` examples of x or of ``{"x": x, "condition": c}``."""
+    return {key: value[:n] for key, value in data.items()} if isinstance(data, dict) else data[:n]
 
 
 def small_vae(input_shape: Sequence[int] = (6, 6, 1), latent_dim: int = 2, **components: Any) -> VAE:
@@ -71,10 +99,13 @@ def check_config_round_trip(layer: keras.layers.Layer) -> None:
 
 
 def assert_same_outputs(a: VAE, b: VAE, x: np.ndarray, atol: float = 0.0) -> None:
-    """Encode means, decoded means and weights of two VAEs agree."""
-    z = np.asarray(a.encode(x))
-    np.testing.assert_allclose(np.asarray(b.encode(x)), z, atol=atol, err_msg="encode differs")
-    np.testing.assert_allclose(np.asarray(b.decode(z)), np.asarray(a.decode(z)), atol=atol, err_msg="decode differs")
+    """Encode means, decoded means and weights of two VAEs agree (``x`` may be
+    ``{"x": x, "condition": c}`` for a conditioned model)."""
+    x, given = _split(x)
+    z = np.asarray(a.encode(x, **given))
+    np.testing.assert_allclose(np.asarray(b.encode(x, **given)), z, atol=atol, err_msg="encode differs")
+    np.testing.assert_allclose(np.asarray(b.decode(z, **given)), np.asarray(a.decode(z, **given)), atol=atol,
+                               err_msg="decode differs")
     for wa, wb in zip(a.weights, b.weights):
         np.testing.assert_allclose(np.asarray(wb), np.asarray(wa), atol=atol, err_msg=f"weight {wa.path} differs")
 
@@ -102,13 +133,14 @@ def check_objective_values(vae: VAE, x: np.ndarray) -> None:
     """The objective maps a batch's terms to a per-example loss ``[batch]`` and one
     per-example value ``[batch]`` for every name in ``metric_names``, all finite."""
     objective = vae.objective
-    terms = vae.terms(x[:4], num_samples=getattr(objective, "num_samples", 1), seed=0)
+    batch, given = _split(_head(x, 4))
+    terms = vae.terms(batch, num_samples=getattr(objective, "num_samples", 1), seed=0, **given)
     loss, values = objective(terms)
     name = type(objective).__name__
-    assert tuple(loss.shape) == (len(x[:4]),), f"{name} loss has shape {tuple(loss.shape)}, not (batch,)"
+    assert tuple(loss.shape) == (len(batch),), f"{name} loss has shape {tuple(loss.shape)}, not (batch,)"
     for metric in objective.metric_names:
         assert metric in values, f"{name} declares metric {metric!r} but does not return it"
-        assert tuple(values[metric].shape) == (len(x[:4]),), f"{name} metric {metric!r} is not per-example"
+        assert tuple(values[metric].shape) == (len(batch),), f"{name} metric {metric!r} is not per-example"
         assert np.all(np.isfinite(np.asarray(values[metric]))), f"{name} metric {metric!r} is not finite"
     assert np.all(np.isfinite(np.asarray(loss))), f"{name} loss is not finite"
     if isinstance(objective, ELBO):
@@ -134,7 +166,8 @@ def check_elbo_loss(vae: VAE, x: np.ndarray, rtol: float = 1e-5) -> None:
     (whole latent: ``max(KL, lambda)``; per dimension: the batch-averaged floor of
     Kingma et al., 2016), recomputed here in numpy from the batch's KL terms."""
     objective = vae.objective
-    terms = vae.terms(x[:8], num_samples=objective.num_samples, seed=0)
+    batch, given = _split(_head(x, 8))
+    terms = vae.terms(batch, num_samples=objective.num_samples, seed=0, **given)
     loss, values = objective(terms)
     reconstruction = np.asarray(terms.reconstruction(), np.float64)
     expected = -(reconstruction - objective.beta * _elbo_kl_term(objective, terms))
@@ -155,8 +188,10 @@ def check_reparameterization(vae: VAE, x: np.ndarray | None = None) -> None:
     and not all zero. Without it the ELBO's gradient never reaches the encoder
     through ``z`` and training silently learns a poor posterior."""
     name = type(vae.posterior_layer).__name__
-    x = example_data(vae.data_shape, n=4) if x is None else x[:4]
-    params = tf.convert_to_tensor(vae.posterior_parameters(vae.prepare(x)))
+    x, given = _split(example_data(vae.data_shape, n=4) if x is None else _head(x, 4))
+    if given:
+        given = {"condition": vae.prepare_condition(given["condition"])}
+    params = tf.convert_to_tensor(vae.posterior_parameters(vae.prepare(x), **given))
     with tf.GradientTape() as tape:
         tape.watch(params)
         q = vae.posterior_layer.distribution(params)
@@ -183,15 +218,19 @@ def check_reparameterization(vae: VAE, x: np.ndarray | None = None) -> None:
     )
 
 
-def check_prior_distribution(vae: VAE, num_samples: int = 64) -> None:
+def check_prior_distribution(vae: VAE, num_samples: int = 64, condition: Any = None) -> None:
     """``vae.prior()`` has event shape ``[latent_dim]``, empty batch shape, samples of
-    the right shape and a finite log-density at its own samples."""
-    prior = vae.prior()
+    the right shape and a finite log-density at its own samples. A prior of
+    p(z | c) is given ``condition`` (B raw conditions) and has batch shape ``[B]``."""
+    takes = getattr(vae.prior_layer, "takes_condition", False)
+    prior = vae.prior(condition=condition) if takes else vae.prior()
+    batch = [len(condition)] if takes else []
     name = type(vae.prior_layer).__name__
     assert list(prior.event_shape) == [vae.latent_dim], f"{name}: event shape {prior.event_shape}"
-    assert list(prior.batch_shape) == [], f"{name}: batch shape {prior.batch_shape} is not empty"
+    assert list(prior.batch_shape) == batch, f"{name}: batch shape {prior.batch_shape}, not {batch}"
     z = prior.sample(num_samples, seed=[0, 1])
-    assert tuple(z.shape) == (num_samples, vae.latent_dim), f"{name}: samples of shape {tuple(z.shape)}"
+    shape = (num_samples, *batch, vae.latent_dim)
+    assert tuple(z.shape) == shape, f"{name}: samples of shape {tuple(z.shape)}, not {shape}"
     assert np.all(np.isfinite(np.asarray(prior.log_prob(z)))), f"{name}: log_prob not finite at its samples"
 
 
@@ -201,7 +240,7 @@ def check_training_step(vae: VAE, x: np.ndarray, steps: int = 2) -> dict:
     if not vae.compiled:
         vae.compile(optimizer=keras.optimizers.Adam(1e-2))
     before = [keras.ops.convert_to_numpy(w) for w in vae.trainable_weights]
-    history = vae.fit(x, batch_size=max(1, len(x) // steps), epochs=1, verbose=0, shuffle=False)
+    history = vae.fit(x, batch_size=max(1, len(_split(x)[0]) // steps), epochs=1, verbose=0, shuffle=False)
     logs = {k: v[-1] for k, v in history.history.items()}
     for key in ("loss", *vae.metrics_names[1:]):
         assert np.isfinite(logs[key]), f"metric {key} is not finite: {logs}"
@@ -226,6 +265,39 @@ def check_training_step(vae: VAE, x: np.ndarray, steps: int = 2) -> dict:
     return logs
 
 
+def check_condition_layer(condition: Any, conditions: np.ndarray) -> None:
+    """A condition layer turns a batch of its raw conditions into finite float32
+    features ``[batch, feature_size]``, accepts that batch in ``check_array`` and
+    refuses one of the wrong shape with a ``ValueError`` (before a model touches it)."""
+    name = type(condition).__name__
+    condition.check_array(conditions)
+    features = np.asarray(condition(tf.convert_to_tensor(conditions, condition.input_dtype)))
+    shape = (len(conditions), condition.feature_size)
+    assert features.shape == shape, f"{name}: features of shape {features.shape}, not {shape}"
+    assert features.dtype == np.float32, f"{name}: features of dtype {features.dtype}, not float32"
+    assert np.all(np.isfinite(features)), f"{name}: the features are not finite"
+    wrong = np.zeros((len(conditions), *condition.example_shape, 2), conditions.dtype)
+    try:
+        condition.check_array(wrong)
+    except ValueError:
+        pass
+    else:
+        raise AssertionError(f"{name}: check_array accepted conditions of the wrong shape {wrong.shape}")
+
+
+def _prior_class(spec: Any) -> type:
+    """The class a prior spec names (an instance's own class)."""
+    if isinstance(spec, str):
+        return registry.get_class("prior", spec)
+    if isinstance(spec, dict) and "name" in spec:
+        return registry.get_class("prior", spec["name"])
+    return type(spec)
+
+
+#: The condition of the test model of a component that needs one (a p(z | c) prior).
+DEFAULT_CONDITION = {"name": "one_hot", "num_classes": 3}
+
+
 def check_component(
     kind: str,
     component: Any,
@@ -233,21 +305,39 @@ def check_component(
     latent_dim: int = 2,
     data: np.ndarray | None = None,
     tmp_path: str | os.PathLike | None = None,
+    condition: Any = None,
+    conditions: np.ndarray | None = None,
 ) -> VAE:
     """Run every check on one component placed in a small VAE.
 
     Args:
-        kind: the component kind (``"likelihood"``, ...).
+        kind: the component kind (``"likelihood"``, ``"condition"``, ...).
         component: an instance, a registered name or a config dict.
         input_shape: shape of one example of the test data.
         latent_dim: latent size of the test model.
         data: test data (default uniform in [0, 1]).
         tmp_path: where to write the ``.keras`` file.
+        condition: a condition for the test model (any component kind may be
+            checked in a conditioned model); a prior of p(z | c) gets
+            :data:`DEFAULT_CONDITION` when none is given.
+        conditions: the raw conditions of ``data``, one per example (default:
+            :func:`example_conditions` of the condition layer).
 
     Returns:
         The trained VAE.
+
+    Example:
+        >>> from keras_vae import testing
+        >>> vae = testing.check_component("condition", {"name": "one_hot", "num_classes": 4})
+        >>> vae.condition_layer.feature_size
+        4
     """
-    vae = small_vae(input_shape, latent_dim, **{kind: component})
+    if kind == "condition":
+        condition = component
+    elif kind == "prior" and condition is None and getattr(_prior_class(component), "takes_condition", False):
+        condition = DEFAULT_CONDITION
+    extra = {} if condition is None or kind == "condition" else {"condition": condition}
+    vae = small_vae(input_shape, latent_dim, **{kind: component}, **extra)
     x = example_data(input_shape) if data is None else data
     layer = {
         "encoder": vae.encoder,
@@ -256,14 +346,19 @@ def check_component(
         "likelihood": vae.likelihood_layer,
         "prior": vae.prior_layer,
         "objective": vae.objective,
+        "condition": getattr(vae, "condition_layer", None),
     }.get(kind)
     if layer is not None:
         check_config_round_trip(layer)
+    if getattr(vae, "condition_layer", None) is not None:
+        c = example_conditions(vae.condition_layer, len(x)) if conditions is None else np.asarray(conditions)
+        check_condition_layer(vae.condition_layer, c)
+        x = {"x": x, "condition": c}
     check_reparameterization(vae, x)
     if kind == "objective":
         check_objective_values(vae, x)
     if kind == "prior":
-        check_prior_distribution(vae)
+        check_prior_distribution(vae, condition=x["condition"][:5] if isinstance(x, dict) else None)
     check_training_step(vae, x)
     check_save_load(vae, x, None if tmp_path is None else os.fspath(tmp_path))
     return vae
