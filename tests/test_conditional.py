@@ -209,3 +209,48 @@ def test_interpolation_and_traversal_are_taken_at_a_fixed_condition():
     assert not np.allclose(row, vae.traverse(x[0], dim=1, values=[-1.0, 0.0, 1.0], condition=2))
     with pytest.raises(ValueError, match="give traverse"):
         vae.traverse(x[0], dim=1)
+
+
+@pytest.mark.parametrize("condition, values, message", [
+    ({"name": "one_hot", "num_classes": 3}, np.full(64, 5, "int32"), "label is >= num_classes"),
+    ({"name": "one_hot", "num_classes": 3}, np.full(64, -1, "int32"), "label is negative"),
+    ({"name": "vector", "shape": (2,)}, np.full((64, 2), np.nan, "float32"), "NaN or inf"),
+])
+def test_bad_conditions_from_tf_data_are_refused_in_the_step_before_any_update(condition, values, message):
+    """A tf.data batch is checked inside the step, before the update it guards."""
+    x, _ = conditional_data(64, seed=10)
+    vae = kv.VAE("mlp", "mlp", latent_dim=2, input_shape=(DIM,), likelihood="gaussian", seed=0, condition=condition)
+    vae.compile(optimizer="adam")
+    before = [np.asarray(w).copy() for w in vae.weights]
+    ds = tf.data.Dataset.from_tensor_slices({"x": x, "condition": values}).batch(16)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+        vae.fit(ds, epochs=1, verbose=0)
+    assert int(vae.optimizer.iterations.numpy()) == 0
+    for a, b in zip(before, vae.weights):
+        np.testing.assert_array_equal(a, np.asarray(b))
+
+
+@pytest.mark.parametrize("parts", [
+    {"objective": {"name": "iwae", "num_samples": 3}},
+    {"prior": "learned_gaussian"},
+    {"prior": {"name": "mixture", "num_components": 3}},
+    {"encoder": "conv", "decoder": "conv"},  # the condition joins the conv body's features, and z
+    {"likelihood": "zero_inflated_negative_binomial", "condition": {"name": "vector", "shape": (2,)}},
+])
+def test_more_objectives_priors_bodies_and_likelihoods_take_a_condition(parts):
+    """Each trains given the condition, and the condition changes what it decodes."""
+    parts = dict(parts)
+    condition = parts.pop("condition", {"name": "one_hot", "num_classes": K_CLASSES})
+    counts = "negative_binomial" in parts.get("likelihood", "")
+    shape = (8, 8, 1) if parts.get("encoder") == "conv" else (DIM,)
+    r = np.random.default_rng(11)
+    x = (r.poisson(3.0, (48, *shape)) if counts else r.uniform(0, 1, (48, *shape))).astype("float32")
+    c = r.normal(size=(48, 2)).astype("float32") if condition["name"] == "vector" else r.integers(0, K_CLASSES, 48)
+    vae = kv.VAE(**{"encoder": "mlp", "decoder": "mlp", "likelihood": "bernoulli", **parts},
+                 latent_dim=2, input_shape=shape, seed=0, condition=condition)
+    vae.compile(optimizer="adam")
+    history = vae.fit({"x": x, "condition": c}, batch_size=16, epochs=2, verbose=0).history
+    assert np.all(np.isfinite(history["loss"]))
+    two = np.array([[0, 0], [1, 1]], "float32") if condition["name"] == "vector" else np.array([0, 1])
+    decoded = np.asarray(vae.decode(np.zeros((2, 2), "float32"), condition=two))  # same z, two conditions
+    assert np.all(np.isfinite(decoded)) and not np.allclose(decoded[0], decoded[1])
