@@ -33,6 +33,8 @@ def test_flags_build_a_hierarchical_model():
 @pytest.mark.parametrize("argv, fragment", [
     (["--latent-dims", "8,0"], "latent-dims"),
     (["--latent-dims", "8,x"], "latent-dims"),
+    (["--latent-dims", ""], "latent-dims"),
+    (["--latent-dims", "8,4", "--inference", "top_down"], "inference"),
 ])
 def test_bad_group_sizes_are_one_line_errors(argv, fragment):
     status, _, err = printed_config(["sample", "--model", "hierarchical", *argv])

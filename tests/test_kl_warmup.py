@@ -30,3 +30,23 @@ def test_warmup_needs_an_objective_with_beta():
         vae.fit(np.full((8, 4), 0.5, "float32"), epochs=1, verbose=0, callbacks=[kv.callbacks.KLWarmup(2)])
     with pytest.raises(ValueError, match="epochs must be an integer >= 1"):
         kv.callbacks.KLWarmup(0)
+
+
+def test_warmup_raises_beta_for_a_hierarchical_model_and_scales_every_groups_kl():
+    """Sønderby et al.'s warm-up on a ladder VAE: beta 0 -> 1 over the epochs, and
+    the loss is reconstruction + beta * (the sum of the groups' KLs) at each."""
+    seen = []
+
+    class Record(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append((self.model.beta, logs))
+
+    h = kv.HierarchicalVAE(latent_dims=(3, 2), input_shape=(6,), likelihood="bernoulli", inference="ladder",
+                           q_hidden=[[8], [8]], p_hidden=[[8], [8]], seed=0)
+    h.compile(optimizer="adam")
+    h.fit(example_data((6,), n=16).round(), epochs=3, batch_size=8, verbose=0,
+          callbacks=[kv.callbacks.KLWarmup(epochs=3), Record()])
+    assert [beta for beta, _ in seen] == pytest.approx([0.0, 1 / 3, 2 / 3])
+    for beta, logs in seen:
+        assert logs["kl"] == pytest.approx(logs["kl_1"] + logs["kl_2"], rel=1e-4)
+        assert logs["loss"] == pytest.approx(logs["reconstruction_loss"] + beta * logs["kl"], rel=1e-4)
