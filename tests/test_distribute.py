@@ -114,3 +114,26 @@ def test_model_built_lazily_from_data_under_a_strategy():
     vae.fit(example_data(SHAPE, n=32), batch_size=16, epochs=1, verbose=0)
     assert vae.data_shape == SHAPE
     assert all(isinstance(v.value, tf.distribute.DistributedValues) for v in vae.trainable_weights)
+
+
+def test_a_conditioned_model_trains_under_a_strategy_and_in_mixed_float16():
+    """The condition travels with x through the replicas and through float16 layers."""
+    x = example_data(SHAPE, n=64)
+    c = np.arange(64) % 3
+    condition = {"name": "one_hot", "num_classes": 3}
+    with _strategy().scope():
+        vae = kv.VAE(encoder="mlp", decoder="mlp", latent_dim=2, input_shape=SHAPE, seed=5, condition=condition,
+                     prior="conditional_gaussian")
+        vae.compile(optimizer=keras.optimizers.Adam(1e-2))
+    history = vae.fit({"x": x, "condition": c}, batch_size=16, epochs=3, verbose=0).history
+    assert history["loss"][-1] < history["loss"][0]
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    mixed = kv.VAE(encoder="mlp", decoder="mlp", latent_dim=2, input_shape=SHAPE, seed=5, condition=condition,
+                   prior="conditional_gaussian")
+    mixed.compile(optimizer=keras.optimizers.Adam(1e-2))
+    history = mixed.fit({"x": x, "condition": c}, batch_size=16, epochs=3, verbose=0).history
+    assert history["loss"][-1] < history["loss"][0]
+    assert mixed.elbo(x, condition=c).dtype == tf.float32
+    assert mixed.sample(3, condition=[0, 1, 2], seed=0).dtype == tf.float32
+    ll = mixed.log_likelihood(x[:4], condition=c[:4], num_samples=50, seed=0)
+    assert np.all(np.isfinite(ll)) and np.all(ll >= mixed.elbo(x[:4], condition=c[:4], num_samples=50, seed=0) - 1e-3)
