@@ -96,6 +96,27 @@ def test_free_bits_per_group_floors_each_group():
     np.testing.assert_allclose(h.objective.kl_term(t).numpy(), 200.0)
 
 
+def test_free_bits_per_group_floors_only_the_groups_below_the_floor():
+    """A floor between the two groups' batch-average KLs keeps the larger group's
+    own KL (and its gradient) and floors the other: R_b = KL_b,high + lambda."""
+    h = small()
+    t = h.terms(binary(8), num_samples=2, seed=0)
+    per_group = t.kl_per_group().numpy()  # [B, groups]
+    means = per_group.mean(axis=0)
+    high, low = int(np.argmax(means)), int(np.argmin(means))
+    assert means[high] > means[low]
+    floor = float(means.mean())
+    objective = kv.objectives.ELBO(free_bits=floor, free_bits_mode="per_group")
+    np.testing.assert_allclose(objective.kl_term(t).numpy(), per_group[:, high] + floor, rtol=1e-5)
+    variables = h.q_heads[high].trainable_variables
+    with tf.GradientTape(persistent=True) as tape:
+        t = h.terms(binary(8), num_samples=2, seed=0)
+        kept = tf.reduce_sum(objective.kl_term(t))
+        floored_only = tf.reduce_sum(kv.objectives.ELBO(free_bits=1e6, free_bits_mode="per_group").kl_term(t))
+    assert any(g is not None and np.any(g.numpy() != 0) for g in tape.gradient(kept, variables))
+    assert all(g is None or not np.any(g.numpy()) for g in tape.gradient(floored_only, variables))
+
+
 def test_dreg_surrogate_gradient_reaches_q_only_through_z():
     h = small()
     x = tf.constant(binary(4))
