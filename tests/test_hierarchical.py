@@ -38,7 +38,7 @@ def test_defaults_are_burdas_two_layer_model():
     assert kv.registry.get_class("model", "hierarchical") is kv.HierarchicalVAE
 
 
-@pytest.mark.parametrize("inference", INFERENCES)
+@pytest.mark.parametrize("inference", ALL_INFERENCES)
 def test_terms_per_group_sum_to_the_whole(inference):
     h = small(inference)
     t = h.terms(binary(5), num_samples=3, seed=1)
@@ -56,7 +56,7 @@ def test_terms_per_group_sum_to_the_whole(inference):
     np.testing.assert_allclose(h.prior().log_prob(t.z).numpy(), t.log_pz.numpy(), rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("inference", INFERENCES)
+@pytest.mark.parametrize("inference", ALL_INFERENCES)
 def test_analytic_and_monte_carlo_group_kls_agree(inference):
     h = small(inference)
     t = h.terms(binary(4), num_samples=4000, seed=2)
@@ -74,6 +74,8 @@ OBJECTIVES = [
     ("bottom_up", {"name": "elbo", "free_bits": 0.1, "free_bits_mode": "per_dimension"}),
     ("ladder", "elbo"),
     ("ladder", {"name": "iwae", "num_samples": 3, "gradient": "dreg"}),
+    ("residual", "elbo"),
+    ("residual", {"name": "iwae", "num_samples": 3, "gradient": "dreg"}),
 ]
 
 
@@ -168,7 +170,7 @@ def test_tools_take_a_hierarchical_model(inference):
         h.decode(np.zeros((2, 3), "float32"))
 
 
-@pytest.mark.parametrize("inference", INFERENCES)
+@pytest.mark.parametrize("inference", ALL_INFERENCES)
 def test_keras_round_trip_and_exact_resume(tmp_path, inference):
     x = binary()
     h = small(inference, objective={"name": "elbo", "beta": 0.5})
@@ -246,7 +248,7 @@ def test_saved_model_signatures(tmp_path, inference):
     assert loaded.signatures["decode"](z=tf.constant(np.asarray(means[0])))["x_mean"].shape == (3, 8)
 
 
-@pytest.mark.parametrize("inference", INFERENCES)
+@pytest.mark.parametrize("inference", ALL_INFERENCES)
 def test_traversal_and_interpolation_at_a_chosen_group(inference):
     h = small(inference)
     x = binary(2)
