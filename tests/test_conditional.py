@@ -254,3 +254,22 @@ def test_more_objectives_priors_bodies_and_likelihoods_take_a_condition(parts):
     two = np.array([[0, 0], [1, 1]], "float32") if condition["name"] == "vector" else np.array([0, 1])
     decoded = np.asarray(vae.decode(np.zeros((2, 2), "float32"), condition=two))  # same z, two conditions
     assert np.all(np.isfinite(decoded)) and not np.allclose(decoded[0], decoded[1])
+
+
+def test_samples_drawn_for_a_label_are_of_that_label():
+    """The issue's check in miniature: three well-separated classes, a 1-D latent (so
+    the label, not z, carries the class); each label's draws lie nearest its own
+    class centre (benchmarks/conditional_samples.py is the MNIST version)."""
+    r = np.random.default_rng(12)
+    centres = r.normal(0, 4.0, (K_CLASSES, 6))
+    labels = r.integers(0, K_CLASSES, 600)
+    x = (centres[labels] + r.normal(0, 0.5, (600, 6))).astype("float32")
+    vae = kv.VAE("mlp", "mlp", latent_dim=1, input_shape=(6,), likelihood="gaussian", seed=0,
+                 condition={"name": "one_hot", "num_classes": K_CLASSES})
+    vae.compile(optimizer=keras.optimizers.Adam(1e-2))
+    vae.fit({"x": x, "condition": labels}, batch_size=60, epochs=30, verbose=0)
+    asked = np.repeat(np.arange(K_CLASSES), 100)
+    drawn = vae.sample(len(asked), condition=asked, seed=0).numpy()
+    nearest = np.argmin(((drawn[:, None] - centres[None]) ** 2).sum(-1), axis=1)
+    accuracy = [np.mean(nearest[asked == k] == k) for k in range(K_CLASSES)]
+    assert min(accuracy) >= 0.9, accuracy
