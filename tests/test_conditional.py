@@ -147,9 +147,6 @@ def test_nan_in_a_condition_and_a_condition_for_an_unconditioned_model_are_refus
         np.testing.assert_array_equal(a, np.asarray(b))
     with pytest.raises(ValueError, match="p\\(z \\| c\\)"):
         kv.VAE("mlp", "mlp", latent_dim=2, input_shape=(DIM,), prior="conditional_gaussian")
-    with pytest.raises(ValueError, match="VampPrior"):
-        kv.VAE("mlp", "mlp", latent_dim=2, input_shape=(DIM,), prior="vamp",
-               condition={"name": "one_hot", "num_classes": 2})
 
 
 def test_ais_given_c_matches_the_closed_form_from_a_poor_encoder():
@@ -273,3 +270,23 @@ def test_samples_drawn_for_a_label_are_of_that_label():
     nearest = np.argmin(((drawn[:, None] - centres[None]) ** 2).sum(-1), axis=1)
     accuracy = [np.mean(nearest[asked == k] == k) for k in range(K_CLASSES)]
     assert min(accuracy) >= 0.9, accuracy
+
+
+def test_the_vamp_prior_beside_a_conditioned_encoder_and_decoder(tmp_path):
+    """An unconditional prior p(z) = mean_k q(z | u_k): the pseudo-inputs are encoded
+    with the null condition, so the prior is the same for every c, trains, bounds,
+    samples per label and saves."""
+    x, c = conditional_data(64, seed=13)
+    vae = kv.VAE("mlp", "mlp", latent_dim=2, input_shape=(DIM,), likelihood="gaussian", seed=0,
+                 prior={"name": "vamp", "num_pseudo_inputs": 5}, condition={"name": "one_hot", "num_classes": K_CLASSES})
+    vae.compile(optimizer="adam")
+    history = vae.fit({"x": x, "condition": c}, batch_size=16, epochs=2, verbose=0).history
+    assert np.all(np.isfinite(history["loss"]))
+    prior = vae.prior()
+    assert list(prior.event_shape) == [2] and list(prior.batch_shape) == []
+    ll = vae.log_likelihood(x[:8], condition=c[:8], num_samples=200, seed=0)
+    assert np.all(np.isfinite(ll)) and np.all(ll >= vae.elbo(x[:8], condition=c[:8], seed=0).numpy() - 0.5)
+    assert vae.sample(3, condition=[0, 1, 2], seed=0).shape == (3, DIM)
+    vae.save(tmp_path / "vamp.keras")
+    loaded = kv.load_model(tmp_path / "vamp.keras")
+    np.testing.assert_allclose(loaded.elbo(x, condition=c, seed=1), vae.elbo(x, condition=c, seed=1), rtol=1e-5)

@@ -8,7 +8,6 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from keras_vae.priors.vamp import VampPrior
 
 X_KEY, CONDITION_KEY = "x", "condition"
 
@@ -32,8 +31,8 @@ class ConditioningMixin:
     """Checks and features of the condition; needs ``condition_layer`` (or None)."""
 
     def check_prior_takes_condition(self) -> None:
-        """Refuse a conditional prior without a condition, and the VampPrior with one
-        (needs ``prior_layer`` and ``condition_layer``)."""
+        """Refuse a conditional prior without a condition (needs ``prior_layer`` and
+        ``condition_layer``)."""
         takes = getattr(self.prior_layer, "takes_condition", False)
         if takes and self.condition_layer is None:
             raise ValueError(
@@ -41,11 +40,16 @@ class ConditioningMixin:
                 "condition (condition={'name': 'one_hot', 'num_classes': K}) or use an "
                 "unconditional prior."
             )
-        if self.condition_layer is not None and isinstance(self.prior_layer, VampPrior):
-            raise ValueError(
-                "The VampPrior's pseudo-inputs carry no condition, so it cannot be used with "
-                "condition=; use 'conditional_gaussian' or an unconditional prior."
-            )
+
+    def pseudo_input_posterior(self, inputs, training: bool | None = None):
+        """q(z | u) of a VampPrior's pseudo-inputs u. A conditioned model's encoder
+        reads them with the null condition (zero features): the prior stays p(z),
+        the same for every c, as an unconditional prior beside a conditioned encoder
+        and decoder is."""
+        if getattr(self, "condition_layer", None) is None:
+            return self.posterior(inputs, training=training)
+        null = tf.zeros([tf.shape(inputs)[0], self.condition_layer.feature_size], tf.float32)
+        return self.posterior_layer.distribution(self._posterior_parameters(inputs, null, training))
 
     def _require_condition(self, condition: Any, what: str = "condition") -> None:
         layer = getattr(self, "condition_layer", None)

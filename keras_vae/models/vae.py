@@ -212,7 +212,7 @@ class VAE(ConditioningMixin, LatentVariableModel):
         if features is not None and getattr(self.prior_layer, "takes_condition", False):
             return self.prior_layer.distribution(condition_features=features)
         return self.prior_layer.distribution(
-            posterior_fn=lambda inputs: self.posterior(inputs, training=training)
+            posterior_fn=lambda inputs: self.pseudo_input_posterior(inputs, training=training)
         )
 
     def _with_condition(self, x, condition):
