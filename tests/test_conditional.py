@@ -245,7 +245,7 @@ def test_more_objectives_priors_bodies_and_likelihoods_take_a_condition(parts):
     c = r.normal(size=(48, 2)).astype("float32") if condition["name"] == "vector" else r.integers(0, K_CLASSES, 48)
     vae = kv.VAE(**{"encoder": "mlp", "decoder": "mlp", "likelihood": "bernoulli", **parts},
                  latent_dim=2, input_shape=shape, seed=0, condition=condition)
-    vae.compile(optimizer="adam")
+    vae.compile(optimizer="adam", jit_compile=False)  # XLA's compile would cost more than the fit
     history = vae.fit({"x": x, "condition": c}, batch_size=16, epochs=2, verbose=0).history
     assert np.all(np.isfinite(history["loss"]))
     two = np.array([[0, 0], [1, 1]], "float32") if condition["name"] == "vector" else np.array([0, 1])
@@ -263,7 +263,7 @@ def test_samples_drawn_for_a_label_are_of_that_label():
     x = (centres[labels] + r.normal(0, 0.5, (600, 6))).astype("float32")
     vae = kv.VAE("mlp", "mlp", latent_dim=1, input_shape=(6,), likelihood="gaussian", seed=0,
                  condition={"name": "one_hot", "num_classes": K_CLASSES})
-    vae.compile(optimizer=keras.optimizers.Adam(1e-2))
+    vae.compile(optimizer=keras.optimizers.Adam(1e-2), jit_compile=False)
     vae.fit({"x": x, "condition": labels}, batch_size=60, epochs=30, verbose=0)
     asked = np.repeat(np.arange(K_CLASSES), 100)
     drawn = vae.sample(len(asked), condition=asked, seed=0).numpy()
@@ -279,7 +279,7 @@ def test_the_vamp_prior_beside_a_conditioned_encoder_and_decoder(tmp_path):
     x, c = conditional_data(64, seed=13)
     vae = kv.VAE("mlp", "mlp", latent_dim=2, input_shape=(DIM,), likelihood="gaussian", seed=0,
                  prior={"name": "vamp", "num_pseudo_inputs": 5}, condition={"name": "one_hot", "num_classes": K_CLASSES})
-    vae.compile(optimizer="adam")
+    vae.compile(optimizer="adam", jit_compile=False)
     history = vae.fit({"x": x, "condition": c}, batch_size=16, epochs=2, verbose=0).history
     assert np.all(np.isfinite(history["loss"]))
     prior = vae.prior()

@@ -43,7 +43,7 @@ def test_warmup_raises_beta_for_a_hierarchical_model_and_scales_every_groups_kl(
 
     h = kv.HierarchicalVAE(latent_dims=(3, 2), input_shape=(6,), likelihood="bernoulli", inference="ladder",
                            q_hidden=[[8], [8]], p_hidden=[[8], [8]], seed=0)
-    h.compile(optimizer="adam")
+    h.compile(optimizer="adam", jit_compile=False)  # XLA's compile would cost more than the fit
     h.fit(example_data((6,), n=16).round(), epochs=3, batch_size=8, verbose=0,
           callbacks=[kv.callbacks.KLWarmup(epochs=3), Record()])
     assert [beta for beta, _ in seen] == pytest.approx([0.0, 1 / 3, 2 / 3])
