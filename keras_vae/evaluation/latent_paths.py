@@ -52,11 +52,8 @@ def _single_or_batch(vae, x, condition, tool: str) -> tuple[np.ndarray, bool, np
     single = vae.data_shape is not None and tuple(x.shape) == tuple(vae.data_shape)
     if single:
         x = x[np.newaxis]
-    layer = getattr(vae, "condition_layer", None)
-    if condition is not None and layer is not None:
-        condition = np.asarray(condition)
-        if condition.ndim == len(layer.example_shape):  # one for every example
-            condition = np.broadcast_to(condition, (len(x), *condition.shape))
+    if condition is not None and getattr(vae, "condition_layer", None) is not None:
+        condition = vae.one_condition_each(condition, len(x))
     x, condition = checked_condition(vae, x, condition, tool)
     return x, single, condition
 

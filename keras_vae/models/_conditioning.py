@@ -82,15 +82,24 @@ class ConditioningMixin:
             )
         self.condition_layer.check_array(array, what)
 
-    def prepare_condition(self, condition: Any) -> tf.Tensor | None:
+    def one_condition_each(self, condition: Any, num_examples: int) -> np.ndarray:
+        """``condition`` as one condition per example: a single condition (of one
+        example's shape, e.g. ``7``) is repeated ``num_examples`` times."""
+        condition = np.asarray(condition)
+        if condition.ndim == len(self.condition_layer.example_shape):  # one for all
+            condition = np.broadcast_to(condition, (int(num_examples), *condition.shape))
+        return condition
+
+    def prepare_condition(self, condition: Any, num_examples: int | None = None) -> tf.Tensor | None:
         """A batch of conditions as the model computes with them (dtype of the
-        condition layer), with in-graph checks attached."""
+        condition layer), with in-graph checks attached; checked first (shape,
+        values, and one per example where ``num_examples`` is given)."""
         self._require_condition(condition)
         if condition is None:
             return None
         layer = self.condition_layer
-        if isinstance(condition, np.ndarray) or not isinstance(condition, tf.Tensor):
-            self.check_condition(condition, None)
+        if num_examples is not None or isinstance(condition, np.ndarray) or not isinstance(condition, tf.Tensor):
+            self.check_condition(condition, num_examples)
         c = tf.convert_to_tensor(condition)
         if tuple(c.shape[1:]) != layer.example_shape and c.shape.rank is not None:
             raise ValueError(

@@ -261,8 +261,7 @@ class VAE(ConditioningMixin, LatentVariableModel):
         z = tf.cast(z, tf.float32)
         c = None
         if condition is not None:
-            self.check_condition(condition, z.shape[0])  # before anything runs, where both are known
-            c = self.prepare_condition(condition)
+            c = self.prepare_condition(condition, z.shape[0])  # checked before anything runs, where both are known
             z = self.one_condition_per_row(z, c)
         p = self.likelihood(z, condition=c)
         return p.sample(seed=self.noise_seed(seed, stream=_seeds.DECODE)) if sample else p.mean()
@@ -293,11 +292,7 @@ class VAE(ConditioningMixin, LatentVariableModel):
             z = self.prior().sample(n, seed=self.noise_seed(seed, stream=_seeds.SAMPLE_Z))
             x_seed = None if seed is None else self.noise_seed(seed, stream=_seeds.SAMPLE_X)
             return self.decode(z, sample=sample_x, seed=x_seed)
-        condition = np.asarray(condition)
-        if condition.ndim == len(self.condition_layer.example_shape):  # one for all n
-            condition = np.broadcast_to(condition, (int(n), *condition.shape))
-        self.check_condition(condition, int(n))
-        c = self.prepare_condition(condition)
+        c = self.prepare_condition(self.one_condition_each(condition, n), int(n))
         z_seed = self.noise_seed(seed, stream=_seeds.SAMPLE_Z)
         if getattr(self.prior_layer, "takes_condition", False):
             z = self._prior(self.condition_features(c), None).sample(seed=z_seed)
