@@ -13,6 +13,7 @@ compiled cluster; ``resolve`` is the rule for ``"auto"``.
 """
 from __future__ import annotations
 
+import os
 import warnings
 
 import keras
@@ -53,6 +54,26 @@ def _known(obj) -> bool:
     )
 
 
+ENV_VAR = "KERAS_VAE_JIT_COMPILE"
+_OFF = ("0", "false", "off", "no")
+
+
+def auto_allowed() -> bool:
+    """Whether ``"auto"`` may choose XLA at all: ``$KERAS_VAE_JIT_COMPILE`` unset or
+    ``auto``; ``false`` (or ``0`` / ``off`` / ``no``) makes every ``"auto"`` in
+    keras_vae (training, evaluation, log-likelihood, AIS/HMC) run without XLA, e.g. when
+    its compile time dominates short runs or when debugging. An explicit
+    ``jit_compile=True`` is kept. Any other value is refused with a ``ValueError``
+    (tests/test_xla.py).
+    """
+    value = os.environ.get(ENV_VAR, "auto").strip().lower()
+    if value in ("", "auto", "1", "true", "on", "yes"):
+        return True
+    if value in _OFF:
+        return False
+    raise ValueError(f"${ENV_VAR} must be 'auto' or 'false', got {value!r}")
+
+
 def _has_accelerator() -> bool:
     return any(d.device_type != "CPU" for d in tf.config.list_physical_devices())
 
@@ -74,7 +95,8 @@ def resolve(model: keras.Model, jit_compile, run_eagerly: bool = False) -> bool:
       up-sampling layer.
 
     A VAE that is not built yet has no layers to judge: ``"auto"`` gives ``False``
-    then, and the VAE asks again when it makes a step function.
+    then, and the VAE asks again when it makes a step function. ``$KERAS_VAE_JIT_COMPILE=false``
+    makes ``"auto"`` give ``False`` everywhere (``auto_allowed``).
     """
     in_strategy = tf.distribute.has_strategy() or getattr(model, "_distribute_strategy", None)
     if jit_compile != "auto":
@@ -88,6 +110,8 @@ def resolve(model: keras.Model, jit_compile, run_eagerly: bool = False) -> bool:
             return False
         return bool(jit_compile)
     if model.data_shape is None or run_eagerly or in_strategy or _op_determinism_enabled():
+        return False
+    if not auto_allowed():
         return False
     layers = list(model._flatten_layers(include_self=False))
     if not all(getattr(layer, "supports_jit", True) for layer in layers):
@@ -114,7 +138,7 @@ def likelihood_compiles(model: keras.Model) -> bool:
     ``supports_jit``, and no ``tf.distribute`` strategy or op determinism is in force.
     """
     head = getattr(model, "likelihood_layer", None)
-    if head is None or tf.distribute.has_strategy() or _op_determinism_enabled():
+    if head is None or tf.distribute.has_strategy() or _op_determinism_enabled() or not auto_allowed():
         return False
     layers = [head, *head._flatten_layers(include_self=False)]
     return all(

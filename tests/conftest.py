@@ -4,6 +4,10 @@ import pathlib
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+# XLA's compile time is most of a short test's fit: "auto" runs without XLA in the
+# suite (subprocesses inherit it) except in tests marked ``xla``, which get the default
+# users get (test_xla.py, the fused steps, the CLI end to end, ...).
+os.environ.setdefault("KERAS_VAE_JIT_COMPILE", "false")
 
 import keras  # noqa: E402
 import pytest  # noqa: E402
@@ -36,6 +40,13 @@ def mnist_dir() -> pathlib.Path:
     if not (path / "train-images-idx3-ubyte.gz").exists():
         pytest.skip(f"real MNIST not found under {path} (set KERAS_VAE_DATA)")
     return path
+
+
+@pytest.fixture(autouse=True)
+def _xla_where_marked(request, monkeypatch):
+    if request.node.get_closest_marker("xla") is not None:
+        monkeypatch.setenv("KERAS_VAE_JIT_COMPILE", "auto")
+    yield
 
 
 @pytest.fixture(autouse=True)

@@ -62,6 +62,7 @@ def run(tmp_path_factory):
 
 
 # ------------------------------------------------------------------ train
+@pytest.mark.xla
 def test_train_writes_the_run_folder(run):
     folder, out = run
     expected = {

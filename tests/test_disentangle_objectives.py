@@ -134,6 +134,7 @@ def test_keras_round_trip_and_exact_resume(name, tmp_path):
     assert int(loaded.optimizer.iterations) == 6
 
 
+@pytest.mark.xla
 def test_factor_vae_discriminator_is_saved_trained_apart_and_resumed(tmp_path):
     vae = make(OBJECTIVES["factor_vae"])
     vae.compile(optimizer="adam")  # "auto": XLA on a CPU for MLPs, the auxiliary update inside it

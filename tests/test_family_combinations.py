@@ -45,6 +45,7 @@ def family_vae(posterior, prior, objective, seed=11):
     )
 
 
+@pytest.mark.xla
 @pytest.mark.parametrize("posterior,prior,objective", CASES)
 def test_combination_trains_saves_and_scores(posterior, prior, objective, tmp_path):
     x = example_data(SHAPE, n=16)

@@ -229,6 +229,7 @@ def test_clear_errors(poor_vae, data):
         evaluation.posterior_samples(poor_vae, x, num_samples=4, jit_compile="False")
 
 
+@pytest.mark.xla
 def test_auto_jit_compiles_long_runs_only(poor_vae, data):
     """'auto' is the plain graph below XLA_MIN_STEPS steps (same numbers as
     jit_compile=False) and XLA from there on (same numbers as jit_compile=True)."""

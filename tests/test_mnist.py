@@ -1,9 +1,12 @@
 """Training on a slice of real MNIST improves the held-out ELBO."""
 import keras
+import pytest
 import numpy as np
 
 import keras_vae as kv
 from keras_vae.datasets import load_mnist
+
+pytestmark = pytest.mark.xla  # "auto" chooses XLA here, as for users
 
 
 def test_training_on_real_mnist_improves_held_out_elbo(mnist_dir):

@@ -10,6 +10,8 @@ import pytest
 import keras_vae as kv
 from keras_vae.models import TrainingDivergedError
 
+pytestmark = pytest.mark.xla  # "auto" chooses XLA here, as for users
+
 
 def _gaussian_vae():
     keras.utils.set_random_seed(0)

@@ -222,3 +222,17 @@ def test_figures_do_not_touch_pyplot(vae, tmp_path):
     backend = matplotlib.get_backend()
     plotting.sample_grid(vae, n=4, path=tmp_path / "s.png")
     assert matplotlib.get_backend() == backend
+
+
+def test_kl_per_dimension_plot_marks_the_groups_of_a_hierarchical_model(tmp_path):
+    fig = plotting.kl_per_dimension_plot(
+        [np.array([2.0, 0.0, 1.0]), np.array([0.5, 0.0])], path=tmp_path / "kl.png", threshold=0.01
+    )
+    check_png(tmp_path / "kl.png", fig)
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert sorted(labels) == ["0.01 nats", "z1: 3 dims, 3.00 nats", "z2: 2 dims, 0.50 nats"]
+    colours = {tuple(bar.get_facecolor()) for bar in ax.patches}
+    assert len(colours) == 2  # one colour per group
+    assert [line.get_xdata()[0] for line in ax.lines if line.get_linestyle() == ":"] == [2.5]
+    assert "total 3.50 nats" in ax.get_title()

@@ -9,6 +9,8 @@ from keras_vae import datasets
 from keras_vae.models import _fused_steps, _steps_per_execution
 from keras_vae.models._steps_per_execution import resolve
 
+pytestmark = pytest.mark.xla  # "auto" chooses XLA here, as for users
+
 
 DEFAULTS = (_steps_per_execution.AUTO_STEPS, _steps_per_execution.MIN_STEPS)
 

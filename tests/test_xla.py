@@ -10,6 +10,8 @@ import keras_vae as kv
 from keras_vae import _xla
 from helpers import example_data, small_vae
 
+pytestmark = pytest.mark.xla  # "auto" chooses XLA here, as for users
+
 SHAPE = (6, 6, 1)
 ON_CPU_ONLY = not _xla._has_accelerator()
 cpu_rule = pytest.mark.skipif(not ON_CPU_ONLY, reason="the CPU rule applies on CPU-only machines")
@@ -227,3 +229,24 @@ def test_the_estimator_compiles_the_likelihood_alone_for_known_heads(monkeypatch
     requested.clear()
     user.log_likelihood(x, num_samples=6, seed=0)
     assert requested and not any(jit for _, jit in requested)
+
+
+@pytest.mark.parametrize("value,expected", [("auto", True), ("", True), ("false", False), ("0", False), ("OFF", False)])
+def test_the_environment_variable_turns_auto_off_everywhere(monkeypatch, value, expected):
+    monkeypatch.setenv("KERAS_VAE_JIT_COMPILE", value)
+    vae = small_vae()
+    vae.compile(optimizer="adam")
+    vae.fit(example_data((6, 6, 1), n=16), epochs=1, batch_size=8, verbose=0)
+    assert vae.jit_compile is expected
+    assert _xla.likelihood_compiles(vae) is expected
+    explicit = small_vae()
+    explicit.compile(optimizer="adam", jit_compile=True)  # an explicit True is kept
+    assert explicit.jit_compile is True
+
+
+def test_a_bad_value_of_the_environment_variable_is_refused(monkeypatch):
+    monkeypatch.setenv("KERAS_VAE_JIT_COMPILE", "sometimes")
+    vae = small_vae()
+    with pytest.raises(ValueError, match="KERAS_VAE_JIT_COMPILE must be 'auto' or 'false'"):
+        vae.compile(optimizer="adam")
+        vae.fit(example_data((6, 6, 1), n=16), epochs=1, batch_size=8, verbose=0)

@@ -29,24 +29,45 @@ def kl_per_dimension_plot(
 
     Dimensions with (near) zero KL carry no information about x (posterior
     collapse). ``kl_values`` is what ``keras_vae.evaluation.kl_per_dimension``
-    returns: one number (nats) per latent dimension.
+    returns: one number (nats) per latent dimension, or, for a hierarchical model, one
+    array per latent group (z₁ next to the data first). Groups get their own colour, a
+    dashed boundary and a legend entry with their size and total KL.
 
     Args:
-        kl_values: ``(latent_dim,)`` KL per dimension in nats.
+        kl_values: ``(latent_dim,)`` KL per dimension in nats, or a list of them, one
+            per latent group.
         path: save the PNG here.
         threshold: optionally draw a horizontal line at this KL (e.g. the level below
             which a dimension counts as collapsed).
+
+    Example:
+        >>> import numpy as np
+        >>> from keras_vae import plotting
+        >>> fig = plotting.kl_per_dimension_plot([np.array([2.0, 0.0, 1.0]), np.array([0.5, 0.0])])
+        >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+        ['z1: 3 dims, 3.00 nats', 'z2: 2 dims, 0.50 nats']
     """
-    kl = _joined(kl_values).astype(np.float64).reshape(-1)
+    per_group = isinstance(kl_values, (list, tuple)) and any(np.ndim(v) > 0 for v in kl_values)
+    values = kl_values if per_group else [kl_values]
+    groups = [np.asarray(_joined(v), np.float64).reshape(-1) for v in values]
+    kl = np.concatenate(groups)
     if kl.size == 0:
         raise ValueError("kl_per_dimension_plot got no values.")
     fig = _figure(max(4.0, min(12.0, 0.3 * kl.size + 2.0)), 3.5)
     ax = fig.add_subplot()
-    ax.bar(np.arange(kl.size), kl, color="tab:blue")
+    start = 0
+    for index, group in enumerate(groups):
+        positions = np.arange(start, start + group.size)
+        label = f"z{index + 1}: {group.size} dims, {group.sum():.2f} nats" if len(groups) > 1 else None
+        ax.bar(positions, group, color=f"C{index}" if len(groups) > 1 else "tab:blue", label=label)
+        if index > 0:
+            ax.axvline(start - 0.5, color="0.4", linestyle=":", linewidth=1)
+        start += group.size
     if threshold is not None:
         ax.axhline(threshold, color="tab:red", linestyle="--", linewidth=1, label=f"{threshold:g} nats")
+    if threshold is not None or len(groups) > 1:
         ax.legend(fontsize=8)
-    ax.set_xlabel("latent dimension")
+    ax.set_xlabel("latent dimension" if len(groups) == 1 else "latent dimension (groups z1 ... zL, z1 next to the data)")
     ax.set_ylabel("KL (nats)")
     ax.set_title(f"KL per latent dimension (total {kl.sum():.2f} nats)", fontsize=10)
     if kl.size <= 32:
