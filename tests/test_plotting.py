@@ -236,3 +236,53 @@ def test_kl_per_dimension_plot_marks_the_groups_of_a_hierarchical_model(tmp_path
     assert len(colours) == 2  # one colour per group
     assert [line.get_xdata()[0] for line in ax.lines if line.get_linestyle() == ":"] == [2.5]
     assert "total 3.50 nats" in ax.get_title()
+
+
+def _conditioned_vae():
+    return kv.VAE("mlp", "mlp", latent_dim=2, input_shape=(8, 8, 1), seed=0,
+                  condition={"name": "one_hot", "num_classes": 3})
+
+
+def _pixels(fig):
+    return np.asarray(fig.axes[0].images[0].get_array())
+
+
+def test_the_plotting_helpers_take_a_conditioned_models_condition(tmp_path):
+    vae = _conditioned_vae()
+    x = np.random.default_rng(0).uniform(size=(6, 8, 8, 1)).astype("float32")
+    labels = np.array([0, 1, 2, 0, 1, 2])
+    # samples and the 2-D manifold at one condition for all: different per label
+    grids = [_pixels(plotting.sample_grid(vae, n=4, seed=0, condition=k)) for k in (0, 1)]
+    assert not np.allclose(grids[0], grids[1])
+    np.testing.assert_array_equal(grids[0], _pixels(plotting.sample_grid(vae, n=4, seed=0, condition=np.zeros(4, int))))
+    cells = [_pixels(plotting.manifold(vae, n=3, condition=k)) for k in (0, 2)]
+    assert not np.allclose(cells[0], cells[1])
+    # the scatter shows the means of q(z | x, c), each example with its own condition
+    fig = plotting.latent_scatter(vae, x, labels=labels, condition=labels, path=tmp_path / "z.png")
+    check_png(tmp_path / "z.png", fig)
+    shown = np.concatenate([c.get_offsets() for c in fig.axes[0].collections])
+    expected = np.asarray(vae.encode(x, condition=labels))
+    order = np.concatenate([np.flatnonzero(labels == k) for k in (0, 1, 2)])
+    np.testing.assert_allclose(shown, expected[order], rtol=1e-5, atol=1e-6)
+    fig = plotting.reconstruction_grid(vae, x, n=4, condition=labels)
+    assert [ax.get_title() for ax in fig.axes[:2]] == ["original", "reconstruction"]
+
+
+@pytest.mark.parametrize("call,message", [
+    (lambda vae, x: plotting.sample_grid(vae, n=4, condition=[0, 1]), "condition"),
+    (lambda vae, x: plotting.latent_scatter(vae, x, condition=[0, 1, 5, 0, 1, 2]), "condition"),
+    (lambda vae, x: plotting.manifold(vae, n=3, condition=[[0, 1]]), "condition"),
+    (lambda vae, x: plotting.sample_grid(x, n=4, condition=0), "only with a model"),
+    (lambda vae, x: plotting.sample_grid(_vae(input_shape=(8, 8, 1)), n=4, condition=0), "takes none"),
+])
+def test_a_bad_condition_for_a_plot_is_refused_before_anything_is_drawn(call, message, monkeypatch):
+    from keras_vae.plotting import grids, latent
+
+    drawn = []
+    for module in (grids, latent):
+        monkeypatch.setattr(module, "_figure", lambda *a, **k: drawn.append(a))
+    vae = _conditioned_vae()
+    x = np.random.default_rng(0).uniform(size=(6, 8, 8, 1)).astype("float32")
+    with pytest.raises(ValueError, match=message):
+        call(vae, x)
+    assert drawn == []

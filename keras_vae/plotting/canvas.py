@@ -73,3 +73,17 @@ def _numpy(x: Any) -> np.ndarray:
     if hasattr(x, "numpy"):
         x = x.numpy()
     return np.asarray(x)
+
+
+def _conditions(vae: Any, condition: Any, count: int) -> np.ndarray:
+    """``condition`` as ``count`` conditions for a conditioned model (one for all is
+    repeated), checked before anything is drawn; a condition for a model that takes
+    none is refused."""
+    if getattr(vae, "condition_layer", None) is None:
+        raise ValueError(
+            f"a condition was given, but {getattr(vae, 'name', 'this model')} takes none "
+            "(it was built without condition=)."
+        )
+    c = np.asarray(vae.one_condition_each(_numpy(condition), count))
+    vae.check_condition(c, count)
+    return c

@@ -20,7 +20,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from keras_vae.plotting.canvas import DPI, _figure, _numpy, _save
+from keras_vae.plotting.canvas import DPI, _conditions, _figure, _numpy, _save
 from keras_vae.plotting.display_range import COLORBAR_WIDTH, _colorbar, _resolve, to_display_range
 from keras_vae.plotting.images import as_images, images_to_grid
 
@@ -116,6 +116,7 @@ def sample_grid(
     scale: int = 2,
     title: str | None = None,
     value_range: tuple[float, float] | None = None,
+    condition: Any = None,
 ):
     """A grid of generated examples (the mean of p(x|z) for z ~ p(z)).
 
@@ -133,6 +134,9 @@ def sample_grid(
             values in [0, 1] are drawn as they are, a level model's on ``(0, k - 1)``,
             a count model's on :func:`~keras_vae.plotting.count_range` of the samples,
             and other values min-max scaled.
+        condition: for a conditioned model, the condition the samples are drawn at:
+            one for all (e.g. ``7``) or one per sample (``n`` of them), as for
+            ``vae.sample``.
 
     Returns:
         The ``matplotlib.figure.Figure``.
@@ -152,8 +156,11 @@ def sample_grid(
         raise ValueError(f"n must be >= 1, got {n}.")
     model = vae_or_images if _is_vae(vae_or_images) else None
     if model is not None:
-        x = _numpy(model.sample(int(n), seed=seed))
+        kwargs = {} if condition is None else {"condition": _conditions(model, condition, int(n))}
+        x = _numpy(model.sample(int(n), seed=seed, **kwargs))
     else:
+        if condition is not None:
+            raise ValueError("sample_grid takes a condition only with a model, not with an array of examples.")
         x = _numpy(vae_or_images)[:n]
     images = as_images(x)
     if images is None:
@@ -174,6 +181,7 @@ def reconstruction_grid(
     ncols: int | None = None,
     scale: int = 2,
     value_range: tuple[float, float] | None = None,
+    condition: Any = None,
 ):
     """Originals (left panel) next to their reconstructions (right panel).
 
@@ -192,6 +200,8 @@ def reconstruction_grid(
         value_range: ``(low, high)`` drawn black and white, with a colour bar; by
             default as in :func:`sample_grid`, a count model's range taken from the
             originals shown.
+        condition: for a conditioned model, each example's condition (one per row of
+            ``x``; the first ``n`` are used) or one for all.
 
     Raises:
         ValueError: ``n < 1`` or an invalid ``value_range`` (before anything is drawn).
@@ -210,7 +220,12 @@ def reconstruction_grid(
     images = as_images(originals)
     if images is not None:
         value_range, label = _resolve(vae, images, value_range)
-    recon = _numpy(vae.reconstruct(originals)).reshape(originals.shape)
+    if condition is None:
+        recon = _numpy(vae.reconstruct(originals))
+    else:
+        condition = _conditions(vae, condition, len(_numpy(x)))[:n]
+        recon = _numpy(vae.reconstruct(originals, condition=condition))
+    recon = recon.reshape(originals.shape)
     if images is None:
         flat_o, flat_r = originals.reshape(len(originals), -1), recon.reshape(len(recon), -1)
         series = [(f"example {i}", np.stack([o, r])) for i, (o, r) in enumerate(zip(flat_o, flat_r))]

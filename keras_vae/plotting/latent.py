@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from keras_vae.plotting.canvas import DPI, _figure, _numpy, _save
+from keras_vae.plotting.canvas import DPI, _conditions, _figure, _numpy, _save
 from keras_vae.plotting.display_range import (
     COLORBAR_WIDTH,
     check_value_range,
@@ -67,6 +67,7 @@ def latent_scatter(
     labels: Any = None,
     path: str | os.PathLike | None = None,
     batch_size: int = 1024,
+    condition: Any = None,
 ):
     """Posterior means of ``x``, coloured by ``labels``.
 
@@ -82,9 +83,19 @@ def latent_scatter(
         labels: optional ``(n,)`` labels (class ids or numbers).
         path: save the PNG here.
         batch_size: encoding batch size.
+        condition: for a conditioned model, each example's condition (or one for all):
+            the means of q(z | x, c).
     """
     x = _numpy(x)
-    z = _batched(lambda b: _joined(vae.encode(b)), x, batch_size).reshape(len(x), -1)
+    if condition is None:
+        z = _batched(lambda b: _joined(vae.encode(b)), x, batch_size)
+    else:
+        c = _conditions(vae, condition, len(x))
+        z = np.concatenate([
+            _joined(vae.encode(x[i : i + batch_size], condition=c[i : i + batch_size]))
+            for i in range(0, len(x), batch_size)
+        ], axis=0)
+    z = z.reshape(len(x), -1)
     if labels is not None:
         labels = _numpy(labels).reshape(-1)
         if len(labels) != len(z):
@@ -140,6 +151,7 @@ def manifold(
     path: str | os.PathLike | None = None,
     scale: int = 1,
     value_range: tuple[float, float] | None = None,
+    condition: Any = None,
 ):
     """Decode an ``n x n`` grid of a 2-D latent space (like the Keras VAE example).
 
@@ -156,6 +168,8 @@ def manifold(
         scale: screen pixels per image pixel.
         value_range: ``(low, high)`` drawn black and white, with a colour bar; by
             default as in :func:`~keras_vae.plotting.sample_grid`.
+        condition: for a conditioned model, the one condition every cell is decoded
+            at (e.g. ``7``: the latent space of the sevens).
 
     Raises:
         ValueError: ``latent_dim != 2``, the data are not images, or an invalid
@@ -184,7 +198,10 @@ def manifold(
     coords = np.array([normal.inv_cdf(q) for q in quantiles], dtype=np.float32)
     zx, zy = np.meshgrid(coords, coords[::-1])  # top row = largest z[1]
     z = np.stack([zx.ravel(), zy.ravel()], axis=1)
-    decoded = _numpy(vae.decode(z))
+    if condition is None:
+        decoded = _numpy(vae.decode(z))
+    else:
+        decoded = _numpy(vae.decode(z, condition=_conditions(vae, condition, len(z))))
     images = as_images(decoded)
     if images is None:
         raise ValueError(
