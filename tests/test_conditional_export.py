@@ -25,7 +25,7 @@ def _run(runtime, file, feed) -> dict:
     return dict(zip(names, session.run(names, feed)))
 
 
-@pytest.mark.parametrize("runtime, condition", [("litert", "one_hot"), ("onnx", "one_hot"), ("litert", "vector")])
+@pytest.mark.parametrize("runtime, condition", [("litert", "one_hot"), ("onnx", "one_hot"), ("litert", "vector"), ("onnx", "vector")])
 def test_conditioned_runtime_parts_take_the_condition_and_match_keras(runtime, condition, tmp_path):
     pytest.importorskip("ai_edge_litert" if runtime == "litert" else "onnxruntime")
     if runtime == "onnx":
