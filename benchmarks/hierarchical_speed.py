@@ -60,6 +60,8 @@ def measure(rounds: int = 5, steps: int = 40, batch_size: int = 100, objective="
     result = {name: statistics.median(t) for name, t in times.items()}
     result.update({f"xla_{name}": model.jit_compile for name, model in models.items()})
     result["ratio"] = result["two"] / result["one"]
+    # The fastest round of each: what a busy machine's bursts of load touch least.
+    result["ratio_of_fastest"] = min(times["two"]) / min(times["one"])
     return result
 
 
@@ -68,7 +70,7 @@ def report(r: dict, args: argparse.Namespace) -> None:
     print(f"Burda architecture, {label}, batch {args.batch_size}, median of {args.rounds} rounds x {args.steps} steps")
     print(f"one stochastic layer  (50)           : {r['one']:7.2f} ms/step (XLA {r['xla_one']})")
     print(f"two stochastic layers (100, 50) {args.inference:9}: {r['two']:7.2f} ms/step (XLA {r['xla_two']})")
-    print(f"ratio two / one: {r['ratio']:.2f}x (target <= {TARGET}x)")
+    print(f"ratio two / one: {r['ratio']:.2f}x (target <= {TARGET}x; fastest rounds: {r['ratio_of_fastest']:.2f}x)")
 
 
 def main(argv=None) -> int:

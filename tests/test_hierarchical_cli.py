@@ -64,5 +64,7 @@ def test_train_run_end_to_end(tmp_path):
     assert {"model.keras", "serving", "samples.png", "latent.png", "kl.png", "metrics.json"} <= set(os.listdir(folder))
     metrics = json.loads(open(os.path.join(folder, "metrics.json")).read())
     assert metrics["latent_dim"] == 6 and metrics["test_kl_1"] is not None and metrics["test_kl_2"] is not None
+    # groups of different sizes: z_1's 4 KLs, then z_2's 2
+    assert len(metrics["kl_per_dimension"]) == 6
     loaded = kv.load_model(os.path.join(folder, "model.keras"))
     assert isinstance(loaded, kv.HierarchicalVAE) and loaded.inference == "ladder"
