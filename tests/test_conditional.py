@@ -70,6 +70,7 @@ def test_a_cvae_trained_on_samples_reaches_the_held_out_exact_log_likelihood():
     assert abs(gap) < 0.1, gap
 
 
+@pytest.mark.xla  # the default path (XLA on a CPU) for this family
 def test_conditional_prior_samples_save_and_resume_exactly(tmp_path):
     x, c = conditional_data(64, seed=4)
     vae = kv.VAE("mlp", "mlp", latent_dim=2, input_shape=(DIM,), likelihood="gaussian", seed=0,

@@ -170,6 +170,7 @@ def test_tools_take_a_hierarchical_model(inference):
         h.decode(np.zeros((2, 3), "float32"))
 
 
+@pytest.mark.xla  # the default path (XLA on a CPU) for this family
 @pytest.mark.parametrize("inference", ALL_INFERENCES)
 def test_keras_round_trip_and_exact_resume(tmp_path, inference):
     x = binary()

@@ -176,6 +176,7 @@ def test_bad_labels_are_refused_before_any_state_changes(labels, message):
         kv.SemiSupervisedVAE("mlp", "mlp", latent_dim=2, num_classes=1)
 
 
+@pytest.mark.xla  # the default path (XLA on a CPU) for this family
 def test_a_classifier_of_your_own_trains_saves_and_loads(tmp_path):
     """``classifier=`` takes any Keras model from the input to K logits; classify
     gives q(y | x) as probabilities; the model saves and loads with that classifier."""

@@ -170,6 +170,7 @@ def test_bad_input_is_refused_before_any_state_changes():
     assert int(vq.optimizer.iterations) == 0 and int(vq.quantizer.step) == 0
 
 
+@pytest.mark.xla  # the default path (XLA on a CPU) for this family
 def test_save_load_and_resume_exactly_with_the_prior(tmp_path):
     keras.utils.set_random_seed(1)
     x = _images(64)
