@@ -43,9 +43,12 @@ def main(argv=None) -> int:
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--latent-dim", type=int, default=2)
     parser.add_argument("--per-label", type=int, default=200)
+    parser.add_argument("--limit", type=int, default=None,
+                        help="training images used by the CVAE and the judging classifier (default: all 60,000)")
     args = parser.parse_args(argv)
     path = data_path(args.data)
     x, y = datasets.load_mnist("train", path=path)
+    x, y = x[: args.limit], y[: args.limit]
     x_test, y_test = datasets.load_mnist("test", path=path)
     print(machine_line())
     start = time.perf_counter()

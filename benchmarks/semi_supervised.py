@@ -154,7 +154,7 @@ def main(argv=None) -> int:
         x[labeled], y[labeled], x_test, y_test, steps, args.batch_size, args.hidden, args.learning_rate, args.seed)
 
     print(f"{'model':32} {'test error %':>14} {'train s':>8}")
-    print(f"{'classifier, 100 labels alone':32} {baseline_error:14.2f} {baseline_seconds:8.0f}")
+    print(f"{f'classifier, {len(labeled)} labels alone':32} {baseline_error:14.2f} {baseline_seconds:8.0f}")
     print(f"{'M2 (kv.SemiSupervisedVAE)':32} {m2_error:14.2f} {m2_seconds:8.0f}")
     for name, figure in PAPER:
         print(f"{name:32} {figure:>14}")

@@ -171,3 +171,16 @@ def hierarchical_score(model, x, num_samples: int) -> np.ndarray:
     z = q.sample(num_samples, seed=tf.constant([model.seed, _seeds.LOG_LIKELIHOOD], tf.int32))
     log_px_z, log_pz = model.joint_log_prob(model.prepare(x), z)
     return (tf.reduce_logsumexp(log_px_z + log_pz - q.log_prob(z), axis=0) - np.log(float(num_samples))).numpy()
+
+
+def load_benchmark(name: str, monkeypatch):
+    """``benchmarks/NAME.py`` as a module (its ``_common`` helper on the path)."""
+    import importlib.util
+    import pathlib
+
+    folder = pathlib.Path(__file__).resolve().parents[1] / "benchmarks"
+    monkeypatch.syspath_prepend(str(folder))
+    spec = importlib.util.spec_from_file_location(f"{name}_benchmark", folder / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -3,22 +3,14 @@ benchmarks/pythae_compare.py): what they build and measure, on tiny budgets."""
 from __future__ import annotations
 
 import importlib.util
-import pathlib
 import sys
 
 import keras
 import numpy as np
 import pytest
 
-BENCHMARKS = pathlib.Path(__file__).resolve().parents[1] / "benchmarks"
+from helpers import load_benchmark as _load
 
-
-def _load(name: str, monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCHMARKS))  # their _common helper
-    spec = importlib.util.spec_from_file_location(f"{name}_benchmark", BENCHMARKS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
