@@ -266,3 +266,21 @@ def test_traversal_and_interpolation_at_a_chosen_group(inference):
         h.traverse(x[0], dim=0, group=2)
     with pytest.raises(ValueError, match="dim"):
         h.traverse(x[0], dim=2, group=1)
+
+
+def test_active_units_of_a_lower_group_are_not_inflated_by_monte_carlo_noise():
+    """An untrained encoder (the hard case): E_q[z_2 | x] is an average over draws of
+    z_1, whose noise the variance of one average adds to every unit; the covariance of
+    two independent halves does not. Against 4,000 draws as the reference."""
+    h = small("bottom_up")
+    x = binary(400, seed=1)
+    truth = h.active_units(x, num_samples=4000, return_activity=True)["activity"]
+    ours = h.active_units(x, num_samples=16, return_activity=True)["activity"]
+    _, _, dists = h.posterior(x).sample_with_parts(16, seed=h.noise_seed(0))
+    naive = np.var(np.mean(np.broadcast_to(dists[1].mean().numpy(), (16, 400, 2)), axis=0), axis=0)
+    # z_1 of bottom_up does not depend on draws: its exact variance over x
+    np.testing.assert_allclose(ours[0], np.var(h.encode(x)[0], axis=0), rtol=1e-5, atol=1e-9)
+    assert np.all(naive > truth[1])  # the single average's Monte Carlo variance
+    assert np.abs(ours[1] - truth[1]).sum() < 0.5 * np.abs(naive - truth[1]).sum(), (ours[1], naive, truth[1])
+    with pytest.raises(ValueError, match="even number"):
+        h.active_units(x, num_samples=3)
