@@ -63,7 +63,8 @@ def auto_allowed() -> bool:
     ``auto``; ``false`` (or ``0`` / ``off`` / ``no``) makes every ``"auto"`` in
     keras_vae (training, evaluation, log-likelihood, AIS/HMC) run without XLA, e.g. when
     its compile time dominates short runs or when debugging. An explicit
-    ``jit_compile=True`` is kept. Any other value is refused with a ``ValueError``
+    ``jit_compile=True`` is kept. ``true`` / ``1`` / ``on`` / ``yes`` mean ``auto`` (the
+    variable only turns XLA off); any other value is refused with a ``ValueError``
     (tests/test_xla.py).
     """
     value = os.environ.get(ENV_VAR, "auto").strip().lower()

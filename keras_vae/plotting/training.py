@@ -31,7 +31,7 @@ def kl_per_dimension_plot(
     collapse). ``kl_values`` is what ``keras_vae.evaluation.kl_per_dimension``
     returns: one number (nats) per latent dimension, or, for a hierarchical model, one
     array per latent group (z₁ next to the data first). Groups get their own colour, a
-    dashed boundary and a legend entry with their size and total KL.
+    dotted boundary and a legend entry with their size and total KL.
 
     Args:
         kl_values: ``(latent_dim,)`` KL per dimension in nats, or a list of them, one
