@@ -40,7 +40,7 @@ setup(
         "disentanglement": ["scikit-learn"],
         "dev": [
             "pytest",
-            "pytest-xdist",  # pytest.ini runs the suite on two processes
+            "pytest-xdist>=3.6",  # pytest.ini runs the suite on two processes (--no-loadscope-reorder)
             "tensorflow-serving-api",
             "matplotlib",
             "pillow",
