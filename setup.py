@@ -40,7 +40,7 @@ setup(
         "disentanglement": ["scikit-learn"],
         "dev": [
             "pytest",
-            "pytest-xdist>=3.6",  # pytest.ini runs the suite on two processes (--no-loadscope-reorder)
+            "pytest-xdist",  # pytest.ini runs the suite on two processes
             "tensorflow-serving-api",
             "matplotlib",
             "pillow",

@@ -42,24 +42,6 @@ def mnist_dir() -> pathlib.Path:
     return path
 
 
-# The heaviest files first (test-seconds of a full run, most first): with
-# ``--no-loadscope-reorder`` (pytest.ini) the two processes take whole files in this
-# order, so no long file starts last while the other process sits idle (xdist's own
-# order, most tests first, left the 167 s of test_multiworker.py for the end).
-HEAVY_FIRST = [
-    "test_multiworker.py", "test_family_combinations.py", "test_vqvae.py", "test_saving.py",
-    "test_mcmc.py", "test_export.py", "test_doctests.py", "test_hierarchical.py", "test_cli.py",
-    "test_disentangle_objectives.py", "test_conditional.py", "test_cli_mcmc.py",
-    "test_gaps_stress.py", "test_xla.py", "test_likelihoods.py", "test_new_user.py",
-    "test_hierarchical_conv_cli.py", "test_steps_per_execution.py",
-]
-
-
-def pytest_collection_modifyitems(session, config, items):
-    rank = {name: i for i, name in enumerate(HEAVY_FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: file order kept
-
-
 @pytest.fixture(autouse=True)
 def _xla_where_marked(request, monkeypatch):
     if request.node.get_closest_marker("xla") is not None:
