@@ -63,7 +63,7 @@ def main(argv=None) -> int:
     samples = vae.sample(len(labels), condition=labels, seed=0).numpy()
     predicted = np.argmax(judge.predict(samples, verbose=0), axis=1)
     per_label = [float(np.mean(predicted[labels == k] == k)) for k in range(10)]
-    print(f"budget: CVAE {args.epochs} epochs, latent {args.latent_dim}, batch 128; classifier 2 epochs "
+    print(f"budget: {len(x)} training images; CVAE {args.epochs} epochs, latent {args.latent_dim}, batch 128; classifier 2 epochs "
           f"(test accuracy {judge_accuracy:.3f}); {args.per_label} samples per label; "
           f"{time.perf_counter() - start:.0f} s")
     print("label    " + " ".join(f"{k:5d}" for k in range(10)))

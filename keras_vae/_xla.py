@@ -100,6 +100,8 @@ def resolve(model: keras.Model, jit_compile, run_eagerly: bool = False) -> bool:
     makes ``"auto"`` give ``False`` everywhere (``auto_allowed``).
     """
     in_strategy = tf.distribute.has_strategy() or getattr(model, "_distribute_strategy", None)
+    if jit_compile == "auto" and not auto_allowed():  # checked first: a bad value is refused at compile
+        return False
     if jit_compile != "auto":
         if jit_compile and in_strategy:
             # The optimizer's cross-replica update (merge_call) cannot run inside XLA.
@@ -111,8 +113,6 @@ def resolve(model: keras.Model, jit_compile, run_eagerly: bool = False) -> bool:
             return False
         return bool(jit_compile)
     if model.data_shape is None or run_eagerly or in_strategy or _op_determinism_enabled():
-        return False
-    if not auto_allowed():
         return False
     layers = list(model._flatten_layers(include_self=False))
     if not all(getattr(layer, "supports_jit", True) for layer in layers):
@@ -138,8 +138,10 @@ def likelihood_compiles(model: keras.Model) -> bool:
     the likelihood head is Keras' or keras_vae's own (not user code), float32,
     ``supports_jit``, and no ``tf.distribute`` strategy or op determinism is in force.
     """
+    if not auto_allowed():
+        return False
     head = getattr(model, "likelihood_layer", None)
-    if head is None or tf.distribute.has_strategy() or _op_determinism_enabled() or not auto_allowed():
+    if head is None or tf.distribute.has_strategy() or _op_determinism_enabled():
         return False
     layers = [head, *head._flatten_layers(include_self=False)]
     return all(

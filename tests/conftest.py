@@ -7,7 +7,7 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 # XLA's compile time is most of a short test's fit: "auto" runs without XLA in the
 # suite (subprocesses inherit it) except in tests marked ``xla``, which get the default
 # users get (test_xla.py, the fused steps, the CLI end to end, ...).
-os.environ.setdefault("KERAS_VAE_JIT_COMPILE", "false")
+os.environ["KERAS_VAE_JIT_COMPILE"] = "false"
 
 import keras  # noqa: E402
 import pytest  # noqa: E402

@@ -56,13 +56,14 @@ def png(path):
 def run(tmp_path_factory):
     """One tiny training run with the serving export, shared by several tests."""
     folder = str(tmp_path_factory.mktemp("cli") / "run")
-    status, out, err = run_main(["train", *TINY, "--output", folder])
+    with pytest.MonkeyPatch.context() as patch:  # the users' default: "auto" chooses XLA
+        patch.setenv("KERAS_VAE_JIT_COMPILE", "auto")
+        status, out, err = run_main(["train", *TINY, "--output", folder])
     assert status == 0, err
     return folder, out
 
 
 # ------------------------------------------------------------------ train
-@pytest.mark.xla
 def test_train_writes_the_run_folder(run):
     folder, out = run
     expected = {

@@ -175,8 +175,9 @@ def test_tools_take_a_hierarchical_model(inference):
 def test_keras_round_trip_and_exact_resume(tmp_path, inference):
     x = binary()
     h = small(inference, objective={"name": "elbo", "beta": 0.5})
-    h.compile(optimizer=keras.optimizers.Adam(1e-2), jit_compile=False)
+    h.compile(optimizer=keras.optimizers.Adam(1e-2))  # "auto", marked xla
     h.fit(x, epochs=1, batch_size=16, verbose=0)
+    assert h.jit_compile is True  # dense networks on flat data (also the residual scheme here): XLA
     h.save(tmp_path / "h.keras")
     loaded = kv.load_model(tmp_path / "h.keras")
     assert isinstance(loaded, kv.HierarchicalVAE) and loaded.inference == inference

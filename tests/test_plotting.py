@@ -236,6 +236,10 @@ def test_kl_per_dimension_plot_marks_the_groups_of_a_hierarchical_model(tmp_path
     assert len(colours) == 2  # one colour per group
     assert [line.get_xdata()[0] for line in ax.lines if line.get_linestyle() == ":"] == [2.5]
     assert "total 3.50 nats" in ax.get_title()
+    # plain lists (as read back from metrics.json), per group and flat
+    fig = plotting.kl_per_dimension_plot([[2.0, 0.0, 1.0], [0.5, 0.0]])
+    assert len(fig.axes[0].get_legend().get_texts()) == 2
+    assert "total 3.50 nats" in plotting.kl_per_dimension_plot([2.0, 0.0, 1.0, 0.5, 0.0]).axes[0].get_title()
 
 
 def _conditioned_vae():

@@ -186,9 +186,10 @@ def test_a_classifier_of_your_own_trains_saves_and_loads(tmp_path):
     m2 = small_m2(classifier=net)
     assert m2.classifier is net
     x, y, partial = blobs(120, seed=6)
-    m2.compile(optimizer="adam", jit_compile=False)
+    m2.compile(optimizer="adam")  # "auto", marked xla
     before = net.layers[0].kernel.numpy().copy()
     m2.fit({"x": x, "label": partial}, epochs=2, batch_size=40, verbose=0)
+    assert m2.jit_compile is True
     assert not np.allclose(before, net.layers[0].kernel.numpy())  # q(y | x) is the given network, trained
     probabilities = m2.classify(x[:8])
     assert probabilities.shape == (8, K)

@@ -250,3 +250,12 @@ def test_a_bad_value_of_the_environment_variable_is_refused(monkeypatch):
     with pytest.raises(ValueError, match="KERAS_VAE_JIT_COMPILE must be 'auto' or 'false'"):
         vae.compile(optimizer="adam")
         vae.fit(example_data((6, 6, 1), n=16), epochs=1, batch_size=8, verbose=0)
+
+
+def test_a_bad_value_is_refused_at_compile_for_a_model_not_built_yet(monkeypatch):
+    """Refused before anything is built or adapted: compile, not the first fit."""
+    monkeypatch.setenv("KERAS_VAE_JIT_COMPILE", "sometimes")
+    vae = kv.VAE("mlp", "mlp", latent_dim=2)  # no input_shape: built by its first fit
+    with pytest.raises(ValueError, match="KERAS_VAE_JIT_COMPILE must be 'auto' or 'false'"):
+        vae.compile(optimizer="adam")
+    assert not vae.built

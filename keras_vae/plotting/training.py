@@ -49,7 +49,8 @@ def kl_per_dimension_plot(
     """
     per_group = isinstance(kl_values, (list, tuple)) and any(np.ndim(v) > 0 for v in kl_values)
     values = kl_values if per_group else [kl_values]
-    groups = [np.asarray(_joined(v), np.float64).reshape(-1) for v in values]
+    # plain lists of numbers (e.g. read back from metrics.json) as well as arrays / tensors
+    groups = [np.asarray(v if isinstance(v, (list, tuple)) else _joined(v), np.float64).reshape(-1) for v in values]
     kl = np.concatenate(groups)
     if kl.size == 0:
         raise ValueError("kl_per_dimension_plot got no values.")

@@ -99,7 +99,7 @@ def resolve_jit(vae, jit_compile, num_steps: int) -> bool:
     compiles (``keras_vae._xla.resolve``). XLA draws other random numbers from the
     same seed, so the estimate changes by its Monte Carlo error with this choice."""
     if check_jit_compile(jit_compile) == "auto":
-        return num_steps >= XLA_MIN_STEPS and bool(_xla.resolve(vae, "auto"))
+        return _xla.auto_allowed() and num_steps >= XLA_MIN_STEPS and bool(_xla.resolve(vae, "auto"))
     return bool(jit_compile)
 
 
