@@ -26,6 +26,8 @@ from typing import Any
 
 import keras
 
+from keras_vae._attributes import temporarily
+
 
 def mid_epoch_backup(callbacks: Any) -> keras.callbacks.BackupAndRestore | None:
     """The ``BackupAndRestore`` among ``callbacks`` that backs up every N batches."""
@@ -96,13 +98,9 @@ class SkippingTrainFunction:
         """Keras' train function for one step per call (made once, when needed)."""
         if self._single_step is None:
             model = self.model
-            steps, jit_compile = model.steps_per_execution, model.jit_compile
             # As the model's make_train_function: the checks stay outside XLA.
-            model.steps_per_execution, model.jit_compile = 1, False
-            try:
+            with temporarily(model, steps_per_execution=1, jit_compile=False):
                 self._single_step = model._make_function(model.train_step)
-            finally:
-                model.steps_per_execution, model.jit_compile = steps, jit_compile
         return self._single_step
 
     def __getattr__(self, name: str):  # e.g. a tf.function's concrete functions

@@ -6,6 +6,7 @@ import keras
 import tensorflow as tf
 
 from keras_vae import _seeds, _xla
+from keras_vae._attributes import temporarily
 from keras_vae.models import _fused_steps, _steps_per_execution
 from keras_vae.models._mid_epoch_resume import SkippingTrainFunction
 from keras_vae.objectives import ELBO, Objective, Terms
@@ -270,13 +271,9 @@ class TrainingMixin:
             # Decided again now that the model may be built (a generator builds it only
             # while tracing: no XLA then, as the optimizer must create its slots).
             self.jit_compile = _xla.resolve(self, "auto", self.run_eagerly)
-        jit_compile = self.jit_compile
-        self._jit_compile_of_step = jit_compile  # what the step will use (see _fused_steps)
-        self.jit_compile = False
-        try:
+        self._jit_compile_of_step = self.jit_compile  # what the step will use (see _fused_steps)
+        with temporarily(self, jit_compile=False):
             return make(force=force)
-        finally:
-            self.jit_compile = jit_compile
 
     def _use_steps_per_execution(self, callbacks, planned_steps: int | None = None) -> None:
         """Set the steps per call for this fit (``"auto"`` decided from its
