@@ -107,6 +107,25 @@ def test_paper_table_keys_name_the_condition_and_the_seed_and_keep_earlier_keys(
     assert table.ROWS["cond_vae_k1"][0]["condition"] == table.LABEL_CONDITION
     args.seed = 3
     assert table._key("vae_k1", args, 500).endswith("/seed3") and table._key("cond_vae_k1", args, 500).endswith("/seed3")
+    args.seed, args.lr_scale = 0, 5.0  # a scaled schedule is another result
+    assert table._key("vae_k1", args, 500) == "vae_k1/fixed/1/20/200/500/lr5"
+    args.lr_scale = 1.0
+    assert table._key("vae_k1", args, 500) == "vae_k1/fixed/1/20/200/500"
+
+
+def test_paper_table_scales_every_learning_rate_of_the_schedule_and_refuses_a_bad_scale(monkeypatch, capsys):
+    table = _load("paper_table", monkeypatch)
+    paper, scaled = table.paper_learning_rate, table.scaled_learning_rate(5.0)
+    for epoch in (0, 1, 3, 4, 12, 13, 39, 40, 1092, 1093, 3279):
+        assert scaled(epoch) == pytest.approx(5.0 * paper(epoch))
+    assert paper(0) == pytest.approx(1e-3) and paper(3279) == pytest.approx(1e-4)
+    with pytest.raises(ValueError, match="must be > 0"):
+        table.scaled_learning_rate(-1.0)
+    for bad, why in ((["--schedule", "paper", "--lr-scale", "0"], "must be > 0"),
+                     (["--lr-scale", "5"], "give --schedule paper")):
+        with pytest.raises(SystemExit):  # argparse's error, before any data is read
+            table.main(bad + ["--data", "/nonexistent"])
+        assert why in capsys.readouterr().err
 
 
 def test_paper_table_curve_keeps_the_last_record_of_a_resumed_epoch_and_draws_it(monkeypatch, tmp_path):
