@@ -220,3 +220,13 @@ def test_a_two_layer_step_costs_at_most_the_target_times_a_one_layer_step(monkey
     printed = capsys.readouterr().out.splitlines()
     assert printed[1].startswith("one stochastic layer") and printed[2].startswith("two stochastic layers")
     assert printed[3].startswith(f"ratio two / one: {result['ratio']:.2f}x (target <= 1.6x; fastest rounds: ")
+
+
+def test_steps_threshold_prints_a_whole_fit_time_for_each_length(monkeypatch, capsys, mnist_dir):
+    bench = _load("steps_threshold", monkeypatch)
+    assert bench.main(["--data", str(mnist_dir), "--steps", "2", "--rounds", "1"]) == 0
+    row = capsys.readouterr().out.splitlines()[-1].split()
+    assert row[0] == "2" and float(row[1]) > 0 and float(row[2]) > 0
+    assert float(row[3]) > 0
+    with pytest.raises(SystemExit):
+        bench.main(["--steps", "0"])
