@@ -4,8 +4,8 @@
 call of the compiled train function only for a fit that plans at least ``MIN_STEPS``
 (256) steps: the 32-step function takes longer to trace and compile than the one-step
 function, and a short fit does not win it back. This benchmark times whole fits —
-building nothing twice, each fit on a freshly built and compiled model, so tracing and
-compiling are inside the time, as a user's first ``fit`` pays them — of N steps (one
+each on a freshly built and compiled model, so tracing and compiling are inside the
+time, as a user's first ``fit`` pays them — of N steps (one
 epoch of N batches of 128 MNIST images, the MLP of ``throughput.py``) with 1 and with 32
 steps per call, and prints the ratio for each N: the threshold belongs where it crosses 1.
 
