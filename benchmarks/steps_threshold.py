@@ -2,7 +2,7 @@
 
 ``"auto"`` runs :data:`keras_vae.models._steps_per_execution.AUTO_STEPS` (32) steps per
 call of the compiled train function only for a fit that plans at least ``MIN_STEPS``
-(256) steps: the 32-step function takes longer to trace and compile than the one-step
+(1,024) steps: the 32-step function takes longer to trace and compile than the one-step
 function, and a short fit does not win it back. This benchmark times whole fits —
 each on a freshly built and compiled model, so tracing and compiling are inside the
 time, as a user's first ``fit`` pays them — of N steps (one

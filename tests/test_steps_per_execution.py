@@ -22,7 +22,7 @@ def _model():
 @pytest.fixture(autouse=True)
 def _short_fits_count(monkeypatch):
     # These fits are short (fewer than MIN_STEPS steps): let "auto" act on them anyway,
-    # with 4 steps per call (the same code as 32; tracing 32 fetches costs ~30 s a test).
+    # with 4 steps per call (the same code as 32, quicker to trace).
     monkeypatch.setattr(_steps_per_execution, "MIN_STEPS", 0)
     monkeypatch.setattr(_steps_per_execution, "AUTO_STEPS", 4)
 
@@ -91,7 +91,7 @@ def test_a_batch_level_callback_sees_every_batch(tmp_path):
 
 def test_auto_means_32_steps_per_call_in_a_long_fit():
     # The module's fixture sets 4 for speed; the documented defaults, read at import:
-    assert DEFAULTS == (32, 256)
+    assert DEFAULTS == (32, 1024)
 
 
 def test_a_bad_steps_per_execution_is_refused_before_compiling():
@@ -127,3 +127,41 @@ def test_auto_runs_one_step_per_call_in_a_short_fit(monkeypatch):
     assert planned_steps(iter([])) is None
     assert resolve(vae, "auto", [], steps=MIN_STEPS - 1) == 1
     assert resolve(vae, "auto", [], steps=MIN_STEPS) == resolve(vae, "auto", [], steps=None) == _steps_per_execution.AUTO_STEPS
+
+
+def test_the_steps_that_cannot_fuse_share_one_call_of_the_single_step():
+    # Tracing one single-step call per step (and per branch) made the 32-step function
+    # ~10 s slower to build than it needed (benchmarks/steps_threshold.py): the
+    # one-by-one fallback must call the step from one site inside a loop.
+    vae, _ = _fit(np.random.default_rng(3).integers(0, 2, (40, 6)).astype(np.float32), None, batch_size=8)
+    function = _fused_steps.fused_train_function(vae, None)
+    iterator = iter(__import__("tensorflow").data.Dataset.from_tensor_slices(np.zeros((16, 6), "float32")).batch(8))
+    graph = function.fused.get_concrete_function(iterator).graph.as_graph_def()
+    nodes = list(graph.node) + [n for f in graph.library.function for n in f.node_def]
+    calls = [n.attr["f"].func.name for n in nodes if n.op in ("StatefulPartitionedCall", "PartitionedCall")]
+    single = [name for name in calls if name.startswith("__inference__update")]
+    fused_loop = [name for name in calls if name.startswith("__inference_updates")]
+    assert len(single) == 1 and len(fused_loop) == 1, calls
+
+
+@pytest.mark.parametrize("bad_batch, steps_done", [(2, 0), (4, 4)])
+def test_a_bad_batch_stops_the_call_before_its_first_step(bad_batch, steps_done):
+    # All of a call's batches are checked before any of its steps runs: a NaN in the
+    # third batch (the fused call of 4) leaves the weights as they were; one in the
+    # fifth (a call of one batch, step by step) keeps the first call's 4 steps.
+    import tensorflow as tf
+
+    x = np.random.default_rng(4).integers(0, 2, (40, 6)).astype(np.float32)
+    x[bad_batch * 8 + 1, 2] = np.nan
+    keras.utils.set_random_seed(0)
+    vae = _model()
+    vae.compile(optimizer=keras.optimizers.Adam(1e-2))
+    vae.build((None, 6))
+    before = [w.copy() for w in vae.get_weights()]
+    with pytest.raises(tf.errors.InvalidArgumentError, match="keras_vae: the batch contains NaN"):
+        vae.fit(tf.data.Dataset.from_tensor_slices(x).batch(8), epochs=1, verbose=0)
+    assert vae.steps_per_execution == _steps_per_execution.AUTO_STEPS
+    assert int(vae.optimizer.iterations) == steps_done
+    if steps_done == 0:
+        for a, b in zip(vae.get_weights(), before):
+            np.testing.assert_array_equal(a, b)

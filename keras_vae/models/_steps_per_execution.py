@@ -36,8 +36,11 @@ import tensorflow as tf
 #: Steps per call under ``"auto"``: past 32 the MLP's gain flattens
 #: (``benchmarks/throughput.py --steps-per-execution``).
 AUTO_STEPS = 32
-#: The fewest steps a fit must plan for ``"auto"`` to run several per call.
-MIN_STEPS = 256
+#: The fewest steps a fit must plan for ``"auto"`` to run several per call: whole fits
+#: of the MLP (tracing and compiling included) break even at about 1,000 steps
+#: (``benchmarks/steps_threshold.py``: 32 per call takes 1.23x as long at 512 steps,
+#: 0.97x at 1,024, 0.75x at 4,096).
+MIN_STEPS = 1024
 
 _BATCH_HOOKS = (
     "on_batch_begin", "on_batch_end", "on_train_batch_begin", "on_train_batch_end",

@@ -228,7 +228,7 @@ class TrainingMixin:
         ``steps_per_execution="auto"`` runs 32 training steps per call of the
         compiled function (fused into one XLA program where the step is compiled
         with XLA) when no callback of the fit acts on single batches and the fit
-        plans 256 steps or more, and one otherwise, so a batch-level callback still
+        plans 1,024 steps or more, and one otherwise, so a batch-level callback still
         sees every batch and a short fit does not pay for compiling it (see
         ``keras_vae.models._steps_per_execution``); an integer is Keras' own option.
 
