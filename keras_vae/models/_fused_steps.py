@@ -58,8 +58,9 @@ def _x_only(element_spec: Any) -> bool:
 
 
 def fused_train_function(model: Any, keras_function: Any):
-    """A train function running ``model.steps_per_execution`` steps per call, fused
-    under XLA when the batches allow it and by ``keras_function`` otherwise."""
+    """A train function running ``model.steps_per_execution`` steps per call: fused
+    under XLA when the call's batches are all present and of one size, one by one when
+    not, and by ``keras_function`` for data it does not take (see :func:`_x_only`)."""
     steps = int(model.steps_per_execution)
 
     @tf.function(jit_compile=True)
