@@ -111,6 +111,8 @@ def test_paper_table_keys_name_the_condition_and_the_seed_and_keep_earlier_keys(
     assert table._key("vae_k1", args, 500) == "vae_k1/fixed/1/20/200/500/lr5"
     args.lr_scale = 1.0
     assert table._key("vae_k1", args, 500) == "vae_k1/fixed/1/20/200/500"
+    args.output_bias = "data-mean"  # a model started at the data's mean is another result
+    assert table._key("vae_k1", args, 500) == "vae_k1/fixed/1/20/200/500/bias-mean"
 
 
 def test_paper_table_scales_every_learning_rate_of_the_schedule_and_refuses_a_bad_scale(monkeypatch, capsys):

@@ -1,6 +1,7 @@
 """Bernoulli likelihood for binary or [0, 1] data."""
 from __future__ import annotations
 
+import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 from tensorflow_probability.python.internal.implementation_selection import is_xla
@@ -145,6 +146,24 @@ class Bernoulli(Likelihood):
     num_params = 1
     support = (0.0, 1.0)
     discrete = True  # a probability mass on binary data (grey values are the soft-label use)
+
+    # How far from 0 and 1 a mean is taken before its logit (Burda et al.'s released
+    # code clips the same way): a pixel that is 0 in every training image starts
+    # at logit -6.9, not -inf.
+    mean_clip = 1e-3
+
+    def parameters_for_mean(self, mean):
+        """The logits ``log(m / (1 - m))`` of the mean ``m`` clipped to
+        ``[mean_clip, 1 - mean_clip]``, ``[*data_shape, 1]``.
+
+        Example:
+            >>> import numpy as np, keras_vae as kv
+            >>> head = kv.likelihoods.Bernoulli(data_shape=(3,))
+            >>> np.round(head.parameters_for_mean(np.array([0.0, 0.5, 0.9]))[:, 0], 3)
+            array([-6.907,  0.   ,  2.197], dtype=float32)
+        """
+        m = np.clip(np.asarray(mean, np.float64), self.mean_clip, 1.0 - self.mean_clip)
+        return np.log(m / (1.0 - m)).astype(np.float32)[..., None]
 
     def elementwise(self, params):
         return _FusedBernoulli(logits=params[..., 0], dtype=params.dtype)

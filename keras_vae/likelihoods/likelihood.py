@@ -162,6 +162,18 @@ class Likelihood(keras.layers.Layer):
         """
         return x
 
+    def parameters_for_mean(self, mean: np.ndarray) -> np.ndarray | None:
+        """The head's parameters (``[*data_shape, num_params]``, before ``elementwise``)
+        of the distribution whose mean is ``mean`` (``data_shape``, the data's mean
+        per element), or ``None`` where the head defines no such point.
+
+        ``VAE.initialize_output_bias`` sets the projection's bias to them, so that
+        at the start every decoded example is the data's mean rather than what a
+        zero bias gives. ``None`` here: a subclass that knows the inverse of its mean
+        overrides it (Bernoulli does).
+        """
+        return None
+
     def elementwise(self, params: tf.Tensor):
         raise NotImplementedError(f"{type(self).__name__} must implement elementwise().")
 

@@ -33,6 +33,7 @@ from keras_vae.models import _steps_per_execution
 from keras_vae.models._mid_epoch_resume import mid_epoch_backup
 from keras_vae.models._inputs import InputChecksMixin
 from keras_vae.models._multiworker import MultiWorkerMixin
+from keras_vae.models._output_bias import OutputBiasMixin
 from keras_vae.models._standardizing import StandardizingMixin
 from keras_vae.models._training import TrainingMixin
 from keras_vae.saving import save_model
@@ -40,6 +41,7 @@ from keras_vae.saving import save_model
 
 class LatentVariableModel(
     InputChecksMixin, StandardizingMixin, FitChecksMixin, TrainingMixin, MultiWorkerMixin, EvaluationMixin,
+    OutputBiasMixin,
     keras.Model,
 ):
     """Base class of keras_vae's models: a ``keras.Model`` that computes its own loss

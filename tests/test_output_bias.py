@@ -1,0 +1,119 @@
+"""``initialize_output_bias``: the likelihood head starts at the data's mean."""
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import keras_vae as kv
+from keras_vae.testing import small_vae
+
+
+def pixels(n=200, shape=(6, 6, 1), seed=0):
+    """Binary images whose pixels are on with probabilities from 0 (never) to 0.95."""
+    rng = np.random.default_rng(seed)
+    p = np.linspace(0.0, 0.95, int(np.prod(shape))).reshape(shape)
+    return (rng.random((n, *shape)) < p).astype("float32")
+
+
+def logits(mean, clip=1e-3):
+    m = np.clip(mean, clip, 1 - clip)
+    return np.log(m / (1 - m))
+
+
+def bias(model):
+    return model.likelihood_layer.projection.bias.numpy()
+
+
+def test_the_bias_is_the_logit_of_each_pixels_mean_clipped_as_burdas_code_does():
+    x = pixels()
+    vae = small_vae(likelihood="bernoulli")
+    vae.initialize_output_bias(x)
+    np.testing.assert_allclose(bias(vae), logits(x.mean(0)).reshape(-1), atol=1e-5)
+    assert bias(vae)[0] == pytest.approx(np.log(1e-3 / (1 - 1e-3)), abs=1e-5)  # a pixel never on
+
+
+def test_a_model_started_at_the_mean_scores_the_data_better_before_training():
+    x = pixels()
+    plain, started = small_vae(likelihood="bernoulli"), small_vae(likelihood="bernoulli")
+    started.initialize_output_bias(x)
+    assert float(np.mean(started.elbo(x, seed=0))) > float(np.mean(plain.elbo(x, seed=0))) + 5.0
+
+
+def test_a_dataset_or_uint8_gives_the_same_bias_as_the_float_array():
+    x = pixels(n=90)
+    expected = small_vae(likelihood="bernoulli")
+    expected.initialize_output_bias(x)
+    forms = [
+        tf.data.Dataset.from_tensor_slices(x).batch(32),
+        tf.data.Dataset.from_tensor_slices((x, x)).batch(32),
+        tf.data.Dataset.from_tensor_slices({"x": x}).batch(32),
+        tf.data.Dataset.from_tensor_slices(x.astype("uint8")).batch(32),
+        x.astype("uint8"),
+    ]
+    for ds in forms:
+        vae = small_vae(likelihood="bernoulli")
+        vae.initialize_output_bias(ds)
+        np.testing.assert_allclose(bias(vae), bias(expected), atol=1e-6)
+
+
+def test_a_conv_head_shares_one_bias_per_channel_started_at_the_mean_over_positions():
+    x = pixels(shape=(8, 8, 1))
+    vae = small_vae(input_shape=(8, 8, 1), encoder=kv.encoders.ConvEncoder([4, 8]),
+                    decoder=kv.decoders.ConvDecoder([8, 4]), likelihood="bernoulli")
+    vae(x[:1])
+    assert vae.likelihood_layer._pointwise
+    vae.initialize_output_bias(x)
+    np.testing.assert_allclose(bias(vae), logits(x.mean(0)).mean(keepdims=True).reshape(-1), atol=1e-5)
+
+
+def test_a_hierarchical_model_starts_its_head_at_the_mean_too():
+    x = pixels(shape=(8,))
+    h = kv.HierarchicalVAE(latent_dims=(4, 2), input_shape=(8,), seed=0, q_hidden=[[16], [8]],
+                           p_hidden=[[8], [16]])
+    h.initialize_output_bias(x)
+    np.testing.assert_allclose(bias(h), logits(x.mean(0)), atol=1e-5)
+
+
+def test_the_bias_survives_a_save_and_load(tmp_path):
+    x = pixels()
+    vae = small_vae(likelihood="bernoulli")
+    vae.initialize_output_bias(x)
+    vae.save(tmp_path / "m.keras")
+    np.testing.assert_array_equal(bias(kv.saving.load_model(tmp_path / "m.keras")), bias(vae))
+
+
+@pytest.mark.parametrize("bad, match", [
+    ("nan", "NaN"),
+    ("range", "needs data in \\[0.0, 1.0\\]"),
+    ("empty", "no examples"),
+    ("shape", "shape"),
+])
+def test_data_fit_would_refuse_is_refused_and_the_bias_stays(bad, match):
+    x = pixels()
+    vae = small_vae(likelihood="bernoulli")
+    vae(x[:1])
+    before = bias(vae).copy()
+    data = {"nan": np.where(np.arange(x.size).reshape(x.shape) == 7, np.nan, x).astype("float32"),
+            "range": x * 255.0, "empty": x[:0], "shape": x.reshape(len(x), -1)}[bad]
+    with pytest.raises(ValueError, match=match):
+        vae.initialize_output_bias(data)
+    np.testing.assert_array_equal(bias(vae), before)
+
+
+def test_a_bad_batch_late_in_a_dataset_leaves_the_bias_as_it_was():
+    x = pixels()
+    x[150, 0, 0, 0] = 2.0
+    vae = small_vae(likelihood="bernoulli")
+    vae(x[:1])
+    before = bias(vae).copy()
+    with pytest.raises(ValueError):
+        vae.initialize_output_bias(tf.data.Dataset.from_tensor_slices(x).batch(32))
+    np.testing.assert_array_equal(bias(vae), before)
+
+
+def test_a_head_without_a_mean_inverse_is_refused_before_the_data_are_read():
+    vae = small_vae(likelihood="gaussian")
+    vae(np.zeros((1, 6, 6, 1), "float32"))
+    before = bias(vae).copy()
+    with pytest.raises(TypeError, match="Gaussian.*parameters_for_mean.*bernoulli"):
+        vae.initialize_output_bias(np.full((4, 6, 6, 1), np.nan, "float32"))
+    np.testing.assert_array_equal(bias(vae), before)
