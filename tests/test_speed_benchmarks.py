@@ -245,3 +245,13 @@ def test_throughput_times_keras_vae_at_the_steps_per_call_of_a_long_fit(throughp
     ours = next(line for line in out.splitlines() if line.startswith("[mlp] keras_vae "))
     theirs = next(line for line in out.splitlines() if line.startswith("[mlp] hand-written"))
     assert ours.endswith(f"; {AUTO_STEPS} step(s) per call)") and theirs.endswith("; 1 step(s) per call)"), out
+
+
+def test_released_code_start_prints_each_variant_and_the_data_mean_bias_starts_higher(monkeypatch, capsys, mnist_dir):
+    bench = _load("released_code_start", monkeypatch)
+    assert bench.VARIANTS["all_three"] == (0.99, 5e-6, True)  # yburda/iwae: beta_1, 1e-4 per summed batch of 20
+    assert bench.main(["--data", str(mnist_dir), "--epochs", "1", "--train-limit", "1000", "--batch-size", "500",
+                       "--variants", "keras_vae", "output_bias"]) == 0
+    rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()[-2:]}
+    assert rows["keras_vae"][3] == "zero" and rows["output_bias"][3] == "mean"
+    assert float(rows["output_bias"][4]) > float(rows["keras_vae"][4]) + 10.0
