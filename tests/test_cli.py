@@ -704,3 +704,27 @@ def test_readme_cli_reference_is_the_parsers():
         if option.startswith("--") and option not in ("--help", "--debug")
     }
     assert flags == parser_flags
+
+
+def test_init_output_bias_starts_the_head_at_the_training_mean_and_is_refused_where_it_cannot(tmp_path):
+    import keras_vae as kv
+
+    x = (np.random.default_rng(0).random((64, 4, 4, 1)) < np.linspace(0.05, 0.95, 16).reshape(4, 4, 1))
+    data = tmp_path / "pixels.npz"
+    np.savez(data, x=x.astype(np.float32))
+    folder = tmp_path / "r"
+    status, _, err = run_main(["train", str(data), "--epochs", "1", "--no-export", "--init-output-bias",
+                               "--learning-rate", "1e-12", "--latent-dim", "2", "--output", str(folder)])
+    assert status == 0, err
+    with open(folder / "config.json") as f:
+        assert json.load(f)["init_output_bias"] is True
+    bias = kv.saving.load_model(folder / "model.keras").likelihood_layer.projection.bias.numpy()
+    # Trained with a negligible learning rate: the bias is where it started, the logit of
+    # the training split's mean (the split is a seeded part of the 64 rows).
+    p = 1 / (1 + np.exp(-bias))
+    assert np.corrcoef(p, np.linspace(0.05, 0.95, 16))[0, 1] > 0.9
+
+    status, _, err = run_main(["train", str(data), "--likelihood", "gaussian", "--init-output-bias",
+                               "--epochs", "1", "--no-export", "--output", str(tmp_path / "g")])
+    assert_one_line_error(status, err, 2, "--init-output-bias", "Gaussian", "bernoulli")  # a usage error
+    assert not (tmp_path / "g").exists()

@@ -129,6 +129,7 @@ def _add_train(commands, common, formatter) -> None:
     switches = {
         "binarize": ("--binarize", "store_true", "(default: off)"),
         "standardize": ("--standardize", "store_true", "(default: off)"),
+        "init_output_bias": ("--init-output-bias", "store_true", "(default: off)"),
         "export": ("--no-export", "store_false", ""),
     }
     for name, field in fields.items():

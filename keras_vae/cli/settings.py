@@ -176,6 +176,11 @@ _FIELDS = [
     ("binarize", bool, _setting(
         False, check.boolean, "dynamically binarize the training data every epoch (and the test data once)"
     )),
+    ("init_output_bias", bool, _setting(
+        False, check.boolean,
+        "start the likelihood head's bias at the training data's mean (bernoulli: the logit of "
+        "each feature's mean), as Burda et al.'s IWAE code does; see VAE.initialize_output_bias"
+    )),
     ("standardize", bool, _setting(
         False,
         check.boolean,

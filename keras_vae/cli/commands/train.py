@@ -193,6 +193,11 @@ def run(args: argparse.Namespace) -> int:
         vae.check_data(given(x_train, c_train), "the training data")
         vae.check_data(given(x_test, c_test), "the test data")
         x_eval = x_test
+    if s.init_output_bias and not resume:  # a resumed run's weights come from its checkpoint
+        try:
+            vae.initialize_output_bias(x_train)  # binarized data: the mean of the probabilities
+        except TypeError as exc:
+            raise UsageError(f"--init-output-bias: {exc}") from None
     if s.standardize:
         vae.adapt(x_train)  # the training split's statistics, in the model
     # Only for real-valued likelihoods: integer, count and bounded data keep their units.
