@@ -31,7 +31,9 @@ there); with both rows run, the table is followed by the paired difference.
 Every row trains with a checkpoint each ``--checkpoint-every`` epochs (Keras
 ``BackupAndRestore``) and records its result in ``<out>/results.json``: a killed run
 started again with the same arguments continues where it stopped and skips finished
-rows. Prints the table (paper vs. ours) at the end.
+rows; a row whose training finished (``model.keras`` and ``trained.json`` written) but
+whose scoring was cut short is loaded and scored without training again. Prints the
+table (paper vs. ours) at the end.
 
 ``--lr-scale S`` multiplies every learning rate of the paper's schedule by S and keeps
 its stage lengths: at a batch B larger than the paper's 20 an epoch makes B/20 times
@@ -167,15 +169,10 @@ class StageCurve(keras.callbacks.Callback):
             handle.write(json.dumps(record) + "\n")
 
 
-def run_row(name, args, x_train, x_test, out: pathlib.Path, y_train=None, y_test=None) -> dict:
-    """Trains and scores one row; a conditioned row takes the labels ``y_train`` /
-    ``y_test`` as its condition."""
-    components, _, _ = ROWS[name]
+def _train_row(name, args, x_train, x_test, out: pathlib.Path, c_train, c_test, epochs: int):
+    """Builds and trains one row (resuming from its checkpoint); ``(model, seconds)``."""
+    components = dict(ROWS[name][0])
     keras.utils.set_random_seed(args.seed)
-    components = dict(components)
-    conditioned = "condition" in components
-    c_train, c_test = (y_train, y_test) if conditioned else (None, None)
-    given = {} if c_test is None else {"condition": c_test}
     hierarchical = components.pop("hierarchical", None)
     if hierarchical is None:
         vae = burda_vae(args.seed, **components)
@@ -185,7 +182,6 @@ def run_row(name, args, x_train, x_test, out: pathlib.Path, y_train=None, y_test
         # The head's bias at the logit of each pixel's training mean, as Burda et
         # al.'s released code (yburda/iwae) starts it.
         vae.initialize_output_bias(x_train)
-    epochs = PAPER_EPOCHS if args.schedule == "paper" else args.epochs
     vae.compile(
         optimizer=keras.optimizers.Adam(1e-3, epsilon=1e-4),
         steps_per_execution=args.steps_per_execution,
@@ -198,22 +194,38 @@ def run_row(name, args, x_train, x_test, out: pathlib.Path, y_train=None, y_test
             delete_checkpoint=False,
         )
     ]
+    (out / name).mkdir(parents=True, exist_ok=True)
     if args.schedule == "paper":
         callbacks.append(keras.callbacks.LearningRateScheduler(scaled_learning_rate(args.lr_scale)))
-        (out / name).mkdir(parents=True, exist_ok=True)
         callbacks.append(StageCurve(out / name / "curve.jsonl", x_test, stage_ends(), c_test))
-    curve_path = out / name / "epochs.jsonl"
-    (out / name).mkdir(parents=True, exist_ok=True)
-    callbacks.append(StageCurve(curve_path, x_test, set(range(args.curve_every - 1, epochs, args.curve_every)),
-                                c_test))
+    callbacks.append(StageCurve(out / name / "epochs.jsonl", x_test,
+                                set(range(args.curve_every - 1, epochs, args.curve_every)), c_test))
     if args.warmup and (name.startswith("prior_") or name.startswith("ladder")):
         callbacks.append(kv.callbacks.KLWarmup(args.warmup))
     # A conditioned row gets the same x batches as the others, each image with its label.
     train = datasets.dynamic_binarization(x_train, batch_size=args.batch_size, seed=args.seed, condition=c_train)
     start = time.perf_counter()
     vae.fit(train, epochs=epochs, verbose=2 if args.verbose else 0, shuffle=False, callbacks=callbacks)
-    train_time = time.perf_counter() - start
-    vae.save(out / name / "model.keras")
+    return vae, time.perf_counter() - start
+
+
+def run_row(name, args, x_train, x_test, out: pathlib.Path, y_train=None, y_test=None) -> dict:
+    """Trains and scores one row; a conditioned row takes the labels ``y_train`` /
+    ``y_test`` as its condition. A row whose training finished in an earlier sitting
+    (``trained.json`` beside its ``model.keras``) is loaded and only scored."""
+    conditioned = "condition" in ROWS[name][0]
+    c_train, c_test = (y_train, y_test) if conditioned else (None, None)
+    given = {} if c_test is None else {"condition": c_test}
+    epochs = PAPER_EPOCHS if args.schedule == "paper" else args.epochs
+    curve_path = out / name / "epochs.jsonl"
+    trained, saved = out / name / "trained.json", out / name / "model.keras"
+    if trained.exists() and saved.exists():
+        vae = kv.saving.load_model(saved)
+        train_time = json.loads(trained.read_text())["train_seconds"]
+    else:
+        vae, train_time = _train_row(name, args, x_train, x_test, out, c_train, c_test, epochs)
+        vae.save(saved)
+        trained.write_text(json.dumps({"epochs": epochs, "train_seconds": round(train_time, 1)}))
 
     start = time.perf_counter()
     elbo = float(np.mean(np.concatenate([

@@ -58,14 +58,15 @@ def test_conditional_samples_prints_the_accuracy_of_each_label(mnist_dir, monkey
 def test_hierarchical_start_prints_each_variant_of_the_two_layer_row(mnist_dir, monkeypatch, capsys):
     bench = load_benchmark("hierarchical_start", monkeypatch)
     assert bench.main(["--data", str(mnist_dir), "--variants", "vae_b500", "vae_b500_torch_init",
-                       "--epochs", "1", "--train-limit", "1000", "--limit", "100"]) == 0
+                       "vae_b500_bias_mean", "--epochs", "1", "--train-limit", "1000", "--limit", "100"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert "1 epochs of Burda et al.'s schedule on 1000 images; test ELBO on 100 test images" in lines[1]
-    rows = {line.split()[0]: line.split()[1:] for line in lines[-2:]}
-    assert sorted(rows) == ["vae_b500", "vae_b500_torch_init"]
+    rows = {line.split()[0]: line.split()[1:] for line in lines[-3:]}
+    assert sorted(rows) == ["vae_b500", "vae_b500_bias_mean", "vae_b500_torch_init"]
     for values in rows.values():  # test ELBO, KL z1, KL z2, active z1, active z2, seconds
         elbo, kl_1, kl_2 = float(values[0]), float(values[1].rstrip(",")), float(values[2])
         active_1, active_2 = int(values[3].rstrip(",")), int(values[4])
         assert -800.0 < elbo < 0.0 and kl_1 >= 0.0 and kl_2 >= 0.0
         assert 0 <= active_1 <= 100 and 0 <= active_2 <= 50
     assert rows["vae_b500"][0] != rows["vae_b500_torch_init"][0]  # the initialization was redrawn
+    assert float(rows["vae_b500_bias_mean"][0]) > float(rows["vae_b500"][0]) + 10.0  # started at the mean image

@@ -255,3 +255,25 @@ def test_released_code_start_prints_each_variant_and_the_data_mean_bias_starts_h
     rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()[-2:]}
     assert rows["keras_vae"][3] == "zero" and rows["output_bias"][3] == "mean"
     assert float(rows["output_bias"][4]) > float(rows["keras_vae"][4]) + 10.0
+
+
+@pytest.mark.slow
+def test_paper_table_scores_a_row_trained_in_an_earlier_sitting_without_training_it_again(monkeypatch, capsys,
+                                                                                          mnist_dir, tmp_path):
+    # A sitting cut short after training (the evaluation killed) leaves model.keras and
+    # trained.json: the next sitting loads the model and only scores it.
+    import json
+
+    table = _load("paper_table", monkeypatch)
+    argv = ["--data", str(mnist_dir), "--rows", "vae_k1", "--epochs", "1", "--batch-size", "500",
+            "--limit", "50", "--num-samples", "5", "--out", str(tmp_path)]
+    assert table.main(argv) == 0
+    first = json.loads((tmp_path / "results.json").read_text())
+    assert json.loads((tmp_path / "vae_k1" / "trained.json").read_text())["epochs"] == 1
+    (tmp_path / "results.json").unlink()
+    monkeypatch.setattr(table, "_train_row", lambda *a, **k: pytest.fail("trained again"))
+    assert table.main(argv) == 0
+    again = json.loads((tmp_path / "results.json").read_text())
+    key = next(iter(first))
+    for field in ("nll", "stderr", "test_elbo", "active_units", "train_seconds"):
+        assert again[key][field] == first[key][field]
