@@ -219,13 +219,18 @@ def run_row(name, args, x_train, x_test, out: pathlib.Path, y_train=None, y_test
     epochs = PAPER_EPOCHS if args.schedule == "paper" else args.epochs
     curve_path = out / name / "epochs.jsonl"
     trained, saved = out / name / "trained.json", out / name / "model.keras"
+    key = _key(name, args, len(x_test))
     if trained.exists() and saved.exists():
+        record = json.loads(trained.read_text())
+        if record.get("key", key) != key:  # (a record without a key predates keys: trusted)
+            raise SystemExit(f"{saved} was trained as {record['key']}, not {key}: give another --out "
+                             "for other settings (its checkpoints would be resumed too).")
         vae = kv.saving.load_model(saved)
-        train_time = json.loads(trained.read_text())["train_seconds"]
+        train_time = record["train_seconds"]
     else:
         vae, train_time = _train_row(name, args, x_train, x_test, out, c_train, c_test, epochs)
         vae.save(saved)
-        trained.write_text(json.dumps({"epochs": epochs, "train_seconds": round(train_time, 1)}))
+        trained.write_text(json.dumps({"key": key, "epochs": epochs, "train_seconds": round(train_time, 1)}))
 
     start = time.perf_counter()
     elbo = float(np.mean(np.concatenate([

@@ -33,7 +33,7 @@ from paper_table import paper_learning_rate, stage_ends  # noqa: E402
 # name: (Adam beta_1, Adam epsilon, output bias at the data's mean)
 VARIANTS = {
     "keras_vae": (0.9, 1e-4, False),
-    "epsilon_per_sum": (0.9, 1e-4 / 20, False),
+    "epsilon_per_sum": (0.9, 1e-4 / 20, False),      # the released epsilon, for a mean loss
     "epsilon_and_beta1": (0.99, 1e-4 / 20, False),
     "all_three": (0.99, 1e-4 / 20, True),
     "output_bias": (0.9, 1e-4, True),

@@ -48,6 +48,9 @@ def test_a_dataset_or_uint8_gives_the_same_bias_as_the_float_array():
         tf.data.Dataset.from_tensor_slices({"x": x}).batch(32),
         tf.data.Dataset.from_tensor_slices(x.astype("uint8")).batch(32),
         x.astype("uint8"),
+        tf.constant(x),
+        {"x": x},
+        x.tolist(),
     ]
     for ds in forms:
         vae = small_vae(likelihood="bernoulli")
@@ -55,14 +58,15 @@ def test_a_dataset_or_uint8_gives_the_same_bias_as_the_float_array():
         np.testing.assert_allclose(bias(vae), bias(expected), atol=1e-6)
 
 
-def test_a_conv_head_shares_one_bias_per_channel_started_at_the_mean_over_positions():
-    x = pixels(shape=(8, 8, 1))
-    vae = small_vae(input_shape=(8, 8, 1), encoder=kv.encoders.ConvEncoder([4, 8]),
+def test_a_conv_head_shares_one_bias_per_channel_started_at_each_channels_mean_over_positions():
+    x = pixels(shape=(8, 8, 3))
+    vae = small_vae(input_shape=(8, 8, 3), encoder=kv.encoders.ConvEncoder([4, 8]),
                     decoder=kv.decoders.ConvDecoder([8, 4]), likelihood="bernoulli")
     vae(x[:1])
     assert vae.likelihood_layer._pointwise
     vae.initialize_output_bias(x)
-    np.testing.assert_allclose(bias(vae), logits(x.mean(0)).mean(keepdims=True).reshape(-1), atol=1e-5)
+    channel_means = x.reshape(-1, 3).mean(axis=0)  # the logit of the mean, not the mean of logits
+    np.testing.assert_allclose(bias(vae), logits(channel_means), atol=1e-5)
 
 
 def test_a_hierarchical_model_starts_its_head_at_the_mean_too():
@@ -86,6 +90,9 @@ def test_the_bias_survives_a_save_and_load(tmp_path):
     ("range", "needs data in \\[0.0, 1.0\\]"),
     ("empty", "no examples"),
     ("shape", "shape"),
+    ("list", "needs data in"),  # a list is checked as the array it is
+    ("no_x", "key 'x'"),
+    ("infinite", "infinite dataset"),
 ])
 def test_data_fit_would_refuse_is_refused_and_the_bias_stays(bad, match):
     x = pixels()
@@ -93,7 +100,9 @@ def test_data_fit_would_refuse_is_refused_and_the_bias_stays(bad, match):
     vae(x[:1])
     before = bias(vae).copy()
     data = {"nan": np.where(np.arange(x.size).reshape(x.shape) == 7, np.nan, x).astype("float32"),
-            "range": x * 255.0, "empty": x[:0], "shape": x.reshape(len(x), -1)}[bad]
+            "range": x * 255.0, "empty": x[:0], "shape": x.reshape(len(x), -1),
+            "list": (x * 255.0).tolist(), "no_x": {"image": x},
+            "infinite": tf.data.Dataset.from_tensor_slices(x).batch(32).repeat()}[bad]
     with pytest.raises(ValueError, match=match):
         vae.initialize_output_bias(data)
     np.testing.assert_array_equal(bias(vae), before)
@@ -105,7 +114,7 @@ def test_a_bad_batch_late_in_a_dataset_leaves_the_bias_as_it_was():
     vae = small_vae(likelihood="bernoulli")
     vae(x[:1])
     before = bias(vae).copy()
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="needs data in"):
         vae.initialize_output_bias(tf.data.Dataset.from_tensor_slices(x).batch(32))
     np.testing.assert_array_equal(bias(vae), before)
 

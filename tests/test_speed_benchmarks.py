@@ -277,3 +277,5 @@ def test_paper_table_scores_a_row_trained_in_an_earlier_sitting_without_training
     key = next(iter(first))
     for field in ("nll", "stderr", "test_elbo", "active_units", "train_seconds"):
         assert again[key][field] == first[key][field]
+    with pytest.raises(SystemExit, match="give another --out"):  # other settings, same folder
+        table.main(argv + ["--output-bias", "data-mean"])

@@ -163,9 +163,10 @@ class Likelihood(keras.layers.Layer):
         return x
 
     def parameters_for_mean(self, mean: np.ndarray) -> np.ndarray | None:
-        """The head's parameters (``[*data_shape, num_params]``, before ``elementwise``)
-        of the distribution whose mean is ``mean`` (``data_shape``, the data's mean
-        per element), or ``None`` where the head defines no such point.
+        """The head's parameters (``[*mean.shape, num_params]``, before ``elementwise``)
+        of the distribution whose mean is ``mean`` (the data's mean per element:
+        ``data_shape``, or ``[channels]`` for a head that works per position of a
+        feature map), or ``None`` where the head defines no such point.
 
         ``VAE.initialize_output_bias`` sets the projection's bias to them, so that
         at the start every decoded example is the data's mean rather than what a

@@ -23,9 +23,11 @@ class OutputBiasMixin:
         decoder's weights stay as initialized.
 
         A head whose mean cannot be inverted (see ``Likelihood.parameters_for_mean``;
-        Bernoulli can) is refused. Where the head works per position of a feature map
-        (a ``ConvDecoder``), the bias is shared by all positions and starts at the
-        parameters of the mean over positions.
+        Bernoulli can) is refused, as is a model made with ``standardize=True``. Where
+        the head works per position of a feature map (a ``ConvDecoder``), the bias is
+        shared by all positions and starts at the parameters of each channel's mean
+        over all positions. A dataset builds an unbuilt model from its element spec,
+        as ``fit`` does.
 
         Args:
             x: the training data, as ``fit`` takes it: an array, or a
@@ -52,14 +54,26 @@ class OutputBiasMixin:
         probe = np.full(tuple(self.data_shape or (1,)), 0.5)
         if head.parameters_for_mean(probe) is None:
             raise TypeError(self._no_mean_message())
+        if getattr(self, "standardization", None) is not None:
+            raise TypeError(
+                "initialize_output_bias takes the mean in the data's units, but this model computes "
+                "in standardized units (standardize=True); start its head yourself."
+            )
         mean = self._data_mean(x)
+        if getattr(head, "projection", None) is None:
+            raise TypeError(
+                f"{type(head).__name__} has no `projection` layer whose bias initialize_output_bias "
+                "could set (a head that builds its own layers sets its own start)."
+            )
+        if head._pointwise:
+            # One bias per channel, shared by every position of the feature map: the
+            # parameters of each channel's mean over all positions (the best constant
+            # for the whole map, where averaging per-position logits is not).
+            mean = mean.reshape(-1, mean.shape[-1]).mean(axis=0)
         params = head.parameters_for_mean(mean)
         if params is None:
             raise TypeError(self._no_mean_message())
         params = np.asarray(params, np.float32)
-        if head._pointwise:
-            # One bias per channel, shared by every position of the feature map.
-            params = params.reshape(-1, *params.shape[-2:]).mean(axis=0)
         bias = head.projection.bias
         if not np.all(np.isfinite(params)) or params.size != bias.shape[0]:
             raise ValueError(
@@ -81,10 +95,16 @@ class OutputBiasMixin:
         checked as ``fit`` checks it."""
         if not isinstance(x, tf.data.Dataset):
             if isinstance(x, dict):
-                x = x.get("x")
+                if "x" not in x:
+                    raise ValueError(f"a dict of data needs the key 'x'; got keys {sorted(x)}.")
+                x = x["x"]
+            if not isinstance(x, (np.ndarray, tf.Tensor)):
+                x = np.asarray(x)  # lists: checked as arrays, not skipped
             self._check_x(x, "x")
-            array = np.asarray(x, np.float64)
-            return array.reshape(len(array), *self.data_shape).mean(axis=0)
+            # float64 sums without a float64 copy of the whole data.
+            return np.mean(np.asarray(x), axis=0, dtype=np.float64).reshape(self.data_shape)
+        if x.cardinality() == tf.data.INFINITE_CARDINALITY:
+            raise ValueError("x is an infinite dataset (ds.repeat()?); give one pass over the training data.")
         self._check_x(x.map(_x_of), "x")
         total, count = None, 0
         for batch in x.map(_x_of):
