@@ -119,10 +119,23 @@ def test_a_bad_batch_late_in_a_dataset_leaves_the_bias_as_it_was():
     np.testing.assert_array_equal(bias(vae), before)
 
 
+@pytest.mark.parametrize("scale", ["shared", "predicted"])
+def test_a_gaussian_head_starts_its_loc_at_the_mean_and_a_predicted_scale_where_a_zero_bias_would(scale):
+    x = np.random.default_rng(0).normal(5.0, 2.0, (300, 6)).astype("float32") + np.arange(6, dtype="float32")
+    vae = small_vae(input_shape=(6,), likelihood={"name": "gaussian", "scale": scale})
+    vae.initialize_output_bias(x)
+    params = bias(vae).reshape(6, -1)
+    np.testing.assert_allclose(params[:, 0], x.mean(0), atol=1e-4)
+    if scale == "predicted":
+        np.testing.assert_array_equal(params[:, 1], 0.0)
+    decoded = vae.decode(np.zeros((1, 2), "float32")).numpy()[0]  # the decoder's weights are not zero:
+    assert np.abs(decoded - x.mean(0)).max() < np.abs(x.mean(0)).max()  # near the mean, not near 0
+
+
 def test_a_head_without_a_mean_inverse_is_refused_before_the_data_are_read():
-    vae = small_vae(likelihood="gaussian")
+    vae = small_vae(likelihood="poisson")
     vae(np.zeros((1, 6, 6, 1), "float32"))
     before = bias(vae).copy()
-    with pytest.raises(TypeError, match="Gaussian.*parameters_for_mean.*bernoulli"):
+    with pytest.raises(TypeError, match="Poisson.*parameters_for_mean.*bernoulli"):
         vae.initialize_output_bias(np.full((4, 6, 6, 1), np.nan, "float32"))
     np.testing.assert_array_equal(bias(vae), before)

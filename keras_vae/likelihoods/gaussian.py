@@ -5,6 +5,7 @@ import math
 import numbers
 
 import keras
+import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
@@ -81,6 +82,20 @@ class Gaussian(Likelihood):
                 initializer=keras.initializers.Constant(0.5413),
                 dtype="float32",
             )
+
+    def parameters_for_mean(self, mean):
+        """``loc`` at ``mean``; a predicted scale's raw parameter at 0, where a zero
+        bias starts it (the learned and fixed scales are not in the projection).
+
+        Example:
+            >>> import numpy as np, keras_vae as kv
+            >>> kv.likelihoods.Gaussian(data_shape=(2,)).parameters_for_mean(np.array([5.0, -1.0]))[:, 0]
+            array([ 5., -1.], dtype=float32)
+        """
+        loc = np.asarray(mean, np.float32)[..., None]
+        if self.num_params == 1:
+            return loc
+        return np.concatenate([loc, np.zeros_like(loc)], axis=-1)
 
     def elementwise(self, params):
         loc = params[..., 0]

@@ -23,7 +23,7 @@ class OutputBiasMixin:
         decoder's weights stay as initialized.
 
         A head whose mean cannot be inverted (see ``Likelihood.parameters_for_mean``;
-        Bernoulli can) is refused, as is a model made with ``standardize=True``. Where
+        Bernoulli and Gaussian can) is refused, as is a model made with ``standardize=True``. Where
         the head works per position of a feature map (a ``ConvDecoder``), the bias is
         shared by all positions and starts at the parameters of each channel's mean
         over all positions. A dataset builds an unbuilt model from its element spec,
@@ -86,7 +86,7 @@ class OutputBiasMixin:
         return (
             f"{type(self.likelihood_layer).__name__} defines no parameters for a given mean "
             "(Likelihood.parameters_for_mean), so initialize_output_bias cannot start it at the "
-            "data's mean; it works with 'bernoulli'. Train without it, or override "
+            "data's mean; it works with 'bernoulli' and 'gaussian'. Train without it, or override "
             "parameters_for_mean in a subclass of the likelihood."
         )
 
