@@ -45,10 +45,10 @@ class StageEnds(keras.callbacks.Callback):
 
     def __init__(self, x_test):
         super().__init__()
-        self.x_test, self.points = x_test, {}
+        self.x_test, self.points, self.ends = x_test, {}, stage_ends()
 
     def on_epoch_end(self, epoch, logs=None):
-        if epoch in stage_ends():
+        if epoch in self.ends:
             self.points[epoch + 1] = float(np.mean(self.model.elbo(self.x_test, seed=0).numpy()))
 
 

@@ -91,7 +91,7 @@ def test_the_bias_survives_a_save_and_load(tmp_path):
     ("empty", "no examples"),
     ("shape", "shape"),
     ("list", "needs data in"),  # a list is checked as the array it is
-    ("no_x", "key 'x'"),
+    ("no_x", r"holds 'x'.*got keys \['image'\]"),
     ("infinite", "infinite dataset"),
 ])
 def test_data_fit_would_refuse_is_refused_and_the_bias_stays(bad, match):

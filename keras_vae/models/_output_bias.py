@@ -6,6 +6,8 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
+from keras_vae.models._conditioning import split_inputs
+
 
 class OutputBiasMixin:
     """``initialize_output_bias``; needs the model's ``likelihood_layer``,
@@ -94,10 +96,7 @@ class OutputBiasMixin:
         """The mean of each data element over all examples (float64), every batch
         checked as ``fit`` checks it."""
         if not isinstance(x, tf.data.Dataset):
-            if isinstance(x, dict):
-                if "x" not in x:
-                    raise ValueError(f"a dict of data needs the key 'x'; got keys {sorted(x)}.")
-                x = x["x"]
+            x = split_inputs(x)[0]  # a {"x": ...} dict's x (its keys checked), else x itself
             if not isinstance(x, (np.ndarray, tf.Tensor)):
                 x = np.asarray(x)  # lists: checked as arrays, not skipped
             self._check_x(x, "x")
@@ -120,5 +119,4 @@ class OutputBiasMixin:
 
 def _x_of(*element):
     """x of a dataset element: x, ``(x, ...)`` or ``{"x": x, ...}``."""
-    first = element[0]
-    return first["x"] if isinstance(first, dict) else first
+    return split_inputs(element[0])[0]
