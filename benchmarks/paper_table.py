@@ -268,6 +268,16 @@ def read_curve(*paths: pathlib.Path) -> list[tuple[int, float]]:
     return sorted(by_epoch.items())
 
 
+def _result_in_folder(folder: pathlib.Path, name: str, schedule: str, n_test: int) -> dict | None:
+    """The one result of row ``name`` on ``schedule`` and ``n_test`` images in another run
+    folder's results.json (whatever its other settings), or None if there is not exactly one."""
+    path = folder / "results.json"
+    results = json.loads(path.read_text()) if path.exists() else {}
+    found = [r for key, r in results.items()
+             if key.startswith(f"{name}/{schedule}/") and key.split("/")[5] == str(n_test)]
+    return found[0] if len(found) == 1 else None
+
+
 def plot_curves(args, results, out: pathlib.Path, n_test: int, path: pathlib.Path) -> None:
     """The test ELBO of each row against epochs (log scale), the paper's NLL as a line
     (the ELBO is a lower bound on -NLL) and our final -NLL as a point; readable while a
@@ -278,18 +288,25 @@ def plot_curves(args, results, out: pathlib.Path, n_test: int, path: pathlib.Pat
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
-    for name in args.rows:
-        curve = read_curve(out / name / "curve.jsonl", out / name / "epochs.jsonl")
-        if not curve:
-            continue
-        epochs, elbo = zip(*curve)
-        line, = ax.plot(epochs, elbo, label=f"{name}: test ELBO (1,000 images)")
-        _, label, paper = ROWS[name]
-        ax.axhline(-paper, color=line.get_color(), linestyle=":", label=f"{label}: -NLL {-paper:.2f}")
-        result = results.get(_key(name, args, n_test))
-        if result:
-            ax.plot([result["epochs"]], [-result["nll"]], "o", color=line.get_color(),
-                    label=f"{name}: -NLL {-result['nll']:.2f} (K={args.num_samples}, {n_test} images)")
+    papers_drawn = set()
+    for folder, tag in [(out, "")] + [(pathlib.Path(d), f" ({pathlib.Path(d).name})")
+                                      for d in getattr(args, "plot_with", None) or []]:
+        for name in args.rows:
+            curve = read_curve(folder / name / "curve.jsonl", folder / name / "epochs.jsonl")
+            if not curve:
+                continue
+            epochs, elbo = zip(*curve)
+            line, = ax.plot(epochs, elbo, linestyle="-" if not tag else "--",
+                            label=f"{name}{tag}: test ELBO (1,000 images)")
+            _, label, paper = ROWS[name]
+            if name not in papers_drawn:
+                papers_drawn.add(name)
+                ax.axhline(-paper, color=line.get_color(), linestyle=":", label=f"{label}: -NLL {-paper:.2f}")
+            result = (results.get(_key(name, args, n_test)) if not tag
+                      else _result_in_folder(folder, name, args.schedule, n_test))
+            if result:
+                ax.plot([result["epochs"]], [-result["nll"]], "o", color=line.get_color(),
+                        label=f"{name}{tag}: -NLL {-result['nll']:.2f} (K={args.num_samples}, {n_test} images)")
     if args.schedule == "paper":
         for end in sorted(stage_ends())[:-1]:
             ax.axvline(end + 1, color="0.85", linewidth=0.8, zorder=0)
@@ -400,11 +417,19 @@ def main(argv=None) -> int:
     parser.add_argument("--verbose", action="store_true")
     parser.add_argument("--plot", default=None, metavar="PNG",
                         help="also draw the rows' learning curves to this picture")
+    parser.add_argument("--plot-with", nargs="+", default=None, metavar="DIR",
+                        help="with --plot: also draw the same rows from these other run folders "
+                             "(dashed; e.g. a run with --output-bias data-mean)")
     parser.add_argument("--plot-only", action="store_true",
                         help="draw --plot from the curves written so far (e.g. by a run still going) and stop")
     args = parser.parse_args(argv)
     if args.plot_only and not args.plot:
         parser.error("--plot-only needs --plot PNG")
+    if args.plot_with and not args.plot:
+        parser.error("--plot-with needs --plot PNG")
+    for folder in args.plot_with or []:
+        if not pathlib.Path(folder).is_dir():
+            parser.error(f"--plot-with: {folder} is not a run folder")
     if not args.lr_scale > 0:
         parser.error("--lr-scale must be > 0")
     if args.lr_scale != 1.0 and args.schedule != "paper":

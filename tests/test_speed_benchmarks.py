@@ -124,7 +124,9 @@ def test_paper_table_scales_every_learning_rate_of_the_schedule_and_refuses_a_ba
     with pytest.raises(ValueError, match="must be > 0"):
         table.scaled_learning_rate(-1.0)
     for bad, why in ((["--schedule", "paper", "--lr-scale", "0"], "must be > 0"),
-                     (["--lr-scale", "5"], "give --schedule paper")):
+                     (["--lr-scale", "5"], "give --schedule paper"),
+                     (["--plot-with", "/tmp"], "--plot-with needs --plot"),
+                     (["--plot", "x.png", "--plot-with", "/nonexistent"], "not a run folder")):
         with pytest.raises(SystemExit):  # argparse's error, before any data is read
             table.main(bad + ["--data", "/nonexistent"])
         assert why in capsys.readouterr().err
@@ -152,6 +154,20 @@ def test_paper_table_curve_keeps_the_last_record_of_a_resumed_epoch_and_draws_it
     picture = tmp_path / "curve.png"
     table.plot_curves(args, {}, tmp_path, 10000, picture)
     assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and picture.stat().st_size > 10_000
+    # A second run folder (say, the same row started another way), drawn beside it with
+    # its own final NLL: the one result of that row on that schedule and test set.
+    other = tmp_path / "other"
+    (other / "vae_k1").mkdir(parents=True)
+    (other / "vae_k1" / "curve.jsonl").write_text(json.dumps({"epoch": 1, "test_elbo": -150.0}) + "\n")
+    (other / "results.json").write_text(json.dumps({
+        "vae_k1/paper/2/500/5000/10000/bias-mean": {"nll": 87.5, "epochs": 3280},
+        "vae_k1/paper/2/500/5000/1000/bias-mean": {"nll": 99.0, "epochs": 3280}}))
+    assert table._result_in_folder(other, "vae_k1", "paper", 10000)["nll"] == 87.5
+    assert table._result_in_folder(other, "h2_vae_k1", "paper", 10000) is None
+    args.plot_with = [str(other)]
+    both = tmp_path / "both.png"
+    table.plot_curves(args, {}, tmp_path, 10000, both)
+    assert both.stat().st_size > picture.stat().st_size
 
 
 def test_paper_table_curve_records_the_training_seconds_of_each_stretch(monkeypatch, tmp_path):
