@@ -66,6 +66,42 @@ def test_auto_gives_the_same_curve_as_one_step_per_call(pipeline, n):
                                one.predict(x[:20], batch_size=8, verbose=0), rtol=1e-5, atol=1e-6)
 
 
+class _CentredPerBatch(kv.VAE):
+    """A third-party model whose preparation acts on the batch as a whole."""
+
+    def prepare_inputs(self, inputs):
+        x = super().prepare_inputs(inputs)
+        self.seen_sizes.append(x.shape[0])
+        return x - tf.reduce_mean(x, axis=0) + 0.5
+
+
+class _CentredPerBatchX(kv.VAE):
+    def prepare(self, x):
+        x = super().prepare(x)
+        return x - tf.reduce_mean(x, axis=0) + 0.5
+
+
+@pytest.mark.parametrize("cls", [_CentredPerBatch, _CentredPerBatchX])
+def test_a_model_that_prepares_its_batches_its_own_way_sees_them_one_by_one(cls):
+    # The fused call prepares its batches concatenated; an override that acts on a
+    # batch as a whole would see another batch than it asked for, so it is not fused.
+    x = (np.random.default_rng(0).random((40, 6)) > 0.5).astype(np.float32)
+    curves, weights = [], []
+    for steps in (1, 4):
+        keras.utils.set_random_seed(0)
+        vae = cls("mlp", "mlp", latent_dim=2, input_shape=(6,), likelihood="bernoulli", seed=3)
+        vae.seen_sizes = []
+        vae.compile(optimizer=keras.optimizers.Adam(1e-2), steps_per_execution=steps)
+        assert not _fused_steps.can_fuse(vae)
+        curves.append(vae.fit(x, batch_size=8, epochs=2, verbose=0, shuffle=False).history["loss"])
+        weights.append(vae.get_weights())
+        assert all(size in (8, None) for size in vae.seen_sizes)
+    np.testing.assert_allclose(curves[1], curves[0], rtol=1e-5)
+    for a, b in zip(*weights):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert _fused_steps.can_fuse(_fit(x, 4, batch_size=8)[0])  # our own VAE fuses
+
+
 class _CountBatches(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         self.seen = getattr(self, "seen", []) + [batch]

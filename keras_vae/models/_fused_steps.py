@@ -14,7 +14,7 @@ compares the loss curves and weights against one step per call). Calls whose
 batches are not all present and of one size (an epoch's last, smaller batch; the
 end of the data) run their steps one by one, by one single-step function called
 from a second loop (traced once, not once per step), and a call's batches are checked
-as one (the 32-step MLP function builds in 4.0 s instead of 14.4); data with sample weights or several inputs take Keras' own step-by-step loop.
+as one (the 32-step MLP function builds in 4.0 s instead of 14.4); data with sample weights or several inputs, and models that override ``prepare`` or ``prepare_inputs`` (which may act on a batch as a whole), take Keras' own step-by-step loop.
 """
 from __future__ import annotations
 
@@ -35,6 +35,10 @@ def can_fuse(model: Any) -> bool:
         and not model._objective_networks()
         # A model with its own train step (e.g. a prior trainer) keeps it.
         and type(model).train_step is _training_step()
+        # The fused call prepares its N batches as one concatenated batch: the same
+        # values as batch by batch for our own preparation (elementwise), not for an
+        # override that may act on the batch as a whole (e.g. centring it).
+        and _prepares_as_ours(type(model))
     )
 
 
@@ -42,6 +46,15 @@ def _training_step():
     from keras_vae.models._training import TrainingMixin
 
     return TrainingMixin.train_step
+
+
+def _prepares_as_ours(cls: type) -> bool:
+    """Whether ``cls`` prepares its batches with keras_vae's own methods."""
+    from keras_vae.models._inputs import InputChecksMixin
+    from keras_vae.models.vae import VAE
+
+    return (cls.prepare is InputChecksMixin.prepare
+            and cls.prepare_inputs in (InputChecksMixin.prepare_inputs, VAE.prepare_inputs))
 
 
 def _x_only(element_spec: Any) -> bool:
