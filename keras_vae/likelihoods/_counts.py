@@ -197,6 +197,42 @@ class CountLikelihood(Likelihood):
                 name="log_theta", shape=shape, initializer="zeros", dtype="float32"
             )
 
+    #: The smallest mean a count head starts at (``parameters_for_mean``): a feature
+    #: that is 0 in every example starts at log(1e-3), not at -inf.
+    mean_clip = 1e-3
+
+    def parameters_for_mean(self, mean):
+        """The raw log-mean ``log m`` of the mean ``m`` (at least ``mean_clip``), and
+        the other parameters (a predicted dispersion, a zero-inflation logit) at 0,
+        where a zero bias starts them; ``[*mean.shape, num_params]``.
+
+        With ``library_size=L`` the decoder's mean is that of an example of library
+        size ``L``: the start is ``m * L / sum(m)`` (the maximum-likelihood rate of
+        every example scaled by its size factor, for a shared composition).
+
+        Example:
+            >>> import numpy as np, keras_vae as kv
+            >>> head = kv.likelihoods.Poisson(data_shape=(3,))
+            >>> np.round(head.parameters_for_mean(np.array([0.0, 2.0, 5000.0]))[:, 0], 3)  # log 1e-3, log 2, log 5000
+            array([-6.908,  0.693,  8.517], dtype=float32)
+        """
+        m = np.asarray(mean, np.float64)
+        if self.library_size is not None:
+            # The mean library size: the elements' means summed over the whole example
+            # (``mean`` may be per channel of a feature map: its average times the
+            # number of elements of an example is the same total).
+            total = float(m.mean()) * float(np.prod(self.data_shape or m.shape))
+            m = m * self.library_size / max(total, 1e-12)
+        log_mean = np.log(np.maximum(m, self.mean_clip)) - np.log(self._zero_bias_nonzero_fraction())
+        params = np.zeros((*m.shape, self.num_params), np.float32)
+        params[..., 0] = log_mean
+        return params
+
+    def _zero_bias_nonzero_fraction(self) -> float:
+        """The fraction of the mean a zero bias leaves to the count distribution (1;
+        a zero-inflated head overrides it)."""
+        return 1.0
+
     def _log_theta(self, params):
         """log theta, soft-bounded to ``LOG_THETA_RANGE``, per element."""
         if self.dispersion == "predicted":
