@@ -724,7 +724,7 @@ def test_init_output_bias_starts_the_head_at_the_training_mean_and_is_refused_wh
     p = 1 / (1 + np.exp(-bias))
     assert np.corrcoef(p, np.linspace(0.05, 0.95, 16))[0, 1] > 0.9
 
-    status, _, err = run_main(["train", str(data), "--likelihood", "continuous_bernoulli", "--init-output-bias",
+    status, _, err = run_main(["train", str(data), "--likelihood", "categorical", "--init-output-bias",
                                "--epochs", "1", "--no-export", "--output", str(tmp_path / "g")])
-    assert_one_line_error(status, err, 2, "--init-output-bias", "ContinuousBernoulli", "bernoulli")  # a usage error
+    assert_one_line_error(status, err, 2, "--init-output-bias", "Categorical", "bernoulli")  # a usage error
     assert not (tmp_path / "g").exists()

@@ -133,6 +133,20 @@ def test_a_gaussian_head_starts_its_loc_at_the_mean_and_a_predicted_scale_where_
     assert np.abs(decoded - x.mean(0)).max() < np.abs(x.mean(0)).max()  # near the mean, not near 0
 
 
+def test_a_continuous_bernoulli_head_starts_where_its_mean_is_the_datas_mean():
+    import tensorflow_probability as tfp
+
+    x = pixels() * 0.8 + 0.1 * np.random.default_rng(1).random((200, 6, 6, 1)).astype("float32")
+    x[:, 0, 0, 0] = 0.0  # a pixel that is 0 in every image: clipped to 0.001, as for the Bernoulli
+    plain, vae = (same_start(likelihood="continuous_bernoulli") for _ in range(2))
+    vae.initialize_output_bias(x)
+    # TFP's own mean of the continuous Bernoulli at those logits (not the Bernoulli's logit).
+    mean = tfp.distributions.ContinuousBernoulli(logits=bias(vae).astype("float64")).mean().numpy()
+    np.testing.assert_allclose(mean, np.clip(x.mean(0, dtype=np.float64), 1e-3, 1 - 1e-3).reshape(-1),
+                               atol=1e-6)
+    assert float(np.mean(vae.elbo(x, seed=0))) > float(np.mean(plain.elbo(x, seed=0))) + 5.0
+
+
 def same_start(**kwargs):
     """A small VAE with the weights of every other model made by this helper."""
     keras.utils.set_random_seed(0)
@@ -178,9 +192,9 @@ def test_a_count_head_with_a_library_size_starts_at_an_example_of_that_size():
 
 
 def test_a_head_without_a_mean_inverse_is_refused_before_the_data_are_read():
-    vae = small_vae(likelihood="continuous_bernoulli")
-    vae(np.zeros((1, 6, 6, 1), "float32"))
+    vae = small_vae(likelihood="beta")
+    vae(np.full((1, 6, 6, 1), 0.5, "float32"))
     before = bias(vae).copy()
-    with pytest.raises(TypeError, match="ContinuousBernoulli.*parameters_for_mean.*bernoulli"):
+    with pytest.raises(TypeError, match="Beta.*parameters_for_mean.*bernoulli"):
         vae.initialize_output_bias(np.full((4, 6, 6, 1), np.nan, "float32"))
     np.testing.assert_array_equal(bias(vae), before)

@@ -179,7 +179,8 @@ _FIELDS = [
     ("init_output_bias", bool, _setting(
         False, check.boolean,
         "start the likelihood head's bias at the training data's mean (bernoulli: the logit of "
-        "each feature's mean; gaussian: the loc; the count heads: the log-mean), as Burda et al.'s IWAE code does; see VAE.initialize_output_bias"
+        "each feature's mean; continuous_bernoulli: the logit whose mean it is; gaussian: the loc; the count heads: "
+        "the log-mean), as Burda et al.'s IWAE code does; see VAE.initialize_output_bias"
     )),
     ("standardize", bool, _setting(
         False,

@@ -88,8 +88,8 @@ class OutputBiasMixin:
         return (
             f"{type(self.likelihood_layer).__name__} defines no parameters for a given mean "
             "(Likelihood.parameters_for_mean), so initialize_output_bias cannot start it at the "
-            "data's mean; it works with 'bernoulli', 'gaussian' and the count heads ('poisson', "
-            "'negative_binomial', 'zero_inflated_negative_binomial'). Train without it, or override "
+            "data's mean; it works with 'bernoulli', 'continuous_bernoulli', 'gaussian' and the count "
+            "heads ('poisson', 'negative_binomial', 'zero_inflated_negative_binomial'). Train without it, or override "
             "parameters_for_mean in a subclass of the likelihood."
         )
 
