@@ -204,7 +204,9 @@ class CountLikelihood(Likelihood):
     def parameters_for_mean(self, mean):
         """The raw log-mean ``log m`` of the mean ``m`` (at least ``mean_clip``), and
         the other parameters (a predicted dispersion, a zero-inflation logit) at 0,
-        where a zero bias starts them; ``[*mean.shape, num_params]``.
+        where a zero bias starts them; ``[*mean.shape, num_params]``. (The
+        zero-inflated head starts at ``log 2m``: its zero logit 0 puts half the mass
+        at 0, so its negative binomial's mean is twice the data's.)
 
         With ``library_size=L`` the decoder's mean is that of an example of library
         size ``L``: the start is ``m * L / sum(m)`` (the maximum-likelihood rate of
