@@ -275,7 +275,10 @@ def _result_in_folder(folder: pathlib.Path, name: str, schedule: str, n_test: in
     results = json.loads(path.read_text()) if path.exists() else {}
     found = [r for key, r in results.items()
              if key.startswith(f"{name}/{schedule}/") and key.split("/")[5] == str(n_test)]
-    return found[0] if len(found) == 1 else None
+    if len(found) != 1:
+        return None
+    key = next(k for k, r in results.items() if r is found[0])
+    return {**found[0], "num_samples": int(key.split("/")[4])}
 
 
 def plot_curves(args, results, out: pathlib.Path, n_test: int, path: pathlib.Path) -> None:
@@ -305,8 +308,9 @@ def plot_curves(args, results, out: pathlib.Path, n_test: int, path: pathlib.Pat
             result = (results.get(_key(name, args, n_test)) if not tag
                       else _result_in_folder(folder, name, args.schedule, n_test))
             if result:
+                k = result.get("num_samples", args.num_samples)
                 ax.plot([result["epochs"]], [-result["nll"]], "o", color=line.get_color(),
-                        label=f"{name}{tag}: -NLL {-result['nll']:.2f} (K={args.num_samples}, {n_test} images)")
+                        label=f"{name}{tag}: -NLL {-result['nll']:.2f} (K={k}, {n_test} images)")
     if args.schedule == "paper":
         for end in sorted(stage_ends())[:-1]:
             ax.axvline(end + 1, color="0.85", linewidth=0.8, zorder=0)

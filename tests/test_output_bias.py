@@ -183,12 +183,26 @@ def test_a_count_head_starts_at_the_log_of_each_features_mean(likelihood, nonzer
     assert np.isfinite(started) and started > zero + 500.0
 
 
-def test_a_count_head_with_a_library_size_starts_at_an_example_of_that_size():
+@pytest.mark.parametrize("likelihood, nonzero", [
+    ({"name": "poisson", "library_size": 1000.0}, 1.0),
+    ({"name": "zero_inflated_negative_binomial", "library_size": 1000.0, "dispersion": "predicted"}, 0.5),
+])
+def test_a_count_head_with_a_library_size_starts_at_an_example_of_that_size(likelihood, nonzero):
     x = heavy_counts()[:, 1:] + 1.0  # no all-zero feature
-    vae = small_vae(input_shape=(5,), likelihood={"name": "poisson", "library_size": 1000.0})
+    vae = small_vae(input_shape=(5,), likelihood=likelihood)
     vae.initialize_output_bias(x)
     m = x.mean(0, dtype=np.float64)
-    np.testing.assert_allclose(np.exp(bias(vae)), m * 1000.0 / m.sum(), rtol=1e-5)
+    params = bias(vae).reshape(5, -1)
+    np.testing.assert_allclose(np.exp(params[:, 0]), m * 1000.0 / m.sum() / nonzero, rtol=1e-5)
+    np.testing.assert_array_equal(params[:, 1:], 0.0)
+
+
+def test_a_count_head_starts_within_its_mean_range_where_the_raw_output_is_the_log_mean():
+    x = heavy_counts()  # means from 0 to ~2,000
+    vae = small_vae(input_shape=(6,), likelihood={"name": "poisson", "mean_range": [0.1, 100.0]})
+    vae.initialize_output_bias(x)
+    expected = np.clip(np.maximum(x.mean(0, dtype=np.float64), 1e-3), 0.1, 100.0)
+    np.testing.assert_allclose(np.exp(bias(vae)), expected, rtol=1e-5)
 
 
 def test_a_head_without_a_mean_inverse_is_refused_before_the_data_are_read():

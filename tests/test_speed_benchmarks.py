@@ -162,7 +162,8 @@ def test_paper_table_curve_keeps_the_last_record_of_a_resumed_epoch_and_draws_it
     (other / "results.json").write_text(json.dumps({
         "vae_k1/paper/2/500/5000/10000/bias-mean": {"nll": 87.5, "epochs": 3280},
         "vae_k1/paper/2/500/5000/1000/bias-mean": {"nll": 99.0, "epochs": 3280}}))
-    assert table._result_in_folder(other, "vae_k1", "paper", 10000)["nll"] == 87.5
+    found = table._result_in_folder(other, "vae_k1", "paper", 10000)
+    assert found["nll"] == 87.5 and found["num_samples"] == 5000  # the folder's own K
     assert table._result_in_folder(other, "h2_vae_k1", "paper", 10000) is None
     args.plot_with = [str(other)]
     both = tmp_path / "both.png"

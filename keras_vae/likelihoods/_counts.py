@@ -201,8 +201,9 @@ class CountLikelihood(Likelihood):
     #: that is 0 in every example starts at log(1e-3), not at -inf.
     mean_clip = 1e-3
 
-    def parameters_for_mean(self, mean):
-        """The raw log-mean ``log m`` of the mean ``m`` (at least ``mean_clip``), and
+    def parameters_for_mean(self, mean: np.ndarray) -> np.ndarray:
+        """The raw log-mean ``log m`` of the mean ``m`` (at least ``mean_clip``, and
+        within ``mean_range``), and
         the other parameters (a predicted dispersion, a zero-inflation logit) at 0,
         where a zero bias starts them; ``[*mean.shape, num_params]``. (The
         zero-inflated head starts at ``log 2m``: its zero logit 0 puts half the mass
@@ -225,7 +226,11 @@ class CountLikelihood(Likelihood):
             # number of elements of an example is the same total).
             total = float(m.mean()) * float(np.prod(self.data_shape or m.shape))
             m = m * self.library_size / max(total, 1e-12)
-        log_mean = np.log(np.maximum(m, self.mean_clip)) - np.log(self._zero_bias_nonzero_fraction())
+        # The count distribution's mean, within mean_range: beyond it soft_bound would
+        # bend the raw log-mean, and the decoded start would not be the mean.
+        low, high = self.mean_range
+        mu = np.clip(np.maximum(m, self.mean_clip) / self._zero_bias_nonzero_fraction(), low, high)
+        log_mean = np.log(mu)
         params = np.zeros((*m.shape, self.num_params), np.float32)
         params[..., 0] = log_mean
         return params

@@ -67,9 +67,15 @@ class ContinuousBernoulli(Likelihood):
     # Bernoulli): a pixel that is 0 in every image starts at a mean of 0.001.
     mean_clip = 1e-3
 
-    def parameters_for_mean(self, mean):
+    def parameters_for_mean(self, mean: np.ndarray) -> np.ndarray:
         """The logits whose continuous Bernoulli has the mean ``m`` (clipped to
-        ``[mean_clip, 1 - mean_clip]``), ``[*data_shape, 1]``.
+        ``[mean_clip, 1 - mean_clip]``), ``[*mean.shape, 1]``.
+
+        The continuous Bernoulli is far sharper than a Bernoulli of the same mean: a
+        mean of 0.001 is logit -1000 (a Bernoulli's is -6.9), so a pixel that is 0 in
+        every training image starts where a grey value there costs hundreds of nats.
+        Set ``mean_clip`` higher on the head (e.g. ``0.05``: logit -20) for a milder
+        start.
 
         The mean of CB(logit eta) is ``1 / (1 - exp(-eta)) - 1 / eta`` (1/2 at 0),
         increasing in eta; it is inverted by bisection (it is not the Bernoulli's

@@ -49,7 +49,8 @@ def _training_step():
 
 
 def _prepares_as_ours(cls: type) -> bool:
-    """Whether ``cls`` prepares its batches with keras_vae's own methods."""
+    """Whether ``cls`` prepares its batches with keras_vae's own methods. (A method
+    patched onto one instance, or an override of the helpers they call, is not seen.)"""
     from keras_vae.models._inputs import InputChecksMixin
     from keras_vae.models.vae import VAE
 

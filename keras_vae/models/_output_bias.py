@@ -25,7 +25,7 @@ class OutputBiasMixin:
         decoder's weights stay as initialized.
 
         A head whose mean cannot be inverted (see ``Likelihood.parameters_for_mean``;
-        Bernoulli and Gaussian can) is refused, as is a model made with ``standardize=True``. Where
+        Bernoulli, continuous Bernoulli, Gaussian and the count heads can) is refused, as is a model made with ``standardize=True``. Where
         the head works per position of a feature map (a ``ConvDecoder``), the bias is
         shared by all positions and starts at the parameters of each channel's mean
         over all positions. A dataset builds an unbuilt model from its element spec,
