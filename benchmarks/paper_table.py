@@ -273,12 +273,12 @@ def _result_in_folder(folder: pathlib.Path, name: str, schedule: str, n_test: in
     folder's results.json (whatever its other settings), or None if there is not exactly one."""
     path = folder / "results.json"
     results = json.loads(path.read_text()) if path.exists() else {}
-    found = [r for key, r in results.items()
+    found = [(key, r) for key, r in results.items()
              if key.startswith(f"{name}/{schedule}/") and key.split("/")[5] == str(n_test)]
     if len(found) != 1:
         return None
-    key = next(k for k, r in results.items() if r is found[0])
-    return {**found[0], "num_samples": int(key.split("/")[4])}
+    key, result = found[0]
+    return {**result, "num_samples": int(key.split("/")[4])}
 
 
 def plot_curves(args, results, out: pathlib.Path, n_test: int, path: pathlib.Path) -> None:

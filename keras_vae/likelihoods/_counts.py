@@ -229,16 +229,15 @@ class CountLikelihood(Likelihood):
         # The count distribution's mean, within mean_range: beyond it soft_bound would
         # bend the raw log-mean, and the decoded start would not be the mean.
         low, high = self.mean_range
-        mu = np.clip(np.maximum(m, self.mean_clip) / self._zero_bias_nonzero_fraction(), low, high)
+        mu = np.clip(np.maximum(m, self.mean_clip) / self.zero_bias_nonzero_fraction, low, high)
         log_mean = np.log(mu)
         params = np.zeros((*m.shape, self.num_params), np.float32)
         params[..., 0] = log_mean
         return params
 
-    def _zero_bias_nonzero_fraction(self) -> float:
-        """The fraction of the mean a zero bias leaves to the count distribution (1;
-        a zero-inflated head overrides it)."""
-        return 1.0
+    #: The fraction of the mean a zero bias leaves to the count distribution (a
+    #: zero-inflated head's zero logit 0 leaves half).
+    zero_bias_nonzero_fraction = 1.0
 
     def _log_theta(self, params):
         """log theta, soft-bounded to ``LOG_THETA_RANGE``, per element."""

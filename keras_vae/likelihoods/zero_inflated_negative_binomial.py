@@ -55,9 +55,8 @@ class ZeroInflatedNegativeBinomial(CountLikelihood):
                          log1p_inputs=log1p_inputs, mean_range=mean_range,
                          data_shape=data_shape, **kwargs)
 
-    def _zero_bias_nonzero_fraction(self) -> float:
-        # A zero logit is pi = 0.5: the negative binomial's mean is twice the data's.
-        return 0.5
+    # A zero logit is pi = 0.5: the negative binomial's mean is twice the data's.
+    zero_bias_nonzero_fraction = 0.5
 
     def counts(self, params, log_mean):
         nb = negative_binomial(log_mean, self._log_theta(params))
